@@ -1,0 +1,27 @@
+package io.moosicbox.lb.dist;
+
+import java.util.Locale;
+
+/**
+ * Configures jetty-slf4j-impl through its system properties. Must run before the first logger
+ * is created, so the launcher holds no static loggers.
+ */
+final class LogSetup {
+    private LogSetup() {}
+
+    /** @param level the balancer's own level; Jetty's internals log at INFO at most, to stay readable */
+    static void apply(String level) {
+        String ours = level.toUpperCase(Locale.ROOT);
+        apply(ours, switch (ours) {
+            case "ERROR", "WARN" -> ours;
+            default -> "INFO";
+        });
+    }
+
+    static void apply(String ours, String jetty) {
+        System.setProperty("ROOT.LEVEL", jetty);
+        System.setProperty("org.eclipse.jetty.LEVEL", jetty);
+        System.setProperty("io.moosicbox.lb.LEVEL", ours);
+        System.setProperty("org.eclipse.jetty.logging.appender.NAME_CONDENSE", "true");
+    }
+}

@@ -1,0 +1,186 @@
+package io.moosicbox.lb.dist;
+
+import io.moosicbox.lb.admin.AdminApi;
+import io.moosicbox.lb.config.ConfigException;
+import io.moosicbox.lb.config.ConfigLoader;
+import io.moosicbox.lb.config.ConfigPrinter;
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.server.ConfigSource;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.BindException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+/** {@code bin/moosicbox_lb}: reads the configuration, starts the balancer, stops it on SIGTERM. */
+public final class Main {
+    static final int EXIT_OK = 0;
+    static final int EXIT_FAILURE = 1;
+    static final int EXIT_CONFIG = 2;
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.getenv(), System.out, System.err));
+    }
+
+    static int run(String[] args, Map<String, String> environment, PrintStream out, PrintStream err) {
+        CommandLine cli = CommandLine.parse(args);
+        if (!cli.problems().isEmpty()) {
+            cli.problems().forEach(p -> err.println("moosicbox_lb: " + p));
+            return EXIT_CONFIG;
+        }
+        if (cli.help()) {
+            out.print(resource("usage.txt"));
+            return EXIT_OK;
+        }
+        if (cli.version()) {
+            out.println("moosicbox_lb " + version());
+            return EXIT_OK;
+        }
+        Map<String, String> env = new HashMap<>(environment);
+        Path file = cli.configFile();
+        if (file == null && env.get("LB_CONFIG") != null && !env.get("LB_CONFIG").isBlank()) {
+            file = Path.of(env.get("LB_CONFIG"));
+        }
+
+        DemoBackends demo = null;
+        try {
+            if (cli.demo()) {
+                demo = new DemoBackends();
+                prepareDemo(env, demo);
+            }
+            LbConfig config;
+            try {
+                config = ConfigLoader.load(file, env);
+            } catch (ConfigException e) {
+                e.problems().forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
+                return EXIT_CONFIG;
+            }
+            if (cli.check()) {
+                out.println("# moosicbox_lb " + version() + ": configuration is valid; effective setup:");
+                out.print(ConfigPrinter.toYaml(config));
+                return EXIT_OK;
+            }
+            if (!cli.demo()) {
+                LogSetup.apply(config.logLevel());
+            }
+            Path configFile = file;
+            return serve(config, () -> ConfigLoader.load(configFile, env), cli.demo(), out, err);
+        } catch (Exception e) {
+            err.println("moosicbox_lb: " + e);
+            return EXIT_FAILURE;
+        } finally {
+            if (demo != null) {
+                try {
+                    demo.close();
+                } catch (Exception ignored) {
+                    // the process is ending
+                }
+            }
+        }
+    }
+
+    /** The demo's backends replace any configured ones; its listeners take free ports unless given. */
+    private static void prepareDemo(Map<String, String> env, DemoBackends demo) throws Exception {
+        // The demo backends start before the configuration is read: keep Jetty's start-up lines out.
+        String level = env.getOrDefault("LOG_LEVEL", "info");
+        LogSetup.apply(EnvConfig.LOG_LEVELS.contains(level) ? level.toUpperCase(java.util.Locale.ROOT) : "INFO", "WARN");
+        List<String> urls = demo.start(2);
+        env.remove("LB_CONFIG");
+        env.put("BACKEND_SERVERS", String.join(",", urls));
+        env.putIfAbsent("BIND_ADDRESS", freeOr("127.0.0.1", 8080));
+        env.putIfAbsent("ADMIN_BIND_ADDRESS", freeOr("127.0.0.1", 9090));
+    }
+
+    private static String freeOr(String host, int preferred) {
+        try (var socket = new java.net.ServerSocket(preferred, 1, java.net.InetAddress.getByName(host))) {
+            return host + ":" + preferred;
+        } catch (IOException e) {
+            return host + ":0";
+        }
+    }
+
+    private static int serve(LbConfig config, ConfigSource source, boolean demo, PrintStream out, PrintStream err)
+            throws Exception {
+        Logger log = LoggerFactory.getLogger(Main.class);
+        LoadBalancer lb = new LoadBalancer(config);
+        lb.setConfigSource(source);
+        AdminApi.install(lb);
+
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        AtomicInteger signals = new AtomicInteger();
+        sun.misc.SignalHandler onStop = signal -> {
+            if (signals.incrementAndGet() == 1) {
+                log.info("SIG{} received: graceful shutdown", signal.getName());
+                stopRequested.countDown();
+            } else {
+                log.warn("SIG{} received again: stopping now, {} requests cut", signal.getName(), lb.inflightRequests());
+                Runtime.getRuntime().halt(EXIT_FAILURE);
+            }
+        };
+        Signal.handle(new Signal("TERM"), onStop);
+        Signal.handle(new Signal("INT"), onStop);
+
+        try {
+            lb.start();
+        } catch (Exception e) {
+            lb.server().stop();
+            Throwable cause = e;
+            while (cause.getCause() != null && !(cause instanceof BindException)) {
+                cause = cause.getCause();
+            }
+            err.println("moosicbox_lb: cannot start: " + (cause instanceof BindException
+                    ? "cannot listen on " + config.listeners().http() + " or " + config.listeners().admin() + ": " + cause.getMessage()
+                    : e.getMessage()));
+            return EXIT_FAILURE;
+        }
+        if (demo) {
+            String proxy = "http://127.0.0.1:" + lb.proxyPort();
+            String admin = "http://127.0.0.1:" + lb.adminPort();
+            out.println();
+            out.println("moosicbox_lb demo is running: two backends on loopback, the balancer in front.");
+            out.println("  try:      curl " + proxy + "/   (run it twice: the answering backend alternates)");
+            out.println("  health:   curl " + admin + "/health");
+            out.println("  ready:    curl " + admin + "/ready");
+            out.println("  stop:     Ctrl-C");
+            out.println();
+            out.flush();
+        }
+        stopRequested.await();
+        lb.stop();
+        return EXIT_OK;
+    }
+
+    static String version() {
+        Properties p = new Properties();
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException ignored) {
+            // unknown version
+        }
+        return p.getProperty("version", "unknown");
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = Main.class.getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            return "";
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.moosicbox.lb.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.Locale;
+
+/**
+ * One backend as configured: {@code URL [weight=N] [max_conns=N]}.
+ *
+ * @param url      scheme, host and port only, such as {@code http://10.0.0.1:8001}
+ * @param weight   relative share for weighted algorithms, at least 1
+ * @param maxConns most requests in flight at once; 0 means no limit
+ */
+public record BackendSpec(URI url, int weight, int maxConns) {
+
+    public static final int DEFAULT_WEIGHT = 1;
+
+    /** {@code host:port} as the admin API and metrics name the backend. */
+    public String address() {
+        return HostPort.of(url).toString();
+    }
+
+    /**
+     * Parses {@code http://host:port}, {@code https://host:port} or bare {@code host:port},
+     * followed by optional {@code weight=N} and {@code max_conns=N}.
+     *
+     * @throws IllegalArgumentException with a message fit for a configuration error
+     */
+    public static BackendSpec parse(String text) {
+        String[] parts = text.trim().split("\\s+");
+        if (parts.length == 0 || parts[0].isEmpty()) {
+            throw new IllegalArgumentException("empty backend entry");
+        }
+        URI url = parseUrl(parts[0]);
+        int weight = DEFAULT_WEIGHT;
+        int maxConns = 0;
+        for (int i = 1; i < parts.length; i++) {
+            String option = parts[i];
+            int eq = option.indexOf('=');
+            String key = eq < 0 ? option : option.substring(0, eq).toLowerCase(Locale.ROOT);
+            String value = eq < 0 ? "" : option.substring(eq + 1);
+            switch (key) {
+                case "weight" -> weight = parseInt(key, value, 1, 10_000);
+                case "max_conns" -> maxConns = parseInt(key, value, 0, 1_000_000);
+                default -> throw new IllegalArgumentException(
+                        "unknown backend option '" + option + "'; expected weight=N or max_conns=N");
+            }
+        }
+        return new BackendSpec(url, weight, maxConns);
+    }
+
+    /** Normalises a backend URL to {@code scheme://host:port}. */
+    public static URI parseUrl(String text) {
+        String s = text.trim();
+        if (!s.contains("://")) {
+            s = "http://" + s;
+        }
+        URI uri;
+        try {
+            uri = new URI(s);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a URL; expected http://host:port or host:port");
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException("'" + text + "' has scheme '" + scheme + "'; expected http or https");
+        }
+        if (uri.getHost() == null) {
+            throw new IllegalArgumentException("'" + text + "' has no host; expected http://host:port or host:port");
+        }
+        String path = uri.getRawPath();
+        if ((path != null && !path.isEmpty() && !path.equals("/")) || uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("'" + text + "' has a path, query or user; a backend is scheme://host:port only");
+        }
+        int port = uri.getPort() > 0 ? uri.getPort() : (scheme.equals("https") ? 443 : 80);
+        return URI.create(scheme + "://" + (uri.getHost().contains(":") && !uri.getHost().startsWith("[") ? "[" + uri.getHost() + "]" : uri.getHost()) + ":" + port);
+    }
+
+    private static int parseInt(String key, String value, int min, int max) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException(key + "='" + value + "': expected a whole number from " + min + " to " + max);
+    }
+
+    @Override
+    public String toString() {
+        return url + (weight != DEFAULT_WEIGHT ? " weight=" + weight : "") + (maxConns != 0 ? " max_conns=" + maxConns : "");
+    }
+}

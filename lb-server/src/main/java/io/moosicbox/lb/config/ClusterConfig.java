@@ -1,0 +1,27 @@
+package io.moosicbox.lb.config;
+
+import java.util.List;
+
+/**
+ * A named group of interchangeable backends, and the requests it takes.
+ *
+ * @param hosts     exact names, {@code *.example.com} wildcards, or {@code *} for any host
+ * @param paths     path prefixes; the longest match wins
+ * @param algorithm selection algorithm name, such as {@code round_robin}
+ */
+public record ClusterConfig(
+        String name,
+        List<String> hosts,
+        List<String> paths,
+        String algorithm,
+        HealthCheckConfig healthCheck,
+        List<BackendSpec> backends) {
+
+    public static final String DEFAULT_NAME = "default";
+
+    public ClusterConfig {
+        hosts = List.copyOf(hosts);
+        paths = List.copyOf(paths);
+        backends = List.copyOf(backends);
+    }
+}

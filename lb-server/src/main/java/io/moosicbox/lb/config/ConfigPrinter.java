@@ -1,0 +1,90 @@
+package io.moosicbox.lb.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The effective configuration in the file's own YAML form, for {@code --check}; secrets masked. */
+public final class ConfigPrinter {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
+            .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+            .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+
+    private ConfigPrinter() {}
+
+    public static String toYaml(LbConfig c) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        Map<String, Object> listeners = new LinkedHashMap<>();
+        listeners.put("http", str(c.listeners().http()));
+        listeners.put("https", str(c.listeners().https()));
+        listeners.put("admin", str(c.listeners().admin()));
+        root.put("listeners", listeners);
+        if (c.tls().enabled()) {
+            Map<String, Object> tls = new LinkedHashMap<>();
+            List<Object> certs = new ArrayList<>();
+            for (LbConfig.CertificatePair p : c.tls().certificates()) {
+                certs.add(Map.of("cert", p.cert(), "key", p.key()));
+            }
+            tls.put("certificates", certs);
+            tls.put("redirect_http", c.tls().redirectHttp());
+            root.put("tls", tls);
+        }
+        List<Object> clusters = new ArrayList<>();
+        for (ClusterConfig cc : c.clusters()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", cc.name());
+            m.put("hosts", cc.hosts());
+            m.put("paths", cc.paths());
+            m.put("algorithm", cc.algorithm());
+            HealthCheckConfig hc = cc.healthCheck();
+            Map<String, Object> h = new LinkedHashMap<>();
+            h.put("path", hc.path() == null ? "(TCP connect)" : hc.path());
+            h.put("interval", dur(hc.interval()));
+            h.put("timeout", dur(hc.timeout()));
+            h.put("rise", hc.rise());
+            h.put("fall", hc.fall());
+            m.put("health_check", h);
+            List<Object> backends = new ArrayList<>();
+            for (BackendSpec b : cc.backends()) {
+                Map<String, Object> bm = new LinkedHashMap<>();
+                bm.put("url", b.url().toString());
+                bm.put("weight", b.weight());
+                bm.put("max_conns", b.maxConns());
+                backends.add(bm);
+            }
+            m.put("backends", backends);
+            clusters.add(m);
+        }
+        root.put("clusters", clusters);
+        Map<String, Object> timeouts = new LinkedHashMap<>();
+        timeouts.put("connect", dur(c.timeouts().connect()));
+        timeouts.put("idle", dur(c.timeouts().idle()));
+        timeouts.put("response_headers", dur(c.timeouts().responseHeaders()));
+        root.put("timeouts", timeouts);
+        Map<String, Object> shutdown = new LinkedHashMap<>();
+        shutdown.put("timeout", dur(c.shutdown().timeout()));
+        shutdown.put("delay", dur(c.shutdown().delay()));
+        root.put("shutdown", shutdown);
+        root.put("admin", Map.of("token", c.admin().token() == null ? "(none: changes from loopback only)" : "(set)"));
+        root.put("log_level", c.logLevel());
+        try {
+            return YAML.writeValueAsString(root);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String str(Object o) {
+        return o == null ? "(off)" : o.toString();
+    }
+
+    private static String dur(Duration d) {
+        return Durations.format(d);
+    }
+}

@@ -1,0 +1,50 @@
+package io.moosicbox.lb.config;
+
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Durations as users write them: {@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}, or {@code 0}. */
+public final class Durations {
+    private static final Pattern FORM = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
+
+    private Durations() {}
+
+    /** @throws IllegalArgumentException with a message fit for a configuration error */
+    public static Duration parse(String text) {
+        String s = text == null ? "" : text.trim();
+        if (s.equals("0")) {
+            return Duration.ZERO;
+        }
+        Matcher m = FORM.matcher(s);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("expected a duration such as 250ms, 5s, 2m or 1h");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
+    }
+
+    /** The shortest exact form, so that {@code format(parse(x))} round-trips. */
+    public static String format(Duration d) {
+        long ms = d.toMillis();
+        if (ms == 0) {
+            return "0";
+        }
+        if (ms % 3_600_000 == 0) {
+            return ms / 3_600_000 + "h";
+        }
+        if (ms % 60_000 == 0) {
+            return ms / 60_000 + "m";
+        }
+        if (ms % 1000 == 0) {
+            return ms / 1000 + "s";
+        }
+        return ms + "ms";
+    }
+}

@@ -1,0 +1,224 @@
+package io.moosicbox.lb.config;
+
+import io.moosicbox.lb.pool.selection.Selectors;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Reads the environment variables of the interface contract on top of a base configuration
+ * (the defaults, or a file). Every problem is collected, so that a user fixes them all at once.
+ */
+public final class EnvConfig {
+    public static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug", "trace");
+
+    private final Map<String, String> env;
+    private final List<String> problems = new ArrayList<>();
+
+    private EnvConfig(Map<String, String> env) {
+        this.env = env;
+    }
+
+    /** The configuration with nothing set: defaults of the interface contract, no clusters. */
+    public static LbConfig defaults() {
+        return new LbConfig(
+                new LbConfig.Listeners(new HostPort("0.0.0.0", 80), null, new HostPort("127.0.0.1", 9090)),
+                LbConfig.TlsConfig.none(),
+                List.of(),
+                LbConfig.Timeouts.defaults(),
+                LbConfig.ShutdownConfig.defaults(),
+                new LbConfig.AdminConfig(null),
+                "info");
+    }
+
+    /**
+     * @param base what the file (or the defaults) said; single values set in {@code env} win
+     * @throws ConfigException listing every bad variable, or when no backend is configured
+     */
+    public static LbConfig load(LbConfig base, Map<String, String> env) throws ConfigException {
+        EnvConfig reader = new EnvConfig(env);
+        LbConfig config = reader.apply(base);
+        boolean noBackends = config.clusters().isEmpty() || config.clusters().stream().allMatch(c -> c.backends().isEmpty());
+        if (noBackends && env.get("BACKEND_SERVERS") == null) {
+            reader.problems.add("BACKEND_SERVERS is not set: the balancer needs at least one backend, "
+                    + "such as BACKEND_SERVERS=\"http://127.0.0.1:8001,http://127.0.0.1:8002\" "
+                    + "(or a configuration file with clusters, or --demo)");
+        }
+        if (!reader.problems.isEmpty()) {
+            throw new ConfigException(reader.problems);
+        }
+        return config;
+    }
+
+    private LbConfig apply(LbConfig base) {
+        LbConfig.Listeners l = base.listeners();
+        HostPort http = get("BIND_ADDRESS", HostPort::parse, null);
+        if (http == null) {
+            Integer port = get("PORT", EnvConfig::parsePort, null);
+            http = port != null ? new HostPort("0.0.0.0", port) : l.http();
+        }
+        HostPort admin = get("ADMIN_BIND_ADDRESS", HostPort::parse, l.admin());
+
+        LbConfig.Timeouts t = base.timeouts();
+        LbConfig.Timeouts timeouts = new LbConfig.Timeouts(
+                get("CONNECT_TIMEOUT", Durations::parse, t.connect()),
+                get("IDLE_TIMEOUT", Durations::parse, t.idle()),
+                get("RESPONSE_HEADERS_TIMEOUT", Durations::parse, t.responseHeaders()));
+        LbConfig.ShutdownConfig s = base.shutdown();
+        LbConfig.ShutdownConfig shutdown = new LbConfig.ShutdownConfig(
+                get("SHUTDOWN_TIMEOUT", Durations::parse, s.timeout()),
+                get("SHUTDOWN_DELAY", Durations::parse, s.delay()));
+
+        String token = env.get("ADMIN_TOKEN");
+        LbConfig.AdminConfig adminConfig = token != null && !token.isEmpty() ? new LbConfig.AdminConfig(token) : base.admin();
+
+        List<ClusterConfig> clusters = applyClusters(base.clusters());
+        String logLevel = logLevel(base.logLevel());
+
+        return new LbConfig(new LbConfig.Listeners(http, l.https(), admin), base.tls(), clusters, timeouts,
+                shutdown, adminConfig, logLevel);
+    }
+
+    private List<ClusterConfig> applyClusters(List<ClusterConfig> base) {
+        String algorithm = get("LB_ALGORITHM", EnvConfig::parseAlgorithm, null);
+        String checkPath = get("HEALTH_CHECK_PATH", EnvConfig::parseCheckPath, null);
+        Duration checkInterval = get("HEALTH_CHECK_INTERVAL", EnvConfig::parsePositiveDuration, null);
+        List<BackendSpec> backends = get("BACKEND_SERVERS", EnvConfig::parseBackends, null);
+
+        List<ClusterConfig> clusters = new ArrayList<>(base);
+        if (backends != null) {
+            ClusterConfig previous = clusters.stream()
+                    .filter(c -> c.name().equals(ClusterConfig.DEFAULT_NAME)).findFirst().orElse(null);
+            ClusterConfig replacement = previous == null
+                    ? new ClusterConfig(ClusterConfig.DEFAULT_NAME, List.of("*"), List.of("/"), "round_robin",
+                            HealthCheckConfig.defaults(), backends)
+                    : new ClusterConfig(previous.name(), previous.hosts(), previous.paths(), previous.algorithm(),
+                            previous.healthCheck(), backends);
+            if (previous == null) {
+                clusters.add(replacement);
+            } else {
+                clusters.set(clusters.indexOf(previous), replacement);
+            }
+        }
+        // The cluster-wide variables apply to every cluster: they are how MoosicBox users set them today.
+        List<ClusterConfig> result = new ArrayList<>();
+        for (ClusterConfig c : clusters) {
+            HealthCheckConfig hc = c.healthCheck();
+            if (checkPath != null) {
+                hc = hc.withPath(checkPath);
+            }
+            if (checkInterval != null) {
+                hc = hc.withInterval(checkInterval);
+            }
+            result.add(new ClusterConfig(c.name(), c.hosts(), c.paths(), algorithm != null ? algorithm : c.algorithm(),
+                    hc, c.backends()));
+        }
+        return result;
+    }
+
+    private String logLevel(String base) {
+        String level = get("LOG_LEVEL", EnvConfig::parseLogLevel, null);
+        if (level != null) {
+            return level;
+        }
+        String rustLog = env.get("RUST_LOG");
+        if (rustLog != null && !rustLog.isBlank()) {
+            String fromRust = RustLog.levelFor(rustLog);
+            if (fromRust == null) {
+                problems.add("RUST_LOG=\"" + rustLog + "\": expected a level (" + String.join(", ", LOG_LEVELS)
+                        + ") or moosicbox_load_balancer=LEVEL");
+            } else {
+                return fromRust;
+            }
+        }
+        return base;
+    }
+
+    /** Reads one variable; a bad value becomes a problem naming the variable and the value. */
+    private <T> T get(String name, Function<String, T> parser, T fallback) {
+        String value = env.get(name);
+        if (value == null || value.isEmpty()) {
+            return fallback;
+        }
+        try {
+            return parser.apply(value);
+        } catch (IllegalArgumentException e) {
+            problems.add(name + "=\"" + value + "\": " + e.getMessage());
+            return fallback;
+        }
+    }
+
+    static int parsePort(String s) {
+        try {
+            int port = Integer.parseInt(s.trim());
+            if (port >= 0 && port <= 65535) {
+                return port;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("expected a port number from 0 to 65535");
+    }
+
+    static Duration parsePositiveDuration(String s) {
+        Duration d = Durations.parse(s);
+        if (d.isZero()) {
+            throw new IllegalArgumentException("must be more than 0");
+        }
+        return d;
+    }
+
+    static String parseAlgorithm(String s) {
+        String name = s.trim().toLowerCase(Locale.ROOT);
+        if (!Selectors.isKnown(name)) {
+            throw new IllegalArgumentException("unknown algorithm; expected one of " + String.join(", ", Selectors.names()));
+        }
+        return name;
+    }
+
+    static String parseCheckPath(String s) {
+        if (!s.startsWith("/")) {
+            throw new IllegalArgumentException("expected a path starting with /, such as /health");
+        }
+        return s;
+    }
+
+    static String parseLogLevel(String s) {
+        String level = s.trim().toLowerCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(level)) {
+            throw new IllegalArgumentException("expected one of " + String.join(", ", LOG_LEVELS));
+        }
+        return level;
+    }
+
+    /** {@code URL [weight=N] [max_conns=N], ...}; every bad entry is named. */
+    static List<BackendSpec> parseBackends(String s) {
+        List<BackendSpec> backends = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        for (String entry : s.split(",")) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            try {
+                BackendSpec spec = BackendSpec.parse(entry);
+                if (backends.stream().anyMatch(b -> b.address().equals(spec.address()))) {
+                    errors.add("'" + entry.trim() + "' is listed twice");
+                } else {
+                    backends.add(spec);
+                }
+            } catch (IllegalArgumentException e) {
+                errors.add(e.getMessage());
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", errors));
+        }
+        if (backends.isEmpty()) {
+            throw new IllegalArgumentException("no backend listed; expected URL [weight=N] [max_conns=N], comma-separated");
+        }
+        return backends;
+    }
+}

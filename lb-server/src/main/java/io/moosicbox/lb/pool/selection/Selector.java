@@ -1,0 +1,19 @@
+package io.moosicbox.lb.pool.selection;
+
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.RequestInfo;
+import java.util.List;
+
+/**
+ * A load-balancing algorithm: picks one backend for a request. One class per algorithm,
+ * registered by name in {@link Selectors}. Called concurrently from many request threads.
+ */
+public interface Selector {
+
+    /**
+     * @param candidates backends that take new requests now; never empty, in configuration order
+     * @param request    what is known of the request (client address, headers, cookies)
+     * @return one of {@code candidates}
+     */
+    Backend select(List<Backend> candidates, RequestInfo request);
+}

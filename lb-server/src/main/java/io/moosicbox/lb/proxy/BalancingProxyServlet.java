@@ -1,0 +1,268 @@
+package io.moosicbox.lb.proxy;
+
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.Lease;
+import io.moosicbox.lb.route.Router;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.util.thread.Scheduler;
+
+/**
+ * The proxy: picks a backend per request in {@link #rewriteTarget}, streams the exchange through
+ * Jetty's {@link AsyncProxyServlet}, and keeps the backend's in-flight count exact.
+ */
+public class BalancingProxyServlet extends AsyncProxyServlet {
+    static final String LEASE_ATTRIBUTE = "moosicbox.lb.lease";
+    static final String MISS_ATTRIBUTE = "moosicbox.lb.miss";
+    static final String START_ATTRIBUTE = "moosicbox.lb.start";
+    static final String CLUSTER_ATTRIBUTE = "moosicbox.lb.cluster";
+    static final String UPSTREAM_ATTRIBUTE = "moosicbox.lb.upstream";
+    static final String BACKEND_FAILURE_ATTRIBUTE = "moosicbox.lb.backendFailure";
+
+    private final Supplier<Router> router;
+    private final LbConfig.Timeouts timeouts;
+    private volatile ExchangeListener listener = ExchangeListener.NONE;
+
+    public BalancingProxyServlet(Supplier<Router> router, LbConfig.Timeouts timeouts) {
+        this.router = router;
+        this.timeouts = timeouts;
+    }
+
+    public void setExchangeListener(ExchangeListener listener) {
+        this.listener = listener;
+    }
+
+    @Override
+    protected HttpClient newHttpClient() {
+        HttpClient client = super.newHttpClient();
+        client.setConnectTimeout(timeouts.connect().toMillis());
+        // The client's own User-Agent passes through; without one, none is invented.
+        client.setUserAgentField(null);
+        return client;
+    }
+
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response) throws ServletException, IOException {
+        request.setAttribute(START_ATTRIBUTE, System.nanoTime());
+        try {
+            super.service(request, response);
+        } catch (Throwable failure) {
+            // The exchange never started: nothing else will release the backend.
+            Lease lease = (Lease) request.getAttribute(LEASE_ATTRIBUTE);
+            if (lease != null) {
+                lease.release(false);
+            }
+            throw failure;
+        }
+    }
+
+    @Override
+    protected String rewriteTarget(HttpServletRequest request) {
+        Router.Route route = router.get().route(ForwardedHeaders.hostOf(request), request.getRequestURI());
+        if (route.cluster() == null) {
+            request.setAttribute(MISS_ATTRIBUTE, route.miss());
+            return null;
+        }
+        request.setAttribute(CLUSTER_ATTRIBUTE, route.cluster().name());
+        Backend backend = route.cluster().pick(new ServletRequestInfo(request));
+        if (backend == null) {
+            return null;
+        }
+        request.setAttribute(LEASE_ATTRIBUTE, backend.acquire());
+        String query = request.getQueryString();
+        String uri = request.getRequestURI();
+        return query == null ? backend.baseUrl() + uri : backend.baseUrl() + uri + "?" + query;
+    }
+
+    @Override
+    protected void onProxyRewriteFailed(HttpServletRequest request, HttpServletResponse response) {
+        Router.Miss miss = (Router.Miss) request.getAttribute(MISS_ATTRIBUTE);
+        if (miss == Router.Miss.UNKNOWN_HOST) {
+            sendError(request, response, HttpStatus.MISDIRECTED_REQUEST_421, "no route for this host");
+        } else if (miss == Router.Miss.NO_PATH) {
+            sendError(request, response, HttpStatus.NOT_FOUND_404, "no route for this path");
+        } else {
+            sendError(request, response, HttpStatus.SERVICE_UNAVAILABLE_503, "no backend is available");
+        }
+    }
+
+    @Override
+    protected void copyRequestHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
+        super.copyRequestHeaders(clientRequest, proxyRequest);
+        // HTTP/2 clients send :authority, not Host; the backend still gets the name the client asked for.
+        proxyRequest.headers(h -> h.put(HttpHeader.HOST, ForwardedHeaders.hostOf(clientRequest)));
+    }
+
+    @Override
+    protected void addProxyHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
+        addViaHeader(clientRequest, proxyRequest);
+        proxyRequest.headers(h -> ForwardedHeaders.set(clientRequest, h));
+    }
+
+    @Override
+    protected void sendProxyRequest(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Request proxyRequest) {
+        Lease lease = (Lease) clientRequest.getAttribute(LEASE_ATTRIBUTE);
+        proxyRequest.onRequestBegin(r -> clientRequest.setAttribute(UPSTREAM_ATTRIBUTE, System.nanoTime()));
+        proxyRequest.onResponseBegin(r -> {
+            Object sent = clientRequest.getAttribute(UPSTREAM_ATTRIBUTE);
+            if (sent instanceof Long at) {
+                clientRequest.setAttribute(UPSTREAM_ATTRIBUTE, -(System.nanoTime() - at) - 1);
+            }
+        });
+        proxyRequest.onComplete(result -> {
+            boolean backendFailure = isBackendFailure(result);
+            clientRequest.setAttribute(BACKEND_FAILURE_ATTRIBUTE, backendFailure);
+            lease.release(backendFailure);
+        });
+        // Reported when the client's response is complete, so that proxy-made error statuses are seen.
+        clientRequest.getAsyncContext().addListener(new AsyncListener() {
+            @Override
+            public void onComplete(AsyncEvent event) {
+                report(clientRequest, proxyResponse, Boolean.TRUE.equals(clientRequest.getAttribute(BACKEND_FAILURE_ATTRIBUTE)));
+            }
+
+            @Override
+            public void onTimeout(AsyncEvent event) {}
+
+            @Override
+            public void onError(AsyncEvent event) {}
+
+            @Override
+            public void onStartAsync(AsyncEvent event) {}
+        });
+        long headersTimeout = timeouts.responseHeaders().toMillis();
+        if (headersTimeout > 0) {
+            // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
+            proxyRequest.onRequestSuccess(r -> {
+                Scheduler.Task task = getHttpClient().getScheduler().schedule(
+                        () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
+                        headersTimeout, TimeUnit.MILLISECONDS);
+                proxyRequest.onResponseBegin(response -> task.cancel());
+                proxyRequest.onComplete(result -> task.cancel());
+            });
+        }
+        super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
+    }
+
+    @Override
+    protected void onProxyResponseFailure(HttpServletRequest clientRequest, HttpServletResponse proxyResponse,
+                                          org.eclipse.jetty.client.Response serverResponse, Throwable failure) {
+        Lease lease = (Lease) clientRequest.getAttribute(LEASE_ATTRIBUTE);
+        if (lease != null && serverResponse.getStatus() == 0) {
+            lease.backend().recordError(describe(failure));
+        }
+        super.onProxyResponseFailure(clientRequest, proxyResponse, serverResponse, failure);
+    }
+
+    @Override
+    protected void sendProxyResponseError(HttpServletRequest request, HttpServletResponse response, int status) {
+        String reason = switch (status) {
+            case HttpStatus.BAD_GATEWAY_502 -> "the backend could not be reached or failed";
+            case HttpStatus.GATEWAY_TIMEOUT_504 -> "the backend did not answer in time";
+            default -> HttpStatus.getMessage(status);
+        };
+        sendError(request, response, status, reason);
+    }
+
+    /**
+     * A short plain-text answer. Once the response is committed the status can no longer change:
+     * the client connection is aborted so that a truncated body is never taken as complete.
+     */
+    private void sendError(HttpServletRequest request, HttpServletResponse response, int status, String reason) {
+        if (request.getAttribute(LEASE_ATTRIBUTE) == null) {
+            // No backend was involved: the proxy request's completion will not report this one.
+            try {
+                writeError(request, response, status, reason);
+            } finally {
+                report(request, response, false);
+            }
+            return;
+        }
+        writeError(request, response, status, reason);
+    }
+
+    private void writeError(HttpServletRequest request, HttpServletResponse response, int status, String reason) {
+        if (response.isCommitted()) {
+            super.sendProxyResponseError(request, response, status);
+            return;
+        }
+        try {
+            response.reset();
+            response.setStatus(status);
+            if (status == HttpStatus.SERVICE_UNAVAILABLE_503) {
+                // Clients and other proxies back off instead of hammering a cluster with nothing ready.
+                response.setHeader(HttpHeader.RETRY_AFTER.asString(), "1");
+            }
+            response.setContentType("text/plain;charset=utf-8");
+            byte[] body = (status + " " + reason + "\n").getBytes(StandardCharsets.UTF_8);
+            response.setContentLength(body.length);
+            response.getOutputStream().write(body);
+        } catch (IOException | IllegalStateException e) {
+            _log.debug("could not send {} to the client", status, e);
+        } finally {
+            if (request.isAsyncStarted()) {
+                request.getAsyncContext().complete();
+            }
+        }
+    }
+
+    /** Tells the listener about a finished exchange; never lets a listener's failure reach the client. */
+    private void report(HttpServletRequest request, HttpServletResponse response, boolean backendFailure) {
+        ExchangeListener l = listener;
+        if (l == ExchangeListener.NONE) {
+            return;
+        }
+        try {
+            long start = request.getAttribute(START_ATTRIBUTE) instanceof Long t ? t : System.nanoTime();
+            // Stored negated (minus one) once the response began, so that a positive value means "sent, no answer".
+            long upstream = request.getAttribute(UPSTREAM_ATTRIBUTE) instanceof Long u && u < 0 ? -(u + 1) : -1;
+            Lease lease = (Lease) request.getAttribute(LEASE_ATTRIBUTE);
+            String query = request.getQueryString();
+            l.onComplete(new Exchange(
+                    (String) request.getAttribute(CLUSTER_ATTRIBUTE),
+                    lease == null ? null : lease.backend().address(),
+                    request.getMethod(),
+                    query == null ? request.getRequestURI() : request.getRequestURI() + "?" + query,
+                    response.getStatus(),
+                    request.getRemoteAddr(),
+                    request.getProtocol(),
+                    start,
+                    System.nanoTime() - start,
+                    upstream,
+                    0,
+                    0,
+                    backendFailure));
+        } catch (RuntimeException e) {
+            _log.warn("exchange listener failed", e);
+        }
+    }
+
+    /** Whether the exchange failed for the backend's sake: nothing came back, or it was too slow. */
+    static boolean isBackendFailure(Result result) {
+        if (!result.isFailed()) {
+            return false;
+        }
+        Throwable f = result.getFailure();
+        return f instanceof TimeoutException || result.getResponse() == null || result.getResponse().getStatus() == 0;
+    }
+
+    private static String describe(Throwable failure) {
+        String message = failure.getMessage();
+        return failure.getClass().getSimpleName() + (message != null ? ": " + message : "");
+    }
+}

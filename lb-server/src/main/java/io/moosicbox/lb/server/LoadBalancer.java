@@ -1,0 +1,193 @@
+package io.moosicbox.lb.server;
+
+import io.moosicbox.lb.config.HostPort;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.proxy.BalancingProxyServlet;
+import io.moosicbox.lb.route.Router;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandlerCollection;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.VirtualThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One balancer process: a Jetty {@link Server} with a proxy listener and an admin listener,
+ * request handling on virtual threads, and graceful stop. The admin module adds its servlets to
+ * {@link #adminContext()} before {@link #start()}.
+ */
+public final class LoadBalancer {
+    public static final String PROXY_CONNECTOR = "proxy";
+    public static final String ADMIN_CONNECTOR = "admin";
+    private static final Logger LOG = LoggerFactory.getLogger(LoadBalancer.class);
+
+    private final LbConfig config;
+    private final Server server;
+    private final ServerConnector proxyConnector;
+    private final ServerConnector adminConnector;
+    private final ServletContextHandler adminContext;
+    private final GracefulHandler graceful;
+    private final BalancingProxyServlet proxyServlet;
+    private final AtomicBoolean shuttingDown = new AtomicBoolean();
+    private volatile Router router;
+    private volatile ConfigSource configSource;
+
+    public LoadBalancer(LbConfig config) {
+        this.config = config;
+        this.router = new Router(config.clusters().stream().map(Cluster::of).toList());
+
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("lb");
+        VirtualThreadPool virtualThreads = new VirtualThreadPool();
+        virtualThreads.setName("lb-v");
+        // Bounds concurrent blocking work, not connections: async proxying holds no thread while it waits.
+        virtualThreads.setMaxConcurrentTasks(10_000);
+        threads.setVirtualThreadsExecutor(virtualThreads);
+        server = new Server(threads);
+        server.setStopTimeout(config.shutdown().timeout().toMillis());
+
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        http.setIdleTimeout(config.timeouts().idle().toMillis());
+        proxyConnector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
+        proxyConnector.setName(PROXY_CONNECTOR);
+        listenOn(proxyConnector, config.listeners().http());
+        proxyConnector.setIdleTimeout(config.timeouts().idle().toMillis());
+        // A quiet backend must not be cut during the graceful phase: allow the whole shutdown timeout.
+        proxyConnector.setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
+
+        HttpConfiguration adminHttp = new HttpConfiguration();
+        adminHttp.setSendServerVersion(false);
+        adminConnector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(adminHttp));
+        adminConnector.setName(ADMIN_CONNECTOR);
+        listenOn(adminConnector, config.listeners().admin());
+        server.setConnectors(new org.eclipse.jetty.server.Connector[] {proxyConnector, adminConnector});
+
+        ServletContextHandler proxyContext = new ServletContextHandler("/");
+        proxyContext.setVirtualHosts(List.of("@" + PROXY_CONNECTOR));
+        proxyServlet = new BalancingProxyServlet(() -> router, config.timeouts());
+        ServletHolder proxy = new ServletHolder("proxy", proxyServlet);
+        proxy.setAsyncSupported(true);
+        // Timeouts are per phase (connect, response headers, idle): a total timeout would cut long streams.
+        proxy.setInitParameter("timeout", "0");
+        proxy.setInitParameter("idleTimeout", Long.toString(config.timeouts().idle().toMillis()));
+        proxy.setInitParameter("preserveHost", "true");
+        proxy.setInitParameter("maxConnections", "1024");
+        proxyContext.addServlet(proxy, "/*");
+
+        adminContext = new ServletContextHandler("/");
+        adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
+
+        graceful = new GracefulHandler(new ContextHandlerCollection(proxyContext, adminContext));
+        graceful.setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
+        server.setHandler(graceful);
+    }
+
+    private static void listenOn(ServerConnector connector, HostPort address) {
+        String host = address.host();
+        connector.setHost(host.equals("0.0.0.0") || host.equals("*") ? null : host);
+        connector.setPort(address.port());
+    }
+
+    public LbConfig config() {
+        return config;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public List<Cluster> clusters() {
+        return router.clusters();
+    }
+
+    /** Metrics and access logs subscribe here; one listener, set before {@link #start()}. */
+    public void setExchangeListener(io.moosicbox.lb.proxy.ExchangeListener listener) {
+        proxyServlet.setExchangeListener(listener);
+    }
+
+    /** The admin listener's servlet context; add servlets before {@link #start()}. */
+    public ServletContextHandler adminContext() {
+        return adminContext;
+    }
+
+    public Server server() {
+        return server;
+    }
+
+    /** @throws Exception when a listener cannot bind, among others */
+    public void start() throws Exception {
+        server.start();
+        LOG.info("proxy listening on {}, admin on {}", describe(proxyConnector), describe(adminConnector));
+    }
+
+    /**
+     * Graceful stop: new connections are refused, accepted requests get up to the shutdown
+     * timeout to finish, then whatever is left is cut.
+     */
+    public void stop() throws Exception {
+        shuttingDown.set(true);
+        long inflight = graceful.getCurrentRequestCount();
+        LOG.info("shutting down: {} requests in flight, waiting up to {} ms", inflight, server.getStopTimeout());
+        long started = System.nanoTime();
+        server.stop();
+        LOG.info("stopped after {} ms", (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** Where {@link #reload()} reads the configuration; the launcher sets it when a file is in use. */
+    public void setConfigSource(ConfigSource source) {
+        this.configSource = source;
+    }
+
+    /**
+     * Re-reads the configuration and swaps it in atomically; an invalid one is refused and the
+     * running configuration stays.
+     */
+    public synchronized ReloadResult reload() {
+        ConfigSource source = configSource;
+        if (source == null) {
+            return ReloadResult.refused(List.of("no configuration file is in use: nothing to re-read"));
+        }
+        return ReloadResult.refused(List.of("reload is not supported yet"));
+    }
+
+    public void join() throws InterruptedException {
+        server.join();
+    }
+
+    public boolean isShuttingDown() {
+        return shuttingDown.get() || graceful.isShutdown();
+    }
+
+    public boolean isRunning() {
+        return server.isStarted() && !isShuttingDown();
+    }
+
+    /** The port actually bound, useful when the configuration asked for port 0. */
+    public int proxyPort() {
+        return proxyConnector.getLocalPort();
+    }
+
+    public int adminPort() {
+        return adminConnector.getLocalPort();
+    }
+
+    public long inflightRequests() {
+        return graceful.getCurrentRequestCount();
+    }
+
+    private static String describe(ServerConnector c) {
+        return (c.getHost() == null ? "0.0.0.0" : c.getHost()) + ":" + c.getLocalPort();
+    }
+}
