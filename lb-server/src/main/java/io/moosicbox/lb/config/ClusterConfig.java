@@ -8,6 +8,7 @@ import java.util.List;
  * @param hosts     exact names, {@code *.example.com} wildcards, or {@code *} for any host
  * @param paths     path prefixes; the longest match wins
  * @param algorithm selection algorithm name, such as {@code round_robin}
+ * @param pool      retries, queueing, slow start, hash key
  */
 public record ClusterConfig(
         String name,
@@ -15,7 +16,8 @@ public record ClusterConfig(
         List<String> paths,
         String algorithm,
         HealthCheckConfig healthCheck,
-        List<BackendSpec> backends) {
+        List<BackendSpec> backends,
+        PoolSettings pool) {
 
     public static final String DEFAULT_NAME = "default";
 
@@ -23,5 +25,9 @@ public record ClusterConfig(
         hosts = List.copyOf(hosts);
         paths = List.copyOf(paths);
         backends = List.copyOf(backends);
+    }
+
+    public ClusterConfig withBackends(List<BackendSpec> newBackends) {
+        return new ClusterConfig(name, hosts, paths, algorithm, healthCheck, newBackends, pool);
     }
 }

@@ -94,9 +94,8 @@ public final class EnvConfig {
                     .filter(c -> c.name().equals(ClusterConfig.DEFAULT_NAME)).findFirst().orElse(null);
             ClusterConfig replacement = previous == null
                     ? new ClusterConfig(ClusterConfig.DEFAULT_NAME, List.of("*"), List.of("/"), "round_robin",
-                            HealthCheckConfig.defaults(), backends)
-                    : new ClusterConfig(previous.name(), previous.hosts(), previous.paths(), previous.algorithm(),
-                            previous.healthCheck(), backends);
+                            HealthCheckConfig.defaults(), backends, PoolSettings.defaults())
+                    : previous.withBackends(backends);
             if (previous == null) {
                 clusters.add(replacement);
             } else {
@@ -114,7 +113,7 @@ public final class EnvConfig {
                 hc = hc.withInterval(checkInterval);
             }
             result.add(new ClusterConfig(c.name(), c.hosts(), c.paths(), algorithm != null ? algorithm : c.algorithm(),
-                    hc, c.backends()));
+                    hc, c.backends(), c.pool()));
         }
         return result;
     }
