@@ -56,8 +56,9 @@ public final class EnvConfig {
     private LbConfig apply(LbConfig base) {
         LbConfig.Listeners l = base.listeners();
         HostPort http = get("BIND_ADDRESS", HostPort::parse, null);
+        // PORT is checked even when BIND_ADDRESS wins: a bad value is never silently ignored.
+        Integer port = get("PORT", EnvConfig::parsePort, null);
         if (http == null) {
-            Integer port = get("PORT", EnvConfig::parsePort, null);
             http = port != null ? new HostPort("0.0.0.0", port) : l.http();
         }
         HostPort admin = get("ADMIN_BIND_ADDRESS", HostPort::parse, l.admin());

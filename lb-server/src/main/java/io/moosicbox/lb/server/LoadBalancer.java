@@ -6,7 +6,10 @@ import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.proxy.BalancingProxyServlet;
 import io.moosicbox.lb.route.Router;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
@@ -72,7 +75,7 @@ public final class LoadBalancer {
         adminConnector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(adminHttp));
         adminConnector.setName(ADMIN_CONNECTOR);
         listenOn(adminConnector, config.listeners().admin());
-        server.setConnectors(new org.eclipse.jetty.server.Connector[] {proxyConnector, adminConnector});
+        server.setConnectors(new Connector[] {proxyConnector, adminConnector});
 
         ServletContextHandler proxyContext = new ServletContextHandler("/");
         proxyContext.setVirtualHosts(List.of("@" + PROXY_CONNECTOR));
@@ -133,16 +136,50 @@ public final class LoadBalancer {
     }
 
     /**
-     * Graceful stop: new connections are refused, accepted requests get up to the shutdown
-     * timeout to finish, then whatever is left is cut.
+     * Graceful stop: /ready turns 503 at once; after the shutdown delay the listeners close,
+     * accepted requests get up to the shutdown timeout to finish, then whatever is left is cut.
      */
     public void stop() throws Exception {
         shuttingDown.set(true);
-        long inflight = graceful.getCurrentRequestCount();
-        LOG.info("shutting down: {} requests in flight, waiting up to {} ms", inflight, server.getStopTimeout());
+        long delay = config.shutdown().delay().toMillis();
+        if (delay > 0) {
+            LOG.info("shutting down: /ready answers 503, listeners close in {} ms", delay);
+            Thread.sleep(delay);
+        }
+        LOG.info("shutting down: listeners closed, {} requests in flight, waiting up to {} ms",
+                graceful.getCurrentRequestCount(), server.getStopTimeout());
         long started = System.nanoTime();
-        server.stop();
-        LOG.info("stopped after {} ms", (System.nanoTime() - started) / 1_000_000);
+        Thread idleCloser = Thread.ofVirtual().name("lb-idle-closer").start(this::closeIdleConnectionsWhenDrained);
+        try {
+            server.stop();
+            LOG.info("stopped after {} ms, nothing cut", (System.nanoTime() - started) / 1_000_000);
+        } catch (TimeoutException e) {
+            LOG.warn("shutdown timeout of {} ms reached: {} requests were cut", server.getStopTimeout(),
+                    graceful.getCurrentRequestCount());
+        } finally {
+            idleCloser.interrupt();
+        }
+    }
+
+    /**
+     * Jetty's graceful stop waits for every connection to close, and an idle keep-alive
+     * connection only closes at its idle timeout. Once no request is in flight, nothing is lost
+     * by closing them (their last responses carried {@code Connection: close} or GOAWAY).
+     */
+    private void closeIdleConnectionsWhenDrained() {
+        try {
+            long deadline = System.nanoTime() + server.getStopTimeout() * 1_000_000;
+            while (System.nanoTime() < deadline && (!graceful.isShutdown() || graceful.getCurrentRequestCount() > 0)) {
+                Thread.sleep(20);
+            }
+            for (Connector c : server.getConnectors()) {
+                for (EndPoint endPoint : c.getConnectedEndPoints()) {
+                    endPoint.close();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Where {@link #reload()} reads the configuration; the launcher sets it when a file is in use. */

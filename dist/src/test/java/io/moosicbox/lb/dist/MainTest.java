@@ -1,0 +1,52 @@
+package io.moosicbox.lb.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The launcher's options and exit codes, without starting a server. */
+class MainTest {
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(Map<String, String> env, String... args) {
+        return Main.run(args, env, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void optionsParse() {
+        CommandLine c = CommandLine.parse(new String[] {"--check", "-c", "lb.yaml"});
+        assertTrue(c.check());
+        assertEquals(Path.of("lb.yaml"), c.configFile());
+        assertEquals(Path.of("x.yaml"), CommandLine.parse(new String[] {"--config=x.yaml"}).configFile());
+        assertEquals(1, CommandLine.parse(new String[] {"--config"}).problems().size());
+    }
+
+    @Test
+    void anUnknownOptionIsAConfigurationError() {
+        assertEquals(2, run(Map.of(), "--bogus"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("unknown option '--bogus'"));
+    }
+
+    @Test
+    void helpAndVersionExitZero() {
+        assertEquals(0, run(Map.of(), "--help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("BACKEND_SERVERS"));
+        assertEquals(0, run(Map.of(), "--version"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("moosicbox_lb "));
+    }
+
+    @Test
+    void checkValidatesWithoutStarting() {
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001"), "--check"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("configuration is valid"));
+        assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "IDLE_TIMEOUT", "forever"), "--check"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("IDLE_TIMEOUT=\"forever\""));
+    }
+}

@@ -1,0 +1,109 @@
+package io.moosicbox.lb.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class EnvConfigTest {
+
+    private static LbConfig load(Map<String, String> env) throws ConfigException {
+        return EnvConfig.load(EnvConfig.defaults(), env);
+    }
+
+    @Test
+    void defaultsFollowTheInterfaceContract() throws Exception {
+        LbConfig c = load(Map.of("BACKEND_SERVERS", "http://127.0.0.1:8001"));
+        assertEquals(new HostPort("0.0.0.0", 80), c.listeners().http());
+        assertEquals(new HostPort("127.0.0.1", 9090), c.listeners().admin());
+        assertEquals(Duration.ofSeconds(30), c.shutdown().timeout());
+        assertEquals("info", c.logLevel());
+        ClusterConfig cluster = c.clusters().get(0);
+        assertEquals("round_robin", cluster.algorithm());
+        assertEquals(Duration.ofSeconds(5), cluster.healthCheck().interval());
+        assertEquals(null, cluster.healthCheck().path());
+    }
+
+    @Test
+    void backendServersKeepWeightAndMaxConnsAndAcceptBareHostPort() throws Exception {
+        LbConfig c = load(Map.of("BACKEND_SERVERS", " http://10.0.0.1:8001 weight=3 max_conns=200 ,10.0.0.2:8002,https://b.example.com"));
+        List<BackendSpec> backends = c.clusters().get(0).backends();
+        assertEquals(new BackendSpec(URI.create("http://10.0.0.1:8001"), 3, 200), backends.get(0));
+        assertEquals(new BackendSpec(URI.create("http://10.0.0.2:8002"), 1, 0), backends.get(1));
+        assertEquals(new BackendSpec(URI.create("https://b.example.com:443"), 1, 0), backends.get(2));
+        assertEquals("b.example.com:443", backends.get(2).address());
+    }
+
+    @Test
+    void portIsUsedOnlyWithoutBindAddress() throws Exception {
+        assertEquals(new HostPort("0.0.0.0", 8080), load(Map.of("BACKEND_SERVERS", "a:1", "PORT", "8080")).listeners().http());
+        assertEquals(new HostPort("127.0.0.1", 81),
+                load(Map.of("BACKEND_SERVERS", "a:1", "PORT", "8080", "BIND_ADDRESS", "127.0.0.1:81")).listeners().http());
+    }
+
+    @Test
+    void everyProblemIsReportedWithTheVariableAndItsValue() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of(
+                "BACKEND_SERVERS", "gopher://x:1",
+                "BIND_ADDRESS", "nowhere",
+                "SHUTDOWN_TIMEOUT", "5 minutes",
+                "LOG_LEVEL", "verbose")));
+        assertEquals(4, e.problems().size(), e.problems().toString());
+        assertTrue(e.problems().get(0).startsWith("BIND_ADDRESS=\"nowhere\": "), e.problems().toString());
+        assertTrue(e.problems().stream().anyMatch(p -> p.startsWith("BACKEND_SERVERS=\"gopher://x:1\": ")));
+        assertTrue(e.problems().stream().anyMatch(p -> p.startsWith("SHUTDOWN_TIMEOUT=\"5 minutes\": ")));
+        assertTrue(e.problems().stream().anyMatch(p -> p.startsWith("LOG_LEVEL=\"verbose\": ")));
+    }
+
+    @Test
+    void noBackendIsAnErrorThatSaysWhatToSet() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of()));
+        assertTrue(e.getMessage().contains("BACKEND_SERVERS is not set"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "10.0.0.1:8001 weight=0       | weight='0'",
+        "10.0.0.1:8001 weight=x       | weight='x'",
+        "10.0.0.1:8001 max_conns=-1   | max_conns='-1'",
+        "10.0.0.1:8001 speed=9        | unknown backend option 'speed=9'",
+        "http://10.0.0.1:8001/api     | has a path",
+        "http://:8001                 | no host",
+        "10.0.0.1:8001,10.0.0.1:8001  | listed twice",
+        "' , '                        | no backend listed"})
+    void badBackendEntriesAreNamed(String value, String expected) {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", value)));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "moosicbox_load_balancer=debug, debug",
+        "'info,moosicbox_load_balancer=trace', trace",
+        "warn, warn",
+        "moosicbox_lb, trace",
+        "'hyper=debug', info"})
+    void rustLogSetsOurLevel(String rustLog, String level) throws Exception {
+        assertEquals(level, load(Map.of("BACKEND_SERVERS", "a:1", "RUST_LOG", rustLog)).logLevel());
+    }
+
+    @Test
+    void logLevelWinsOverRustLog() throws Exception {
+        assertEquals("error", load(Map.of("BACKEND_SERVERS", "a:1", "RUST_LOG", "debug", "LOG_LEVEL", "ERROR")).logLevel());
+    }
+
+    @Test
+    void clusterWideVariablesApply() throws Exception {
+        ClusterConfig c = load(Map.of("BACKEND_SERVERS", "a:1", "HEALTH_CHECK_PATH", "/health",
+                "HEALTH_CHECK_INTERVAL", "250ms")).clusters().get(0);
+        assertEquals("/health", c.healthCheck().path());
+        assertEquals(Duration.ofMillis(250), c.healthCheck().interval());
+    }
+}
