@@ -16,12 +16,15 @@ import org.eclipse.jetty.util.Callback;
 /**
  * A real HTTP backend on loopback for the black-box tests.
  * {@code /} answers its name; {@code /headers} echoes the request headers as JSON;
- * {@code /bytes?n=N} streams N deterministic bytes; {@code /upload} counts the body it read.
+ * {@code /bytes?n=N} streams N deterministic bytes; {@code /upload} counts the body it read;
+ * {@code /slow?ms=N} answers after N milliseconds.
  */
 final class TestBackend implements AutoCloseable {
     private final String name;
     private final Server server;
     private final ServerConnector connector;
+    /** Requests to /slow being answered now: tests wait for them to arrive instead of sleeping. */
+    final java.util.concurrent.atomic.AtomicInteger slowInProgress = new java.util.concurrent.atomic.AtomicInteger();
 
     TestBackend(String name) throws Exception {
         this.name = name;
@@ -70,6 +73,16 @@ final class TestBackend implements AutoCloseable {
                 response.getHeaders().put("Content-Length", Long.toString(n));
                 writeBytes(response, n);
                 callback.succeeded();
+            }
+            case "/slow" -> {
+                long ms = Long.parseLong(Request.extractQueryParameters(request).getValue("ms"));
+                slowInProgress.incrementAndGet();
+                try {
+                    Thread.sleep(ms);
+                } finally {
+                    slowInProgress.decrementAndGet();
+                }
+                Content.Sink.write(response, true, name + " after " + ms + " ms\n", callback);
             }
             case "/upload" -> {
                 long total = 0;

@@ -6,9 +6,12 @@ import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.proxy.BalancingProxyServlet;
 import io.moosicbox.lb.route.Router;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.util.component.Graceful;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.IdleTimeout;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
@@ -33,6 +36,7 @@ public final class LoadBalancer {
     public static final String PROXY_CONNECTOR = "proxy";
     public static final String ADMIN_CONNECTOR = "admin";
     private static final Logger LOG = LoggerFactory.getLogger(LoadBalancer.class);
+    private static final long QUIET_BEFORE_CLOSE_MS = 250;
 
     private final LbConfig config;
     private final Server server;
@@ -92,7 +96,7 @@ public final class LoadBalancer {
         adminContext = new ServletContextHandler("/");
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
 
-        graceful = new GracefulHandler(new ContextHandlerCollection(proxyContext, adminContext));
+        graceful = new ServingGracefulHandler(new ContextHandlerCollection(proxyContext, adminContext));
         graceful.setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
         server.setHandler(graceful);
     }
@@ -151,31 +155,52 @@ public final class LoadBalancer {
         long started = System.nanoTime();
         Thread idleCloser = Thread.ofVirtual().name("lb-idle-closer").start(this::closeIdleConnectionsWhenDrained);
         try {
-            server.stop();
-            LOG.info("stopped after {} ms, nothing cut", (System.nanoTime() - started) / 1_000_000);
+            // Jetty's graceful phase completes as soon as no request is counted, and Server.stop()
+            // then closes the connectors, possibly under HTTP/2 frames still queued: the
+            // connections are given the rest of the timeout to close by themselves first.
+            Graceful.shutdown(server).get(server.getStopTimeout(), TimeUnit.MILLISECONDS);
+            idleCloser.join(Math.max(1, server.getStopTimeout() - (System.nanoTime() - started) / 1_000_000));
+            LOG.info("drained after {} ms, nothing cut", (System.nanoTime() - started) / 1_000_000);
         } catch (TimeoutException e) {
             LOG.warn("shutdown timeout of {} ms reached: {} requests were cut", server.getStopTimeout(),
                     graceful.getCurrentRequestCount());
         } finally {
             idleCloser.interrupt();
+            server.stop();
         }
     }
 
     /**
      * Jetty's graceful stop waits for every connection to close, and an idle keep-alive
-     * connection only closes at its idle timeout. Once no request is in flight, nothing is lost
-     * by closing them (their last responses carried {@code Connection: close} or GOAWAY).
+     * connection only closes at its idle timeout. Once no request is in flight, a connection that
+     * has also been silent for a moment holds no request being read either (a request can be
+     * accepted by the socket yet not dispatched, notably on a cold JVM): closing it loses nothing.
      */
     private void closeIdleConnectionsWhenDrained() {
         try {
             long deadline = System.nanoTime() + server.getStopTimeout() * 1_000_000;
-            while (System.nanoTime() < deadline && (!graceful.isShutdown() || graceful.getCurrentRequestCount() > 0)) {
-                Thread.sleep(20);
-            }
-            for (Connector c : server.getConnectors()) {
-                for (EndPoint endPoint : c.getConnectedEndPoints()) {
-                    endPoint.close();
+            long drainedSince = 0;
+            while (System.nanoTime() < deadline) {
+                if (graceful.isShutdown() && graceful.getCurrentRequestCount() == 0) {
+                    drainedSince = drainedSince == 0 ? System.nanoTime() : drainedSince;
+                    // The last responses may still be queued when the count drops: give them a moment to flush.
+                    boolean settled = System.nanoTime() - drainedSince >= QUIET_BEFORE_CLOSE_MS * 1_000_000;
+                    int open = 0;
+                    for (Connector c : server.getConnectors()) {
+                        for (EndPoint endPoint : c.getConnectedEndPoints()) {
+                            open++;
+                            if (settled && endPoint instanceof IdleTimeout idle && idle.getIdleFor() >= QUIET_BEFORE_CLOSE_MS) {
+                                endPoint.close();
+                            }
+                        }
+                    }
+                    if (open == 0) {
+                        return;
+                    }
+                } else {
+                    drainedSince = 0;
                 }
+                Thread.sleep(20);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

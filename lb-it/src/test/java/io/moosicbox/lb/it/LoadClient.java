@@ -1,0 +1,121 @@
+package io.moosicbox.lb.it;
+
+import java.net.ConnectException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.RetryableRequestException;
+
+/**
+ * Keep-alive clients sending continuously, bounded in time, that tell apart requests the
+ * balancer accepted and failed (what must never happen) from connections it refused (what a
+ * closed listener does).
+ */
+final class LoadClient implements AutoCloseable {
+    final LongAdder sent = new LongAdder();
+    final LongAdder completed = new LongAdder();
+    final LongAdder refused = new LongAdder();
+    final LongAdder failed = new LongAdder();
+    /** Sent on a keep-alive connection just as the server closed it, never read, sent again (RFC 9110 9.2.2). */
+    final LongAdder retried = new LongAdder();
+    final Queue<String> failures = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final List<Thread> threads = new ArrayList<>();
+
+    /** @param paths cycled through by each client */
+    LoadClient(HttpClient client, String baseUrl, int concurrency, long maxMillis, String... paths) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxMillis);
+        for (int t = 0; t < concurrency; t++) {
+            int offset = t;
+            threads.add(Thread.ofVirtual().start(() -> {
+                for (int i = offset; running.get() && System.nanoTime() < deadline; i++) {
+                    sent.increment();
+                    try {
+                        ContentResponse r = sendRetryingUnread(client, baseUrl + paths[i % paths.length]);
+                        if (r.getStatus() == 200) {
+                            completed.increment();
+                        } else {
+                            failed.increment();
+                            failures.add("status " + r.getStatus() + ": " + r.getContentAsString());
+                        }
+                    } catch (ExecutionException e) {
+                        if (isRefused(e)) {
+                            refused.increment();
+                            sleepQuietly();
+                        } else {
+                            failed.increment();
+                            failures.add(e.getCause().toString());
+                        }
+                    } catch (Exception e) {
+                        failed.increment();
+                        failures.add(e.toString());
+                    }
+                }
+            }));
+        }
+    }
+
+    /**
+     * What browsers and curl do for an idempotent request: when a reused connection closes before
+     * any response byte (the server never read the request, or HTTP/2 refused the stream), send it once more.
+     */
+    private ContentResponse sendRetryingUnread(HttpClient client, String url) throws Exception {
+        try {
+            return client.newRequest(url).timeout(30, TimeUnit.SECONDS).send();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            // "session closed": the client picked a pooled HTTP/2 session that had just closed; nothing was sent.
+            boolean neverSent = cause instanceof IllegalStateException && "session closed".equals(cause.getMessage());
+            if (!(cause instanceof java.io.EOFException) && !(cause instanceof RetryableRequestException)
+                    && !(cause instanceof java.nio.channels.ClosedChannelException) && !neverSent) {
+                throw e;
+            }
+            retried.increment();
+            return client.newRequest(url).timeout(30, TimeUnit.SECONDS).send();
+        }
+    }
+
+    private static boolean isRefused(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ConnectException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void sleepQuietly() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    void awaitCompleted(long count, long maxMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxMillis);
+        while (completed.sum() < count && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
+    String summary() {
+        return "sent=" + sent.sum() + " completed=" + completed.sum() + " refused=" + refused.sum()
+                + " failed=" + failed.sum() + " retried-unread=" + retried.sum() + (failures.isEmpty() ? "" : " first failures: " + failures.stream().limit(5).toList());
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        running.set(false);
+        for (Thread t : threads) {
+            t.join(TimeUnit.SECONDS.toMillis(40));
+        }
+    }
+}
