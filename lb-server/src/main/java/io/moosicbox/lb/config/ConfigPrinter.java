@@ -50,12 +50,21 @@ public final class ConfigPrinter {
             h.put("rise", hc.rise());
             h.put("fall", hc.fall());
             m.put("health_check", h);
+            PoolSettings pool = cc.pool();
+            m.put("retries", pool.retries());
+            m.put("queue_size", pool.queueSize());
+            m.put("queue_timeout", dur(pool.queueTimeout()));
+            m.put("slow_start", dur(pool.slowStart()));
+            m.put("hash_key", pool.hashKey());
             List<Object> backends = new ArrayList<>();
             for (BackendSpec b : cc.backends()) {
                 Map<String, Object> bm = new LinkedHashMap<>();
                 bm.put("url", b.url().toString());
                 bm.put("weight", b.weight());
                 bm.put("max_conns", b.maxConns());
+                if (b.discovers()) {
+                    bm.put("resolve", dur(b.resolve()));
+                }
                 backends.add(bm);
             }
             m.put("backends", backends);
