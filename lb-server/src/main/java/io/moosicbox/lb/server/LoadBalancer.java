@@ -1,13 +1,17 @@
 package io.moosicbox.lb.server;
 
+import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.discovery.HostResolver;
+import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.proxy.BalancingProxyServlet;
 import io.moosicbox.lb.route.Router;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -34,7 +38,7 @@ public final class LoadBalancer {
     public static final String ADMIN_CONNECTOR = "admin";
     private static final Logger LOG = LoggerFactory.getLogger(LoadBalancer.class);
 
-    private final LbConfig config;
+    private volatile LbConfig config;
     private final Server server;
     private final ServerConnector proxyConnector;
     private final ServerConnector adminConnector;
@@ -42,12 +46,19 @@ public final class LoadBalancer {
     private final GracefulHandler graceful;
     private final BalancingProxyServlet proxyServlet;
     private final AtomicBoolean shuttingDown = new AtomicBoolean();
-    private volatile Router router;
+    private final Topology topology;
+    private final LongAdder reloadsSucceeded = new LongAdder();
+    private final LongAdder reloadsFailed = new LongAdder();
     private volatile ConfigSource configSource;
 
     public LoadBalancer(LbConfig config) {
+        this(config, HostResolver.system());
+    }
+
+    /** @param resolver looks up the host names of backends written with {@code resolve} (DNS discovery) */
+    public LoadBalancer(LbConfig config, HostResolver resolver) {
         this.config = config;
-        this.router = new Router(config.clusters().stream().map(Cluster::of).toList());
+        this.topology = new Topology(config.clusters(), resolver);
 
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("lb");
@@ -79,7 +90,7 @@ public final class LoadBalancer {
 
         ServletContextHandler proxyContext = new ServletContextHandler("/");
         proxyContext.setVirtualHosts(List.of("@" + PROXY_CONNECTOR));
-        proxyServlet = new BalancingProxyServlet(() -> router, config.timeouts());
+        proxyServlet = new BalancingProxyServlet(topology::router, config.timeouts());
         ServletHolder proxy = new ServletHolder("proxy", proxyServlet);
         proxy.setAsyncSupported(true);
         // Timeouts are per phase (connect, response headers, idle): a total timeout would cut long streams.
@@ -108,11 +119,24 @@ public final class LoadBalancer {
     }
 
     public Router router() {
-        return router;
+        return topology.router();
     }
 
     public List<Cluster> clusters() {
-        return router.clusters();
+        return topology.clusters();
+    }
+
+    /** Backends that a reload or DNS took out and that still finish their requests. */
+    public List<Backend> retiredBackends() {
+        return topology.retired();
+    }
+
+    public long reloadsSucceeded() {
+        return reloadsSucceeded.sum();
+    }
+
+    public long reloadsFailed() {
+        return reloadsFailed.sum();
     }
 
     /** Metrics and access logs subscribe here; one listener, set before {@link #start()}. */
@@ -132,6 +156,7 @@ public final class LoadBalancer {
     /** @throws Exception when a listener cannot bind, among others */
     public void start() throws Exception {
         server.start();
+        topology.start();
         LOG.info("proxy listening on {}, admin on {}", describe(proxyConnector), describe(adminConnector));
     }
 
@@ -151,6 +176,7 @@ public final class LoadBalancer {
         long started = System.nanoTime();
         Thread idleCloser = Thread.ofVirtual().name("lb-idle-closer").start(this::closeIdleConnectionsWhenDrained);
         try {
+            topology.close();
             server.stop();
             LOG.info("stopped after {} ms, nothing cut", (System.nanoTime() - started) / 1_000_000);
         } catch (TimeoutException e) {
@@ -194,9 +220,37 @@ public final class LoadBalancer {
     public synchronized ReloadResult reload() {
         ConfigSource source = configSource;
         if (source == null) {
-            return ReloadResult.refused(List.of("no configuration file is in use: nothing to re-read"));
+            return refuse(List.of("no configuration source is set: nothing to re-read"));
         }
-        return ReloadResult.refused(List.of("reload is not supported yet"));
+        LbConfig next;
+        try {
+            next = source.load();
+        } catch (ConfigException e) {
+            return refuse(e.problems());
+        } catch (RuntimeException e) {
+            return refuse(List.of("cannot read the configuration: " + e));
+        }
+        LbConfig running = config;
+        try {
+            topology.apply(next.clusters());
+        } catch (RuntimeException e) {
+            return refuse(List.of("cannot build the new clusters: " + e.getMessage()));
+        }
+        List<String> restart = ReloadResult.needingRestart(running, next);
+        // What cannot change live stays as it runs, so that config() tells the truth.
+        config = new LbConfig(running.listeners(), running.tls(), next.clusters(), running.timeouts(),
+                running.shutdown(), next.admin(), running.logLevel());
+        reloadsSucceeded.increment();
+        LOG.info("configuration reloaded: {} clusters, {} backends", next.clusters().size(),
+                topology.clusters().stream().mapToInt(c -> c.backends().size()).sum());
+        restart.forEach(r -> LOG.warn("reload: {}", r));
+        return ReloadResult.ok(restart);
+    }
+
+    private ReloadResult refuse(List<String> problems) {
+        reloadsFailed.increment();
+        LOG.warn("reload refused, the running configuration stays: {}", String.join("; ", problems));
+        return ReloadResult.refused(problems);
     }
 
     public void join() throws InterruptedException {
