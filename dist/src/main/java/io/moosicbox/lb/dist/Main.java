@@ -133,6 +133,8 @@ public final class Main {
         };
         Signal.handle(new Signal("TERM"), onStop);
         Signal.handle(new Signal("INT"), onStop);
+        // SIGHUP re-reads the file; reload() logs what it applied or why it refused.
+        Signal.handle(new Signal("HUP"), signal -> lb.reload());
 
         try {
             lb.start();
