@@ -47,8 +47,9 @@ final class YamlTree {
     private YamlTree() {}
 
     /**
-     * @param problems duplicate keys are reported here, as {@code (line, message)} pairs through {@code sink}
+     * @param sink where duplicate keys are reported, with their line
      * @return the root, or null for an empty document
+     * @throws SyntaxError when the text is not YAML
      */
     static Node parse(Reader in, ProblemSink sink) throws IOException, SyntaxError {
         try (JsonParser p = FACTORY.createParser(in)) {
