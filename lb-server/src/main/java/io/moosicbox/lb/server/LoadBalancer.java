@@ -114,6 +114,7 @@ public final class LoadBalancer {
         connector.setPort(address.port());
     }
 
+    /** The configuration last read: at start, or by the last reload applied (see {@link ReloadResult#needsRestart()}). */
     public LbConfig config() {
         return config;
     }
@@ -237,9 +238,8 @@ public final class LoadBalancer {
             return refuse(List.of("cannot build the new clusters: " + e.getMessage()));
         }
         List<String> restart = ReloadResult.needingRestart(running, next);
-        // What cannot change live stays as it runs, so that config() tells the truth.
-        config = new LbConfig(running.listeners(), running.tls(), next.clusters(), running.timeouts(),
-                running.shutdown(), next.admin(), running.logLevel());
+        // Kept whole, so that settings added later are never dropped here; needsRestart says what is not in effect yet.
+        config = next;
         reloadsSucceeded.increment();
         LOG.info("configuration reloaded: {} clusters, {} backends", next.clusters().size(),
                 topology.clusters().stream().mapToInt(c -> c.backends().size()).sum());

@@ -34,7 +34,7 @@ public record ReloadResult(boolean applied, List<String> problems, List<String> 
         diff(changes, "listeners.admin", running.listeners().admin(), next.listeners().admin());
         diff(changes, "tls", running.tls(), next.tls());
         diff(changes, "timeouts", running.timeouts(), next.timeouts());
-        diff(changes, "shutdown", running.shutdown(), next.shutdown());
+        diff(changes, "shutdown.timeout", running.shutdown().timeout(), next.shutdown().timeout());
         diff(changes, "log_level", running.logLevel(), next.logLevel());
         return changes;
     }
