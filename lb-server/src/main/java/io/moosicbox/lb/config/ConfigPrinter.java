@@ -29,7 +29,10 @@ public final class ConfigPrinter {
             Map<String, Object> tls = new LinkedHashMap<>();
             List<Object> certs = new ArrayList<>();
             for (LbConfig.CertificatePair p : c.tls().certificates()) {
-                certs.add(Map.of("cert", p.cert(), "key", p.key()));
+                Map<String, Object> pair = new LinkedHashMap<>();
+                pair.put("cert", p.cert());
+                pair.put("key", p.key());
+                certs.add(pair);
             }
             tls.put("certificates", certs);
             tls.put("redirect_http", c.tls().redirectHttp());
