@@ -72,15 +72,15 @@ public final class Topology implements AutoCloseable {
      */
     public synchronized void apply(List<ClusterConfig> clusters) {
         discovery.watch(clusters);
-        List<Cluster> running = router.clusters();
+        Router current = router;
         List<Cluster> built = new ArrayList<>();
         for (ClusterConfig c : clusters) {
-            built.add(build(c, find(running, c.name())));
+            built.add(build(c, current.cluster(c.name())));
         }
         Router next = new Router(built);
         router = next;
         configs = List.copyOf(clusters);
-        retire(running, built);
+        retire(current.clusters(), built);
     }
 
     private synchronized void rediscover() {
@@ -133,15 +133,6 @@ public final class Topology implements AutoCloseable {
             }
         }
         retired.removeIf(b -> b.state() == BackendState.DRAINED);
-    }
-
-    private static Cluster find(List<Cluster> clusters, String name) {
-        for (Cluster c : clusters) {
-            if (c.name().equals(name)) {
-                return c;
-            }
-        }
-        return null;
     }
 
     private static Backend findByUrl(Cluster cluster, BackendSpec spec) {

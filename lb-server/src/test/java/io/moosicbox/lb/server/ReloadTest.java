@@ -47,7 +47,10 @@ class ReloadTest {
     private HttpClient client;
     private Path file;
 
-    /** {@code /slow?ms=N} answers after N ms; anything else answers the backend's name at once. */
+    /** Held requests answer when the test releases them (30 s at most). */
+    private final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+
+    /** {@code /hold} answers once the test releases it; anything else answers the backend's name at once. */
     private String backend(String name) throws Exception {
         Server s = new Server();
         ServerConnector c = new ServerConnector(s, 1, 1);
@@ -56,8 +59,8 @@ class ReloadTest {
         s.setHandler(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) throws Exception {
-                if (Request.getPathInContext(request).equals("/slow")) {
-                    Thread.sleep(Long.parseLong(Request.extractQueryParameters(request).getValue("ms")));
+                if (Request.getPathInContext(request).equals("/hold")) {
+                    release.await(30, TimeUnit.SECONDS);
                 }
                 Content.Sink.write(response, true, name, callback);
                 return true;
@@ -91,6 +94,7 @@ class ReloadTest {
 
     @AfterEach
     void stop() throws Exception {
+        release.countDown();
         client.stop();
         if (lb != null) {
             lb.stop();
@@ -106,7 +110,7 @@ class ReloadTest {
 
     private Future<ContentResponse> getAsync(String path) {
         return new CompletableResponseListener(client.newRequest("http://127.0.0.1:" + lb.proxyPort() + path)
-                .timeout(10, TimeUnit.SECONDS)).send();
+                .timeout(40, TimeUnit.SECONDS)).send();
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
@@ -142,7 +146,7 @@ class ReloadTest {
         // Requests that are on a and b while the configuration changes.
         List<Future<ContentResponse>> slow = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            slow.add(getAsync("/slow?ms=4000"));
+            slow.add(getAsync("/hold"));
         }
         await("slow requests in flight on both backends", () -> backendA.inflight() == 2 && backendB.inflight() == 2);
 
@@ -205,6 +209,8 @@ class ReloadTest {
         for (Thread t : load) {
             t.join(TimeUnit.SECONDS.toMillis(30));
         }
+        assertTrue(slow.stream().noneMatch(Future::isDone), "held until released");
+        release.countDown();
         List<String> slowBodies = new ArrayList<>();
         for (Future<ContentResponse> f : slow) {
             ContentResponse resp = f.get(10, TimeUnit.SECONDS);
@@ -216,6 +222,7 @@ class ReloadTest {
         await("b drained", () -> backendB.state() == BackendState.DRAINED);
         assertEquals(0, backendB.inflight());
 
+        System.out.println("reload under load: " + total.get() + " requests, " + failures.size() + " failed, by backend " + answeredBy);
         assertEquals(List.of(), failures, "failed requests during reload out of " + total.get());
         int afterReload = answeredBy.getOrDefault("b", new AtomicInteger()).get();
         assertTrue(afterReload > 0 && answeredBy.get("c").get() > 0, answeredBy.toString());
