@@ -7,6 +7,7 @@ import io.moosicbox.lb.config.ConfigPrinter;
 import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.server.ConfigSource;
+import io.moosicbox.lb.server.ConfigWatcher;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +15,7 @@ import java.io.PrintStream;
 import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,6 +67,10 @@ public final class Main {
             LbConfig config;
             try {
                 config = ConfigLoader.load(file, env);
+                String watch = env.getOrDefault("LB_CONFIG_WATCH", "");
+                if (!List.of("", "true", "false").contains(watch)) {
+                    throw new ConfigException(List.of("LB_CONFIG_WATCH=\"" + watch + "\": expected true or false"));
+                }
             } catch (ConfigException e) {
                 e.problems().forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
                 return EXIT_CONFIG;
@@ -78,7 +84,8 @@ public final class Main {
                 LogSetup.apply(config.logLevel());
             }
             Path configFile = file;
-            return serve(config, () -> ConfigLoader.load(configFile, env), cli.demo(), out, err);
+            Path watch = file != null && "true".equals(env.get("LB_CONFIG_WATCH")) ? file : null;
+            return serve(config, () -> ConfigLoader.load(configFile, env), watch, cli.demo(), out, err);
         } catch (Exception e) {
             err.println("moosicbox_lb: " + e);
             return EXIT_FAILURE;
@@ -113,7 +120,8 @@ public final class Main {
         }
     }
 
-    private static int serve(LbConfig config, ConfigSource source, boolean demo, PrintStream out, PrintStream err)
+    /** @param watch the configuration file to reload when it changes, or null */
+    private static int serve(LbConfig config, ConfigSource source, Path watch, boolean demo, PrintStream out, PrintStream err)
             throws Exception {
         Logger log = LoggerFactory.getLogger(Main.class);
         LoadBalancer lb = new LoadBalancer(config);
@@ -133,6 +141,8 @@ public final class Main {
         };
         Signal.handle(new Signal("TERM"), onStop);
         Signal.handle(new Signal("INT"), onStop);
+        // SIGHUP re-reads the file; reload() logs what it applied or why it refused.
+        Signal.handle(new Signal("HUP"), signal -> lb.reload());
 
         try {
             lb.start();
@@ -159,7 +169,11 @@ public final class Main {
             out.println();
             out.flush();
         }
+        ConfigWatcher watcher = watch == null ? null : new ConfigWatcher(watch, Duration.ofSeconds(2), lb::reload);
         stopRequested.await();
+        if (watcher != null) {
+            watcher.close();
+        }
         lb.stop();
         return EXIT_OK;
     }

@@ -2,16 +2,38 @@ package io.moosicbox.lb.config;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.time.Duration;
 import java.util.Locale;
 
 /**
- * One backend as configured: {@code URL [weight=N] [max_conns=N]}.
+ * One backend as configured: {@code URL [weight=N] [max_conns=N] [resolve=DURATION]}.
  *
  * @param url      scheme, host and port only, such as {@code http://10.0.0.1:8001}
  * @param weight   relative share for weighted algorithms, at least 1
  * @param maxConns most requests in flight at once; 0 means no limit
+ * @param resolve  how often the host name is resolved again, every address becoming a backend
+ *                 (DNS discovery); zero: the URL is one backend
  */
-public record BackendSpec(URI url, int weight, int maxConns) {
+public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
+
+    public BackendSpec {
+        resolve = resolve == null ? Duration.ZERO : resolve;
+    }
+
+    public BackendSpec(URI url, int weight, int maxConns) {
+        this(url, weight, maxConns, Duration.ZERO);
+    }
+
+    /** Whether the host name stands for a changing set of addresses. */
+    public boolean discovers() {
+        return !resolve.isZero();
+    }
+
+    /** The same settings for one resolved address of a discovered host name. */
+    public BackendSpec withHost(String host) {
+        String h = host.contains(":") ? "[" + host + "]" : host;
+        return new BackendSpec(URI.create(url.getScheme() + "://" + h + ":" + HostPort.of(url).port()), weight, maxConns);
+    }
 
     public static final int DEFAULT_WEIGHT = 1;
 
@@ -34,6 +56,7 @@ public record BackendSpec(URI url, int weight, int maxConns) {
         URI url = parseUrl(parts[0]);
         int weight = DEFAULT_WEIGHT;
         int maxConns = 0;
+        Duration resolve = Duration.ZERO;
         for (int i = 1; i < parts.length; i++) {
             String option = parts[i];
             int eq = option.indexOf('=');
@@ -42,11 +65,12 @@ public record BackendSpec(URI url, int weight, int maxConns) {
             switch (key) {
                 case "weight" -> weight = parseInt(key, value, 1, 10_000);
                 case "max_conns" -> maxConns = parseInt(key, value, 0, 1_000_000);
+                case "resolve" -> resolve = parseResolve(value);
                 default -> throw new IllegalArgumentException(
-                        "unknown backend option '" + option + "'; expected weight=N or max_conns=N");
+                        "unknown backend option '" + option + "'; expected weight=N, max_conns=N or resolve=DURATION");
             }
         }
-        return new BackendSpec(url, weight, maxConns);
+        return new BackendSpec(url, weight, maxConns, resolve);
     }
 
     /** Normalises a backend URL to {@code scheme://host:port}. */
@@ -76,6 +100,20 @@ public record BackendSpec(URI url, int weight, int maxConns) {
         return URI.create(scheme + "://" + (uri.getHost().contains(":") && !uri.getHost().startsWith("[") ? "[" + uri.getHost() + "]" : uri.getHost()) + ":" + port);
     }
 
+    /** A re-resolution interval: 0 (off) or at least one second, so that DNS is not hammered. */
+    public static Duration parseResolve(String value) {
+        Duration d;
+        try {
+            d = Durations.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("resolve='" + value + "': " + e.getMessage());
+        }
+        if (!d.isZero() && d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("resolve='" + value + "': expected 0 (off) or at least 1s");
+        }
+        return d;
+    }
+
     private static int parseInt(String key, String value, int min, int max) {
         try {
             int n = Integer.parseInt(value);
@@ -90,6 +128,7 @@ public record BackendSpec(URI url, int weight, int maxConns) {
 
     @Override
     public String toString() {
-        return url + (weight != DEFAULT_WEIGHT ? " weight=" + weight : "") + (maxConns != 0 ? " max_conns=" + maxConns : "");
+        return url + (weight != DEFAULT_WEIGHT ? " weight=" + weight : "") + (maxConns != 0 ? " max_conns=" + maxConns : "")
+                + (discovers() ? " resolve=" + Durations.format(resolve) : "");
     }
 }

@@ -1,6 +1,7 @@
 package io.moosicbox.lb.config;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -10,13 +11,28 @@ public final class ConfigLoader {
 
     /**
      * @param file the YAML file from {@code --config} or {@code LB_CONFIG}; null for none
-     * @throws ConfigException listing every problem found
+     * @throws ConfigException listing every problem found, the file's and the environment's
      */
     public static LbConfig load(Path file, Map<String, String> env) throws ConfigException {
-        LbConfig base = EnvConfig.defaults();
-        if (file != null) {
-            throw new ConfigException(List.of(file + ": configuration files are not read yet; use the environment variables"));
+        if (file == null) {
+            return EnvConfig.load(EnvConfig.defaults(), env);
         }
-        return EnvConfig.load(base, env);
+        ConfigFile.Result read = ConfigFile.read(file);
+        List<String> problems = new ArrayList<>(read.problems());
+        LbConfig config = null;
+        try {
+            config = EnvConfig.load(read.config(), env);
+        } catch (ConfigException e) {
+            for (String p : e.problems()) {
+                // A file that did not read has no backends yet: saying so again would only add noise.
+                if (read.problems().isEmpty() || !p.startsWith("BACKEND_SERVERS is not set")) {
+                    problems.add(p);
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return config;
     }
 }

@@ -29,7 +29,10 @@ public final class ConfigPrinter {
             Map<String, Object> tls = new LinkedHashMap<>();
             List<Object> certs = new ArrayList<>();
             for (LbConfig.CertificatePair p : c.tls().certificates()) {
-                certs.add(Map.of("cert", p.cert(), "key", p.key()));
+                Map<String, Object> pair = new LinkedHashMap<>();
+                pair.put("cert", p.cert());
+                pair.put("key", p.key());
+                certs.add(pair);
             }
             tls.put("certificates", certs);
             tls.put("redirect_http", c.tls().redirectHttp());
@@ -50,12 +53,21 @@ public final class ConfigPrinter {
             h.put("rise", hc.rise());
             h.put("fall", hc.fall());
             m.put("health_check", h);
+            PoolSettings pool = cc.pool();
+            m.put("retries", pool.retries());
+            m.put("queue_size", pool.queueSize());
+            m.put("queue_timeout", dur(pool.queueTimeout()));
+            m.put("slow_start", dur(pool.slowStart()));
+            m.put("hash_key", pool.hashKey());
             List<Object> backends = new ArrayList<>();
             for (BackendSpec b : cc.backends()) {
                 Map<String, Object> bm = new LinkedHashMap<>();
                 bm.put("url", b.url().toString());
                 bm.put("weight", b.weight());
                 bm.put("max_conns", b.maxConns());
+                if (b.discovers()) {
+                    bm.put("resolve", dur(b.resolve()));
+                }
                 backends.add(bm);
             }
             m.put("backends", backends);

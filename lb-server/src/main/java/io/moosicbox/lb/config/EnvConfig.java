@@ -42,10 +42,10 @@ public final class EnvConfig {
         EnvConfig reader = new EnvConfig(env);
         LbConfig config = reader.apply(base);
         boolean noBackends = config.clusters().isEmpty() || config.clusters().stream().allMatch(c -> c.backends().isEmpty());
-        if (noBackends && env.get("BACKEND_SERVERS") == null) {
+        if (noBackends && env.get("BACKEND_SERVERS") == null && env.get("CLUSTERS") == null) {
             reader.problems.add("BACKEND_SERVERS is not set: the balancer needs at least one backend, "
                     + "such as BACKEND_SERVERS=\"http://127.0.0.1:8001,http://127.0.0.1:8002\" "
-                    + "(or a configuration file with clusters, or --demo)");
+                    + "(or CLUSTERS, or a configuration file with clusters, or --demo)");
         }
         if (!reader.problems.isEmpty()) {
             throw new ConfigException(reader.problems);
@@ -89,7 +89,8 @@ public final class EnvConfig {
         Duration checkInterval = get("HEALTH_CHECK_INTERVAL", EnvConfig::parsePositiveDuration, null);
         List<BackendSpec> backends = get("BACKEND_SERVERS", EnvConfig::parseBackends, null);
 
-        List<ClusterConfig> clusters = new ArrayList<>(base);
+        // The MoosicBox form defines the whole set of clusters, replacing any from the file.
+        List<ClusterConfig> clusters = new ArrayList<>(get("CLUSTERS", ClustersVariable::parse, base));
         if (backends != null) {
             ClusterConfig previous = clusters.stream()
                     .filter(c -> c.name().equals(ClusterConfig.DEFAULT_NAME)).findFirst().orElse(null);

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Shared by every request thread; all fields are thread-safe.
  */
 public final class Backend {
-    private final BackendSpec spec;
+    private volatile BackendSpec spec;
     private final String address;
     private final String baseUrl;
     private final AtomicInteger inflight = new AtomicInteger();
@@ -31,6 +31,17 @@ public final class Backend {
 
     public BackendSpec spec() {
         return spec;
+    }
+
+    /**
+     * A reload changed weight or max_conns of this same URL: the new values apply from the next
+     * request, while state, in-flight count and counters stay.
+     */
+    public void reconfigure(BackendSpec newSpec) {
+        if (!newSpec.url().equals(spec.url())) {
+            throw new IllegalArgumentException("a backend keeps its URL: " + spec.url() + " is not " + newSpec.url());
+        }
+        this.spec = newSpec;
     }
 
     /** {@code host:port}, the backend's name in the admin API and metrics. */

@@ -4,6 +4,7 @@ import io.moosicbox.lb.pool.Cluster;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -11,20 +12,13 @@ import java.util.Map;
 /**
  * Maps a request's host and path to a cluster: exact host, then the longest {@code *.suffix}
  * wildcard, then {@code *}; within the host, the longest path prefix on a segment boundary.
- * Immutable; a reload builds a new router.
+ * ACME HTTP-01 challenges go to the cluster named {@value #SOLVER} whatever the host, as the
+ * MoosicBox balancer does. Immutable; a reload builds a new router and swaps it in.
  */
 public final class Router {
-    /** Path prefixes of one host, longest first. */
-    private record PathTable(List<Map.Entry<String, Cluster>> prefixes) {
-        Cluster match(String path) {
-            for (Map.Entry<String, Cluster> e : prefixes) {
-                if (matchesPrefix(path, e.getKey())) {
-                    return e.getValue();
-                }
-            }
-            return null;
-        }
-    }
+    /** The cluster that answers ACME HTTP-01 challenges (cert-manager's solver pod, certbot). */
+    public static final String SOLVER = "solver";
+    public static final String ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
     /** Why a request found no cluster; the proxy turns it into a status. */
     public enum Miss { UNKNOWN_HOST, NO_PATH }
@@ -32,29 +26,62 @@ public final class Router {
     /** @param cluster null on a miss */
     public record Route(Cluster cluster, Miss miss) {}
 
+    private static final Route UNKNOWN_HOST = new Route(null, Miss.UNKNOWN_HOST);
+    private static final Route NO_PATH = new Route(null, Miss.NO_PATH);
+
+    /** One path prefix, without its trailing slash (the root is ""), and where it leads. */
+    private record Prefix(String prefix, Route route) {
+        boolean matches(String path) {
+            return path.startsWith(prefix) && (path.length() == prefix.length() || path.charAt(prefix.length()) == '/');
+        }
+    }
+
+    /** Path prefixes of one host, longest first. */
+    private record PathTable(Prefix[] prefixes) {
+        Route match(String path) {
+            for (Prefix p : prefixes) {
+                if (p.matches(path)) {
+                    return p.route();
+                }
+            }
+            return null;
+        }
+    }
+
     private final Map<String, PathTable> exact = new HashMap<>();
     private final List<Map.Entry<String, PathTable>> wildcards = new ArrayList<>();
     private final PathTable fallback;
+    private final Route solver;
     private final List<Cluster> clusters;
 
+    /** @param clusters with hosts and paths already validated; a cluster with no hosts takes any host */
     public Router(List<Cluster> clusters) {
         this.clusters = List.copyOf(clusters);
-        Map<String, List<Map.Entry<String, Cluster>>> byHost = new HashMap<>();
+        Map<String, Map<String, Route>> byHost = new LinkedHashMap<>();
+        Route solverRoute = null;
         for (Cluster c : clusters) {
+            Route route = new Route(c, null);
+            if (c.name().equals(SOLVER)) {
+                solverRoute = route;
+            }
             List<String> hosts = c.config().hosts().isEmpty() ? List.of("*") : c.config().hosts();
             List<String> paths = c.config().paths().isEmpty() ? List.of("/") : c.config().paths();
             for (String host : hosts) {
-                List<Map.Entry<String, Cluster>> entries = byHost.computeIfAbsent(normaliseHost(host), h -> new ArrayList<>());
+                Map<String, Route> table = byHost.computeIfAbsent(normaliseHost(host), h -> new LinkedHashMap<>());
                 for (String path : paths) {
-                    entries.add(Map.entry(path, c));
+                    // The first cluster to claim a host and path keeps it; validation reports the duplicate.
+                    table.putIfAbsent(normalisePrefix(path), route);
                 }
             }
         }
+        this.solver = solverRoute;
         PathTable star = null;
-        for (Map.Entry<String, List<Map.Entry<String, Cluster>>> e : byHost.entrySet()) {
-            List<Map.Entry<String, Cluster>> prefixes = new ArrayList<>(e.getValue());
-            prefixes.sort(Comparator.comparingInt((Map.Entry<String, Cluster> p) -> p.getKey().length()).reversed());
-            PathTable table = new PathTable(List.copyOf(prefixes));
+        for (Map.Entry<String, Map<String, Route>> e : byHost.entrySet()) {
+            Prefix[] prefixes = e.getValue().entrySet().stream()
+                    .map(p -> new Prefix(p.getKey(), p.getValue()))
+                    .sorted(Comparator.comparingInt((Prefix p) -> p.prefix().length()).reversed())
+                    .toArray(Prefix[]::new);
+            PathTable table = new PathTable(prefixes);
             String host = e.getKey();
             if (host.equals("*")) {
                 star = table;
@@ -72,21 +99,47 @@ public final class Router {
         return clusters;
     }
 
+    /** The cluster named {@code name}, or null. */
+    public Cluster cluster(String name) {
+        for (Cluster c : clusters) {
+            if (c.name().equals(name)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether the path is an ACME HTTP-01 challenge. Such requests are answered over plain HTTP
+     * even when plain HTTP otherwise redirects to HTTPS: the CA only ever asks on port 80.
+     */
+    public static boolean isAcmeChallenge(String path) {
+        return path != null && path.startsWith(ACME_CHALLENGE_PREFIX);
+    }
+
+    /** Whether there is a {@value #SOLVER} cluster to take ACME challenges. */
+    public boolean hasSolver() {
+        return solver != null;
+    }
+
     /**
      * @param host the Host header or authority, any case, with or without a port; may be null
      * @param path the request path, starting with /
      */
     public Route route(String host, String path) {
+        if (solver != null && isAcmeChallenge(path)) {
+            return solver;
+        }
         PathTable table = tableFor(host == null ? "" : normaliseHost(host));
         if (table == null) {
-            return new Route(null, Miss.UNKNOWN_HOST);
+            return UNKNOWN_HOST;
         }
-        Cluster c = table.match(path);
-        if (c == null && table != fallback && fallback != null) {
+        Route r = table.match(path);
+        if (r == null && table != fallback && fallback != null) {
             // A host with routes for some paths still reaches the fallback for the others.
-            c = fallback.match(path);
+            r = fallback.match(path);
         }
-        return c != null ? new Route(c, null) : new Route(null, Miss.NO_PATH);
+        return r != null ? r : NO_PATH;
     }
 
     private PathTable tableFor(String host) {
@@ -103,7 +156,7 @@ public final class Router {
     }
 
     /** Lower case, without port or trailing dot; IPv6 literals keep their brackets. */
-    static String normaliseHost(String host) {
+    public static String normaliseHost(String host) {
         String h = host.trim().toLowerCase(Locale.ROOT);
         if (h.startsWith("[")) {
             int end = h.indexOf(']');
@@ -119,12 +172,12 @@ public final class Router {
         return h;
     }
 
-    /** {@code /api/} and {@code /api} both take {@code /api} and {@code /api/x} but not {@code /apix}. */
-    static boolean matchesPrefix(String path, String prefix) {
-        if (prefix.equals("/")) {
-            return true;
+    /** {@code /api/} and {@code /api} are the same prefix: {@code /api} and {@code /api/x}, never {@code /apix}. */
+    public static String normalisePrefix(String prefix) {
+        String p = prefix.trim();
+        while (p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
         }
-        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
-        return path.startsWith(p) && (path.length() == p.length() || path.charAt(p.length()) == '/');
+        return p;
     }
 }

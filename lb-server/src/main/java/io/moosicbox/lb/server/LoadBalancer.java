@@ -1,15 +1,18 @@
 package io.moosicbox.lb.server;
 
+import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.discovery.HostResolver;
+import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.proxy.BalancingProxyServlet;
 import io.moosicbox.lb.route.Router;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.eclipse.jetty.util.component.Graceful;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.IdleTimeout;
 import org.eclipse.jetty.server.Connector;
@@ -22,6 +25,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandlerCollection;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.component.Graceful;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
 import org.slf4j.Logger;
@@ -38,7 +42,7 @@ public final class LoadBalancer {
     private static final Logger LOG = LoggerFactory.getLogger(LoadBalancer.class);
     private static final long QUIET_BEFORE_CLOSE_MS = 250;
 
-    private final LbConfig config;
+    private volatile LbConfig config;
     private final Server server;
     private final ServerConnector proxyConnector;
     private final ServerConnector adminConnector;
@@ -46,12 +50,19 @@ public final class LoadBalancer {
     private final GracefulHandler graceful;
     private final BalancingProxyServlet proxyServlet;
     private final AtomicBoolean shuttingDown = new AtomicBoolean();
-    private volatile Router router;
+    private final Topology topology;
+    private final LongAdder reloadsSucceeded = new LongAdder();
+    private final LongAdder reloadsFailed = new LongAdder();
     private volatile ConfigSource configSource;
 
     public LoadBalancer(LbConfig config) {
+        this(config, HostResolver.system());
+    }
+
+    /** @param resolver looks up the host names of backends written with {@code resolve} (DNS discovery) */
+    public LoadBalancer(LbConfig config, HostResolver resolver) {
         this.config = config;
-        this.router = new Router(config.clusters().stream().map(Cluster::of).toList());
+        this.topology = new Topology(config.clusters(), resolver);
 
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("lb");
@@ -83,7 +94,7 @@ public final class LoadBalancer {
 
         ServletContextHandler proxyContext = new ServletContextHandler("/");
         proxyContext.setVirtualHosts(List.of("@" + PROXY_CONNECTOR));
-        proxyServlet = new BalancingProxyServlet(() -> router, config.timeouts());
+        proxyServlet = new BalancingProxyServlet(topology::router, config.timeouts());
         ServletHolder proxy = new ServletHolder("proxy", proxyServlet);
         proxy.setAsyncSupported(true);
         // Timeouts are per phase (connect, response headers, idle): a total timeout would cut long streams.
@@ -107,16 +118,30 @@ public final class LoadBalancer {
         connector.setPort(address.port());
     }
 
+    /** The configuration last read: at start, or by the last reload applied (see {@link ReloadResult#needsRestart()}). */
     public LbConfig config() {
         return config;
     }
 
     public Router router() {
-        return router;
+        return topology.router();
     }
 
     public List<Cluster> clusters() {
-        return router.clusters();
+        return topology.clusters();
+    }
+
+    /** Backends that a reload or DNS took out and that still finish their requests. */
+    public List<Backend> retiredBackends() {
+        return topology.retired();
+    }
+
+    public long reloadsSucceeded() {
+        return reloadsSucceeded.sum();
+    }
+
+    public long reloadsFailed() {
+        return reloadsFailed.sum();
     }
 
     /** Metrics and access logs subscribe here; one listener, set before {@link #start()}. */
@@ -136,6 +161,7 @@ public final class LoadBalancer {
     /** @throws Exception when a listener cannot bind, among others */
     public void start() throws Exception {
         server.start();
+        topology.start();
         LOG.info("proxy listening on {}, admin on {}", describe(proxyConnector), describe(adminConnector));
     }
 
@@ -155,6 +181,7 @@ public final class LoadBalancer {
         long started = System.nanoTime();
         Thread idleCloser = Thread.ofVirtual().name("lb-idle-closer").start(this::closeIdleConnectionsWhenDrained);
         try {
+            topology.close();
             // Jetty's graceful phase completes as soon as no request is counted, and Server.stop()
             // then closes the connectors, possibly under HTTP/2 frames still queued: the
             // connections are given the rest of the timeout to close by themselves first.
@@ -219,9 +246,36 @@ public final class LoadBalancer {
     public synchronized ReloadResult reload() {
         ConfigSource source = configSource;
         if (source == null) {
-            return ReloadResult.refused(List.of("no configuration file is in use: nothing to re-read"));
+            return refuse(List.of("no configuration source is set: nothing to re-read"));
         }
-        return ReloadResult.refused(List.of("reload is not supported yet"));
+        LbConfig next;
+        try {
+            next = source.load();
+        } catch (ConfigException e) {
+            return refuse(e.problems());
+        } catch (RuntimeException e) {
+            return refuse(List.of("cannot read the configuration: " + e));
+        }
+        LbConfig running = config;
+        try {
+            topology.apply(next.clusters());
+        } catch (RuntimeException e) {
+            return refuse(List.of("cannot build the new clusters: " + e.getMessage()));
+        }
+        List<String> restart = ReloadResult.needingRestart(running, next);
+        // Kept whole, so that settings added later are never dropped here; needsRestart says what is not in effect yet.
+        config = next;
+        reloadsSucceeded.increment();
+        LOG.info("configuration reloaded: {} clusters, {} backends", next.clusters().size(),
+                topology.clusters().stream().mapToInt(c -> c.backends().size()).sum());
+        restart.forEach(r -> LOG.warn("reload: {}", r));
+        return ReloadResult.ok(restart);
+    }
+
+    private ReloadResult refuse(List<String> problems) {
+        reloadsFailed.increment();
+        LOG.warn("reload refused, the running configuration stays: {}", String.join("; ", problems));
+        return ReloadResult.refused(problems);
     }
 
     public void join() throws InterruptedException {

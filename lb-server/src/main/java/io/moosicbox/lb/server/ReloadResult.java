@@ -1,19 +1,47 @@
 package io.moosicbox.lb.server;
 
+import io.moosicbox.lb.config.LbConfig;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The outcome of a reload.
  *
- * @param applied  whether the new configuration now serves
- * @param problems why it was refused; the running configuration then stays
+ * @param applied       whether the new configuration now serves
+ * @param problems      why it was refused; the running configuration then stays
+ * @param needsRestart  changes that were read but take effect only at the next start (listeners, TLS, ...)
  */
-public record ReloadResult(boolean applied, List<String> problems) {
-    public static ReloadResult refused(List<String> problems) {
-        return new ReloadResult(false, List.copyOf(problems));
+public record ReloadResult(boolean applied, List<String> problems, List<String> needsRestart) {
+    public ReloadResult {
+        problems = List.copyOf(problems);
+        needsRestart = List.copyOf(needsRestart);
     }
 
-    public static ReloadResult ok() {
-        return new ReloadResult(true, List.of());
+    public static ReloadResult refused(List<String> problems) {
+        return new ReloadResult(false, problems, List.of());
+    }
+
+    public static ReloadResult ok(List<String> needsRestart) {
+        return new ReloadResult(true, List.of(), needsRestart);
+    }
+
+    /** What differs between the two but is fixed while the process runs: bound sockets, TLS, timeouts. */
+    static List<String> needingRestart(LbConfig running, LbConfig next) {
+        List<String> changes = new ArrayList<>();
+        diff(changes, "listeners.http", running.listeners().http(), next.listeners().http());
+        diff(changes, "listeners.https", running.listeners().https(), next.listeners().https());
+        diff(changes, "listeners.admin", running.listeners().admin(), next.listeners().admin());
+        diff(changes, "tls", running.tls(), next.tls());
+        diff(changes, "timeouts", running.timeouts(), next.timeouts());
+        diff(changes, "shutdown.timeout", running.shutdown().timeout(), next.shutdown().timeout());
+        diff(changes, "log_level", running.logLevel(), next.logLevel());
+        return changes;
+    }
+
+    private static void diff(List<String> changes, String key, Object running, Object next) {
+        if (!Objects.equals(running, next)) {
+            changes.add(key + " changed (running " + running + ", file " + next + "): takes effect at the next restart");
+        }
     }
 }

@@ -1,0 +1,114 @@
+package io.moosicbox.lb.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Routing by host and path, the MoosicBox CLUSTERS variable, the file, and SIGHUP reload, on the real process. */
+class RoutingConfigTest {
+    @TempDir
+    Path dir;
+
+    private static String get(LbProcess lb, String host, String path) throws Exception {
+        Http.Result r = Http.curl("-o", "-", "-w", "%{http_code} ", "-H", "Host: " + host, lb.proxyUrl() + path);
+        return r.stdout().trim().replace("\n", " ");
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    void moosicBoxClustersVariableRoutesByHostAndSendsAcmeToTheSolver() throws Exception {
+        try (TestBackend music = new TestBackend("music"); TestBackend fallback = new TestBackend("fallback");
+             TestBackend solver = new TestBackend("solver")) {
+            String clusters = "a.example.com,b.example.com:" + music.url().substring(7) + ";*:" + fallback.url().substring(7)
+                    + ";solver:" + solver.url().substring(7);
+            try (LbProcess lb = LbProcess.start(Map.of("CLUSTERS", clusters))) {
+                assertEquals("music 200", get(lb, "a.example.com", "/"));
+                assertEquals("music 200", get(lb, "B.Example.com:8443", "/x"));
+                assertEquals("fallback 200", get(lb, "c.example.com", "/"));
+                assertEquals("solver 200", get(lb, "a.example.com", "/.well-known/acme-challenge/token"));
+                assertEquals("solver 200", get(lb, "unknown.org", "/.well-known/acme-challenge/token"));
+            }
+        }
+    }
+
+    @Test
+    void sighupReloadsTheFileAndRefusesAnInvalidOne() throws Exception {
+        try (TestBackend a = new TestBackend("a"); TestBackend b = new TestBackend("b")) {
+            Path file = dir.resolve("lb.yaml");
+            Files.writeString(file, """
+                    clusters:
+                      - name: music
+                        hosts: [music.example.com]
+                        backends: [%s]
+                    """.formatted(a.url()));
+            try (LbProcess lb = LbProcess.start(Map.of(), "--config", file.toString())) {
+                assertEquals("a 200", get(lb, "music.example.com", "/"));
+                assertTrue(get(lb, "other.example.com", "/").startsWith("421 no route for this host"));
+
+                Files.writeString(file, """
+                        clusters:
+                          - name: music
+                            hosts: [music.example.com]
+                            backends: [%s]
+                          - name: api
+                            hosts: ["*.example.com"]
+                            paths: [/api/]
+                            backends: [%s]
+                        """.formatted(a.url(), b.url()));
+                lb.signal("HUP");
+                await("the reload", () -> {
+                    try {
+                        return get(lb, "other.example.com", "/api/x").equals("b 200");
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                assertEquals("a 200", get(lb, "music.example.com", "/api/x"), "the exact host keeps its cluster");
+                assertTrue(get(lb, "other.example.com", "/apix").startsWith("404 no route for this path"));
+
+                Files.writeString(file, "clusters:\n  - name: music\n    backends: [{url: " + a.url() + ", weight: lots}]\n");
+                lb.signal("HUP");
+                await("the refusal in the log", () -> {
+                    try {
+                        return lb.stderr().contains("reload refused") || lb.stdout().contains("reload refused");
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
+                String log = lb.stderr() + lb.stdout();
+                assertTrue(log.contains(file + ":3: clusters[0].backends[0].weight: \"lots\": expected a whole number"), log);
+                assertTrue(lb.process().isAlive());
+                assertEquals("b 200", get(lb, "other.example.com", "/api/x"), "the running configuration stays");
+                assertEquals(0, lb.terminate(Duration.ofSeconds(30)));
+            }
+        }
+    }
+
+    @Test
+    void checkValidatesTheShippedExample() throws Exception {
+        Http.Result r = Http.run(LbProcess.launcher().toString(), "--check", "--config",
+                LbProcess.home().resolve("conf/lb.example.yaml").toString());
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertTrue(r.stdout().contains("name: solver"), r.stdout());
+        List<String> lines = r.stdout().lines().toList();
+        assertTrue(lines.getFirst().contains("configuration is valid"), lines.getFirst());
+    }
+}

@@ -1,0 +1,67 @@
+package io.moosicbox.lb.server;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reloads when the configuration file's content changes. It polls the content rather than
+ * watching the directory: a Kubernetes ConfigMap is updated by swapping a symbolic link, which
+ * directory events report in ways that differ between systems. A change is applied once two
+ * polls in a row read the same new content, so that a file caught half-written by an editor is
+ * not tried.
+ */
+public final class ConfigWatcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigWatcher.class);
+
+    private final Path file;
+    private final Runnable reload;
+    private final ScheduledExecutorService timer;
+    private byte[] applied;
+    private byte[] seen;
+
+    /** @param reload called on the watcher's thread when the file changed and settled */
+    public ConfigWatcher(Path file, Duration interval, Runnable reload) {
+        this.file = file;
+        this.reload = reload;
+        this.applied = read();
+        this.seen = applied;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("lb-config-watch").unstarted(r));
+        timer.scheduleWithFixedDelay(this::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void poll() {
+        try {
+            byte[] now = read();
+            if (now != null && !Arrays.equals(now, applied) && Arrays.equals(now, seen)) {
+                LOG.info("{} changed: reloading", file);
+                applied = now;
+                reload.run();
+            }
+            seen = now;
+        } catch (RuntimeException e) {
+            LOG.warn("watching {} failed", file, e);
+        }
+    }
+
+    private byte[] read() {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            // Missing for a moment while it is replaced: the next poll sees the new one.
+            return null;
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}

@@ -1,0 +1,306 @@
+package io.moosicbox.lb.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.ConfigLoader;
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.Cluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.eclipse.jetty.client.CompletableResponseListener;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Hot reload with a real balancer, real backends and real clients. */
+class ReloadTest {
+    @TempDir
+    Path dir;
+    private final List<Server> backends = new ArrayList<>();
+    private LoadBalancer lb;
+    private HttpClient client;
+    private Path file;
+
+    /** Held requests answer when the test releases them (30 s at most). */
+    private final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+
+    /** {@code /hold} answers once the test releases it; anything else answers the backend's name at once. */
+    private String backend(String name) throws Exception {
+        Server s = new Server();
+        ServerConnector c = new ServerConnector(s, 1, 1);
+        c.setHost("127.0.0.1");
+        s.addConnector(c);
+        s.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) throws Exception {
+                if (Request.getPathInContext(request).equals("/hold")) {
+                    release.await(30, TimeUnit.SECONDS);
+                }
+                Content.Sink.write(response, true, name, callback);
+                return true;
+            }
+        });
+        s.start();
+        backends.add(s);
+        return "127.0.0.1:" + c.getLocalPort();
+    }
+
+    private void writeConfig(String clusters) throws Exception {
+        Files.writeString(file, """
+                listeners: { http: 127.0.0.1:0, admin: 127.0.0.1:0 }
+                clusters:
+                """ + clusters);
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        client = new HttpClient();
+        client.setMaxConnectionsPerDestination(64);
+        client.start();
+        file = dir.resolve("lb.yaml");
+    }
+
+    private void startLb() throws Exception {
+        lb = new LoadBalancer(ConfigLoader.load(file, Map.of()));
+        lb.setConfigSource(() -> ConfigLoader.load(file, Map.of()));
+        lb.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        release.countDown();
+        client.stop();
+        if (lb != null) {
+            lb.stop();
+        }
+        for (Server s : backends) {
+            s.stop();
+        }
+    }
+
+    private ContentResponse get(String path) throws Exception {
+        return client.newRequest("http://127.0.0.1:" + lb.proxyPort() + path).timeout(10, TimeUnit.SECONDS).send();
+    }
+
+    private Future<ContentResponse> getAsync(String path) {
+        return new CompletableResponseListener(client.newRequest("http://127.0.0.1:" + lb.proxyPort() + path)
+                .timeout(40, TimeUnit.SECONDS)).send();
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private Backend backendAt(String cluster, String address) {
+        Cluster c = lb.router().cluster(cluster);
+        return c == null ? null : c.find(address);
+    }
+
+    @Test
+    void reloadUnderLoadFailsNoRequestAndLetsInFlightOnesFinish() throws Exception {
+        String a = backend("a");
+        String b = backend("b");
+        String c = backend("c");
+        writeConfig("""
+                  - name: music
+                    hosts: ["*"]
+                    backends: [%s, %s]
+                """.formatted(a, b));
+        startLb();
+        Backend backendA = backendAt("music", a);
+        Backend backendB = backendAt("music", b);
+        backendA.setState(BackendState.UP);
+
+        // Requests that are on a and b while the configuration changes.
+        List<Future<ContentResponse>> slow = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            slow.add(getAsync("/hold"));
+        }
+        await("slow requests in flight on both backends", () -> backendA.inflight() == 2 && backendB.inflight() == 2);
+
+        AtomicBoolean running = new AtomicBoolean(true);
+        Map<String, AtomicInteger> answeredBy = new ConcurrentHashMap<>();
+        List<String> failures = new CopyOnWriteArrayList<>();
+        AtomicInteger total = new AtomicInteger();
+        List<Thread> load = new ArrayList<>();
+        for (int t = 0; t < 6; t++) {
+            load.add(Thread.ofVirtual().start(() -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (running.get() && System.nanoTime() < deadline) {
+                    try {
+                        ContentResponse r = get("/");
+                        total.incrementAndGet();
+                        if (r.getStatus() != 200) {
+                            failures.add(r.getStatus() + " " + r.getContentAsString());
+                        } else {
+                            answeredBy.computeIfAbsent(r.getContentAsString(), k -> new AtomicInteger()).incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        failures.add(e.toString());
+                    }
+                }
+            }));
+        }
+        await("traffic", () -> total.get() > 100);
+
+        // b leaves, c joins, a gets a weight and a limit: applied at once, while the slow ones run.
+        writeConfig("""
+                  - name: music
+                    hosts: ["*"]
+                    backends: [{url: %s, weight: 3, max_conns: 500}, %s]
+                """.formatted(a, c));
+        ReloadResult r1 = lb.reload();
+        assertTrue(r1.applied(), r1.toString());
+        assertEquals(List.of(), r1.needsRestart());
+        Backend keptA = backendAt("music", a);
+        assertSame(backendA, keptA, "an unchanged address keeps its Backend: health, in-flight and counters");
+        assertEquals(3, keptA.weight());
+        assertEquals(500, keptA.maxConns());
+        assertTrue(slow.stream().noneMatch(Future::isDone), "the slow requests are still in flight");
+        assertTrue(keptA.inflight() >= 2, "the in-flight count carried over: " + keptA.inflight());
+        assertEquals(null, backendAt("music", b));
+        assertEquals(BackendState.DRAINING, backendB.state(), "b finishes what it has");
+        assertTrue(lb.retiredBackends().contains(backendB));
+
+        // An invalid file is refused and nothing changes.
+        Files.writeString(file, "clusters:\n  - name: music\n    backends: [{url: " + a + ", weight: many}]\n");
+        ReloadResult refused = lb.reload();
+        assertFalse(refused.applied());
+        assertEquals(List.of(file + ":3: clusters[0].backends[0].weight: \"many\": expected a whole number"), refused.problems());
+        assertSame(keptA, backendAt("music", a));
+        assertNotNull(backendAt("music", c));
+
+        int before = total.get();
+        await("traffic after the reloads", () -> total.get() > before + 100);
+        await("c answering", () -> answeredBy.containsKey("c"));
+        running.set(false);
+        for (Thread t : load) {
+            t.join(TimeUnit.SECONDS.toMillis(30));
+        }
+        assertTrue(slow.stream().noneMatch(Future::isDone), "held until released");
+        release.countDown();
+        List<String> slowBodies = new ArrayList<>();
+        for (Future<ContentResponse> f : slow) {
+            ContentResponse resp = f.get(10, TimeUnit.SECONDS);
+            assertEquals(200, resp.getStatus());
+            slowBodies.add(resp.getContentAsString());
+        }
+        slowBodies.sort(null);
+        assertEquals(List.of("a", "a", "b", "b"), slowBodies, "requests in flight on the removed backend finished");
+        await("b drained", () -> backendB.state() == BackendState.DRAINED);
+        assertEquals(0, backendB.inflight());
+
+        System.out.println("reload under load: " + total.get() + " requests, " + failures.size() + " failed, by backend " + answeredBy);
+        assertEquals(List.of(), failures, "failed requests during reload out of " + total.get());
+        int afterReload = answeredBy.getOrDefault("b", new AtomicInteger()).get();
+        assertTrue(afterReload > 0 && answeredBy.get("c").get() > 0, answeredBy.toString());
+        assertEquals(1, lb.reloadsSucceeded());
+        assertEquals(1, lb.reloadsFailed());
+        // New requests only go to a and c now.
+        for (int i = 0; i < 8; i++) {
+            String who = get("/").getContentAsString();
+            assertTrue(who.equals("a") || who.equals("c"), who);
+        }
+    }
+
+    @Test
+    void hostsPathsAndClustersChangeLive() throws Exception {
+        String a = backend("a");
+        String b = backend("b");
+        writeConfig("""
+                  - name: music
+                    hosts: ["*"]
+                    backends: [%s]
+                """.formatted(a));
+        startLb();
+        Backend backendA = backendAt("music", a);
+        backendA.setState(BackendState.DISABLED);
+        assertEquals(503, get("/").getStatus(), "the operator's disable holds");
+        writeConfig("""
+                  - name: music
+                    hosts: ["*"]
+                    backends: [%s]
+                  - name: api
+                    hosts: ["*"]
+                    paths: [/api]
+                    backends: [%s]
+                """.formatted(a, b));
+        assertTrue(lb.reload().applied());
+        assertSame(backendA, backendAt("music", a));
+        assertEquals(BackendState.DISABLED, backendA.state(), "operator state survives a reload");
+        assertEquals("b", get("/api/x").getContentAsString());
+        assertEquals(503, get("/").getStatus());
+        assertEquals(2, lb.clusters().size(), "clusters() is the current set, for the health checker");
+    }
+
+    @Test
+    void listenerChangesAreReportedAsNeedingARestart() throws Exception {
+        String a = backend("a");
+        writeConfig("""
+                  - name: music
+                    backends: [%s]
+                """.formatted(a));
+        startLb();
+        int port = lb.proxyPort();
+        Files.writeString(file, """
+                listeners: { http: 127.0.0.1:1, admin: 127.0.0.1:0 }
+                timeouts: { connect: 1s }
+                clusters:
+                  - name: music
+                    backends: [%s]
+                """.formatted(a));
+        ReloadResult r = lb.reload();
+        assertTrue(r.applied());
+        assertEquals(2, r.needsRestart().size(), r.toString());
+        assertTrue(r.needsRestart().get(0).startsWith("listeners.http changed (running 127.0.0.1:0, file 127.0.0.1:1)"), r.toString());
+        assertTrue(r.needsRestart().get(1).startsWith("timeouts changed"), r.toString());
+        assertEquals(port, lb.proxyPort(), "still listening where it started");
+        assertEquals(200, get("/").getStatus());
+        assertEquals(Duration.ofSeconds(1), lb.config().timeouts().connect(), "config() is the configuration last read");
+    }
+
+    @Test
+    void withoutASourceReloadIsRefused() throws Exception {
+        String a = backend("a");
+        writeConfig("""
+                  - name: music
+                    backends: [%s]
+                """.formatted(a));
+        lb = new LoadBalancer(ConfigLoader.load(file, Map.of()));
+        lb.start();
+        assertFalse(lb.reload().applied());
+        assertEquals(1, lb.reloadsFailed());
+    }
+}
