@@ -59,6 +59,10 @@ public final class ConfigPrinter {
             m.put("queue_timeout", dur(pool.queueTimeout()));
             m.put("slow_start", dur(pool.slowStart()));
             m.put("hash_key", pool.hashKey());
+            m.put("eject_after", pool.ejectAfter());
+            m.put("eject_time", dur(pool.ejectTime()));
+            m.put("eject_on_5xx", pool.ejectOn5xx());
+            m.put("check_before_traffic", pool.checkBeforeTraffic());
             List<Object> backends = new ArrayList<>();
             for (BackendSpec b : cc.backends()) {
                 Map<String, Object> bm = new LinkedHashMap<>();

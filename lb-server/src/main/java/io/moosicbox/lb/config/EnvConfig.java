@@ -1,5 +1,6 @@
 package io.moosicbox.lb.config;
 
+import io.moosicbox.lb.pool.selection.HashKey;
 import io.moosicbox.lb.pool.selection.Selectors;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,6 +88,9 @@ public final class EnvConfig {
         String algorithm = get("LB_ALGORITHM", EnvConfig::parseAlgorithm, null);
         String checkPath = get("HEALTH_CHECK_PATH", EnvConfig::parseCheckPath, null);
         Duration checkInterval = get("HEALTH_CHECK_INTERVAL", EnvConfig::parsePositiveDuration, null);
+        Duration checkTimeout = get("HEALTH_CHECK_TIMEOUT", EnvConfig::parsePositiveDuration, null);
+        Integer rise = get("HEALTH_CHECK_RISE", s -> parseCount(s, 1), null);
+        Integer fall = get("HEALTH_CHECK_FALL", s -> parseCount(s, 1), null);
         List<BackendSpec> backends = get("BACKEND_SERVERS", EnvConfig::parseBackends, null);
 
         // The MoosicBox form defines the whole set of clusters, replacing any from the file.
@@ -114,10 +118,26 @@ public final class EnvConfig {
             if (checkInterval != null) {
                 hc = hc.withInterval(checkInterval);
             }
+            hc = new HealthCheckConfig(hc.path(), hc.interval(), checkTimeout != null ? checkTimeout : hc.timeout(),
+                    rise != null ? rise : hc.rise(), fall != null ? fall : hc.fall());
             result.add(new ClusterConfig(c.name(), c.hosts(), c.paths(), algorithm != null ? algorithm : c.algorithm(),
-                    hc, c.backends(), c.pool()));
+                    hc, c.backends(), applyPool(c.pool())));
         }
         return result;
+    }
+
+    /** The pool variables apply to every cluster, like the health-check ones. */
+    private PoolSettings applyPool(PoolSettings p) {
+        return new PoolSettings(
+                get("LB_RETRIES", s -> parseCount(s, 0), p.retries()),
+                get("LB_QUEUE_SIZE", s -> parseCount(s, 0), p.queueSize()),
+                get("LB_QUEUE_TIMEOUT", Durations::parse, p.queueTimeout()),
+                get("LB_SLOW_START", Durations::parse, p.slowStart()),
+                get("LB_HASH_KEY", s -> HashKey.parse(s).toString(), p.hashKey()),
+                get("LB_EJECT_AFTER", s -> parseCount(s, 0), p.ejectAfter()),
+                get("LB_EJECT_TIME", EnvConfig::parsePositiveDuration, p.ejectTime()),
+                get("LB_EJECT_ON_5XX", EnvConfig::parseBoolean, p.ejectOn5xx()),
+                get("HEALTH_CHECK_BEFORE_TRAFFIC", EnvConfig::parseBoolean, p.checkBeforeTraffic()));
     }
 
     private String logLevel(String base) {
@@ -162,6 +182,26 @@ public final class EnvConfig {
             // reported below
         }
         throw new IllegalArgumentException("expected a port number from 0 to 65535");
+    }
+
+    static int parseCount(String s, int min) {
+        try {
+            int n = Integer.parseInt(s.trim());
+            if (n >= min && n <= 1_000_000) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("expected a whole number from " + min + " to 1000000");
+    }
+
+    static boolean parseBoolean(String s) {
+        return switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on", "1" -> true;
+            case "false", "no", "off", "0" -> false;
+            default -> throw new IllegalArgumentException("expected true or false");
+        };
     }
 
     static Duration parsePositiveDuration(String s) {

@@ -1,17 +1,29 @@
 package io.moosicbox.lb.pool;
 
 import io.moosicbox.lb.config.BackendSpec;
+import io.moosicbox.lb.config.PoolSettings;
 import java.net.URI;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One backend server and its live state: health, operator state, in-flight count, counters.
- * Shared by every request thread; all fields are thread-safe.
+ * One backend server and its live state: health, operator state, in-flight count, latency,
+ * passive-health bookkeeping and counters. Shared by every request thread; all fields are thread-safe.
  */
 public final class Backend {
+    /** Bumped on every state change of any backend, so that clusters know when to rebuild their ready lists. */
+    private static final AtomicLong STATE_CHANGES = new AtomicLong();
+    /** Time constant of the latency average: samples older than this weigh little. */
+    private static final double EWMA_DECAY_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Share of its weight a backend gets at the start of its slow start. */
+    private static final double SLOW_START_FLOOR = 0.1;
+    /** Ejections double up to this factor of the base ejection time. */
+    private static final int MAX_BACKOFF_DOUBLINGS = 5;
+
     private volatile BackendSpec spec;
     private final String address;
     private final String baseUrl;
@@ -19,14 +31,28 @@ public final class Backend {
     private final AtomicReference<BackendState> state = new AtomicReference<>(BackendState.UP);
     private final LongAdder requests = new LongAdder();
     private final LongAdder failures = new LongAdder();
+    private final LongAdder retries = new LongAdder();
+    private final LongAdder ejections = new LongAdder();
+    private final LongAdder checksPassed = new LongAdder();
+    private final LongAdder checksFailed = new LongAdder();
+    private final AtomicInteger consecutiveFailures = new AtomicInteger();
+    private volatile PoolSettings settings = PoolSettings.defaults();
+    private volatile Runnable slotListener;
     private volatile Instant lastCheck;
     private volatile String lastError;
+    private volatile double latencyEwmaNanos;
+    private volatile long latencyUpdatedNanos;
+    private volatile long rampStartNanos;
+    private volatile long ejectedUntilNanos;
+    private volatile long lastBackoffNanos;
+    private int ejectionStreak;
 
     public Backend(BackendSpec spec) {
         this.spec = spec;
         this.address = spec.address();
         String url = spec.url().toString();
         this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+        this.rampStartNanos = System.nanoTime();
     }
 
     public BackendSpec spec() {
@@ -66,13 +92,28 @@ public final class Backend {
         return spec.maxConns();
     }
 
+    /**
+     * The cluster's settings (passive health, slow start), set by the cluster that holds this
+     * backend; a reload that keeps the backend sets the new ones.
+     */
+    void configure(PoolSettings newSettings, Runnable onSlotFreed) {
+        this.settings = newSettings;
+        this.slotListener = onSlotFreed;
+    }
+
     public BackendState state() {
         return state.get();
     }
 
     /** Sets the state; a drain that finds nothing in flight is DRAINED at once. */
     public void setState(BackendState newState) {
-        state.set(newState);
+        BackendState old = state.getAndSet(newState);
+        if (old != newState) {
+            STATE_CHANGES.incrementAndGet();
+            if (newState == BackendState.UP) {
+                rampStartNanos = System.nanoTime();
+            }
+        }
         if (newState == BackendState.DRAINING) {
             finishDrainIfIdle();
         }
@@ -80,23 +121,102 @@ public final class Backend {
 
     /** Changes the state only if it is {@code expected}: health checks must not undo an operator's choice. */
     public boolean compareAndSetState(BackendState expected, BackendState newState) {
-        return state.compareAndSet(expected, newState);
+        if (!state.compareAndSet(expected, newState)) {
+            return false;
+        }
+        if (expected != newState) {
+            STATE_CHANGES.incrementAndGet();
+            if (newState == BackendState.UP) {
+                rampStartNanos = System.nanoTime();
+                consecutiveFailures.set(0);
+            }
+        }
+        return true;
+    }
+
+    static long stateChanges() {
+        return STATE_CHANGES.get();
     }
 
     public boolean isAvailable() {
         return state.get().takesNewRequests();
     }
 
+    /** Whether one more request stays within {@code max_conns}. */
+    public boolean hasRoom() {
+        int max = spec.maxConns();
+        return max == 0 || inflight.get() < max;
+    }
+
     public int inflight() {
         return inflight.get();
+    }
+
+    /**
+     * The weight selection uses now: the configured weight, scaled down during slow start from
+     * 10% to 100% over the cluster's slow-start window after the backend was added or recovered.
+     */
+    public double effectiveWeight() {
+        long start = rampStartNanos;
+        if (start == 0) {
+            return spec.weight();
+        }
+        long window = settings.slowStart().toNanos();
+        long elapsed = System.nanoTime() - start;
+        if (window == 0 || elapsed >= window) {
+            rampStartNanos = 0;
+            return spec.weight();
+        }
+        return spec.weight() * Math.max(SLOW_START_FLOOR, (double) elapsed / window);
+    }
+
+    /**
+     * Adds a latency sample (time to response headers) to an exponentially weighted moving average
+     * that decays with time, as Linkerd's peak-EWMA does, so that an old slow period is forgotten.
+     * Concurrent updates may lose a sample; an average does not need every one.
+     */
+    public void recordLatency(long nanos) {
+        long now = System.nanoTime();
+        double previous = latencyEwmaNanos;
+        if (previous == 0) {
+            latencyEwmaNanos = nanos;
+        } else {
+            double w = Math.exp(-(now - latencyUpdatedNanos) / EWMA_DECAY_NANOS);
+            latencyEwmaNanos = previous * w + nanos * (1 - w);
+        }
+        latencyUpdatedNanos = now;
+    }
+
+    /** Average time to response headers in nanoseconds; 0 before the first response. */
+    public double latencyEwmaNanos() {
+        return latencyEwmaNanos;
     }
 
     public long requests() {
         return requests.sum();
     }
 
+    /** Exchanges that failed on the backend's side (connect error, timeout, reset before an answer). */
     public long failures() {
         return failures.sum();
+    }
+
+    /** Requests that failed on this backend and were sent again to another one. */
+    public long retries() {
+        return retries.sum();
+    }
+
+    /** Times passive health took this backend out of rotation. */
+    public long ejections() {
+        return ejections.sum();
+    }
+
+    public long healthChecksPassed() {
+        return checksPassed.sum();
+    }
+
+    public long healthChecksFailed() {
+        return checksFailed.sum();
     }
 
     public Instant lastCheck() {
@@ -107,10 +227,14 @@ public final class Backend {
         return lastError;
     }
 
+    /** @param error null when the check passed */
     public void recordCheck(Instant when, String error) {
         this.lastCheck = when;
         if (error != null) {
+            checksFailed.increment();
             this.lastError = error;
+        } else {
+            checksPassed.increment();
         }
     }
 
@@ -118,9 +242,19 @@ public final class Backend {
         this.lastError = error;
     }
 
+    public void recordRetry() {
+        retries.increment();
+    }
+
+    /** {@link System#nanoTime()} until which an ejected backend stays out even if its checks pass. */
+    public long ejectedUntilNanos() {
+        return ejectedUntilNanos;
+    }
+
     /**
-     * Counts a request as in flight on this backend. Every lease must be released exactly once,
-     * whatever happens to the exchange: a leaked count silently starves the backend.
+     * Counts a request as in flight on this backend, whatever its {@code max_conns}. Every lease
+     * must be released exactly once, whatever happens to the exchange: a leaked count silently
+     * starves the backend.
      */
     public Lease acquire() {
         inflight.incrementAndGet();
@@ -128,18 +262,70 @@ public final class Backend {
         return new Lease(this);
     }
 
+    /** A lease if the backend takes new requests and is below its {@code max_conns}, else null. */
+    public Lease tryAcquire() {
+        int max = spec.maxConns();
+        while (true) {
+            if (!isAvailable()) {
+                return null;
+            }
+            int current = inflight.get();
+            if (max > 0 && current >= max) {
+                return null;
+            }
+            if (inflight.compareAndSet(current, current + 1)) {
+                requests.increment();
+                return new Lease(this);
+            }
+        }
+    }
+
     void release(boolean failed) {
         if (failed) {
             failures.increment();
+            int ejectAfter = settings.ejectAfter();
+            if (ejectAfter > 0 && consecutiveFailures.incrementAndGet() >= ejectAfter) {
+                eject();
+            }
+        } else if (consecutiveFailures.get() != 0) {
+            consecutiveFailures.set(0);
         }
         if (inflight.decrementAndGet() == 0) {
             finishDrainIfIdle();
         }
+        if (spec.maxConns() > 0) {
+            Runnable listener = slotListener;
+            if (listener != null) {
+                listener.run();
+            }
+        }
+    }
+
+    /**
+     * Passive health: out of rotation for a backoff that doubles when the backend fails again soon
+     * after it came back, and resets once it stayed up for as long as its last backoff.
+     */
+    private void eject() {
+        int failuresInARow = consecutiveFailures.getAndSet(0);
+        if (!state.compareAndSet(BackendState.UP, BackendState.DOWN)) {
+            return;
+        }
+        STATE_CHANGES.incrementAndGet();
+        ejections.increment();
+        long now = System.nanoTime();
+        synchronized (this) {
+            boolean failingAgain = lastBackoffNanos > 0 && now - ejectedUntilNanos < lastBackoffNanos;
+            ejectionStreak = failingAgain ? Math.min(ejectionStreak + 1, MAX_BACKOFF_DOUBLINGS) : 0;
+            long backoff = settings.ejectTime().toNanos() << ejectionStreak;
+            lastBackoffNanos = backoff;
+            ejectedUntilNanos = now + backoff;
+        }
+        lastError = "ejected after " + failuresInARow + " consecutive failures";
     }
 
     private void finishDrainIfIdle() {
-        if (inflight.get() == 0) {
-            state.compareAndSet(BackendState.DRAINING, BackendState.DRAINED);
+        if (inflight.get() == 0 && state.compareAndSet(BackendState.DRAINING, BackendState.DRAINED)) {
+            STATE_CHANGES.incrementAndGet();
         }
     }
 

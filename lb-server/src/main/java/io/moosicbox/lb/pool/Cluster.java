@@ -1,6 +1,7 @@
 package io.moosicbox.lb.pool;
 
 import io.moosicbox.lb.config.ClusterConfig;
+import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.pool.selection.Selector;
 import io.moosicbox.lb.pool.selection.Selectors;
 import java.util.ArrayList;
@@ -9,17 +10,36 @@ import java.util.List;
 /**
  * A named pool of interchangeable backends and the algorithm that picks one per request.
  * Discovery (which backends exist), health (which are usable) and selection (which one now)
- * are separate pieces; this class only joins them.
+ * are separate pieces; this class only joins them, and queues requests when every ready
+ * backend is at its {@code max_conns}.
  */
 public final class Cluster {
+    /** The backends that take new requests, as of a count of state changes. */
+    private record Ready(long version, List<Backend> backends) {}
+
     private final ClusterConfig config;
     private final List<Backend> backends;
     private final Selector selector;
+    private final WaitQueue queue = new WaitQueue();
+    private final boolean limited;
+    private volatile Ready ready = new Ready(-1, List.of());
 
+    /** @param backends may be objects of a previous configuration: they keep their live state */
     public Cluster(ClusterConfig config, List<Backend> backends) {
         this.config = config;
         this.backends = List.copyOf(backends);
-        this.selector = Selectors.create(config.algorithm(), this.backends);
+        PoolSettings pool = config.pool();
+        this.selector = Selectors.create(config.algorithm(), this.backends, pool);
+        boolean anyLimit = false;
+        for (Backend b : this.backends) {
+            anyLimit |= b.maxConns() > 0;
+            b.configure(pool, queue::signal);
+            if (pool.checkBeforeTraffic() && b.lastCheck() == null && b.requests() == 0) {
+                // Unknown until its first health check: no traffic before a verdict.
+                b.compareAndSetState(BackendState.UP, BackendState.DOWN);
+            }
+        }
+        this.limited = anyLimit;
     }
 
     public static Cluster of(ClusterConfig config) {
@@ -42,21 +62,84 @@ public final class Cluster {
         return selector;
     }
 
-    /** @return a backend that takes new requests, or null when none does */
+    /**
+     * Picks a backend, ignoring {@code max_conns}; for callers that count in-flight requests
+     * themselves with {@link Backend#acquire()}.
+     *
+     * @return a backend that takes new requests, or null when none does
+     */
     public Backend pick(RequestInfo request) {
         List<Backend> candidates = available();
         return candidates.isEmpty() ? null : selector.select(candidates, request);
     }
 
-    /** Backends that take new requests, in configuration order. */
+    /**
+     * Picks a backend and counts the request in flight on it. When every ready backend is at its
+     * {@code max_conns}, waits in the cluster's bounded queue up to the queue timeout.
+     *
+     * @return a lease, or null when no backend is ready, or all stayed full (see {@link #available()})
+     */
+    public Lease acquire(RequestInfo request) {
+        Lease lease = tryAcquire(request, null);
+        if (lease != null || !limited || available().isEmpty()) {
+            return lease;
+        }
+        PoolSettings pool = config.pool();
+        return queue.await(() -> tryAcquire(request, null), pool.queueSize(), pool.queueTimeout().toNanos());
+    }
+
+    /**
+     * Without waiting: a lease on a ready backend below its {@code max_conns}, other than
+     * {@code exclude} (the backend a retried request just failed on).
+     *
+     * @return null when there is none
+     */
+    public Lease tryAcquire(RequestInfo request, Backend exclude) {
+        List<Backend> candidates = available();
+        if (candidates.isEmpty()) {
+            return null;
+        }
+        Backend first = selector.select(candidates, request);
+        if (first != exclude) {
+            Lease lease = first.tryAcquire();
+            if (lease != null) {
+                return lease;
+            }
+        }
+        // Rare path (a full backend, or a retry): choose again among the others.
+        List<Backend> open = new ArrayList<>(candidates.size());
+        for (Backend b : candidates) {
+            if (b != exclude && b != first && b.hasRoom()) {
+                open.add(b);
+            }
+        }
+        while (!open.isEmpty()) {
+            Backend b = selector.select(open, request);
+            Lease lease = b.tryAcquire();
+            if (lease != null) {
+                return lease;
+            }
+            open.remove(b);
+        }
+        return null;
+    }
+
+    /** Backends that take new requests, in configuration order; the same list until a state changes. */
     public List<Backend> available() {
+        long version = Backend.stateChanges();
+        Ready r = ready;
+        if (r.version() == version) {
+            return r.backends();
+        }
         List<Backend> result = new ArrayList<>(backends.size());
         for (Backend b : backends) {
             if (b.isAvailable()) {
                 result.add(b);
             }
         }
-        return result;
+        List<Backend> list = List.copyOf(result);
+        ready = new Ready(version, list);
+        return list;
     }
 
     public Backend find(String address) {
@@ -66,5 +149,25 @@ public final class Cluster {
             }
         }
         return null;
+    }
+
+    /** Requests waiting now for a backend below its {@code max_conns}. */
+    public int queued() {
+        return queue.waiting();
+    }
+
+    /** Requests that had to wait because every ready backend was at its {@code max_conns}. */
+    public long queueWaits() {
+        return queue.waits();
+    }
+
+    /** Requests answered 503 at once because the queue was full. */
+    public long queueRejections() {
+        return queue.rejections();
+    }
+
+    /** Requests answered 503 because no backend freed a slot within the queue timeout. */
+    public long queueTimeouts() {
+        return queue.timeouts();
     }
 }

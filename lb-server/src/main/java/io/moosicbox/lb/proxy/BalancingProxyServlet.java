@@ -2,6 +2,7 @@ package io.moosicbox.lb.proxy;
 
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.route.Router;
 import jakarta.servlet.AsyncEvent;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Result;
@@ -33,6 +35,9 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     static final String CLUSTER_ATTRIBUTE = "moosicbox.lb.cluster";
     static final String UPSTREAM_ATTRIBUTE = "moosicbox.lb.upstream";
     static final String BACKEND_FAILURE_ATTRIBUTE = "moosicbox.lb.backendFailure";
+    static final String RETRIES_ATTRIBUTE = "moosicbox.lb.retries";
+    static final String CLIENT_FAILURE_ATTRIBUTE = "moosicbox.lb.clientFailure";
+    static final String BUSY_ATTRIBUTE = "moosicbox.lb.busy";
 
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
@@ -78,12 +83,21 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             request.setAttribute(MISS_ATTRIBUTE, route.miss());
             return null;
         }
-        request.setAttribute(CLUSTER_ATTRIBUTE, route.cluster().name());
-        Backend backend = route.cluster().pick(new ServletRequestInfo(request));
-        if (backend == null) {
+        Cluster cluster = route.cluster();
+        request.setAttribute(CLUSTER_ATTRIBUTE, cluster);
+        // May wait (on this virtual thread) in the cluster's queue while every backend is at max_conns.
+        Lease lease = cluster.acquire(new ServletRequestInfo(request));
+        if (lease == null) {
+            if (!cluster.available().isEmpty()) {
+                request.setAttribute(BUSY_ATTRIBUTE, Boolean.TRUE);
+            }
             return null;
         }
-        request.setAttribute(LEASE_ATTRIBUTE, backend.acquire());
+        request.setAttribute(LEASE_ATTRIBUTE, lease);
+        return targetOf(lease.backend(), request);
+    }
+
+    private static String targetOf(Backend backend, HttpServletRequest request) {
         String query = request.getQueryString();
         String uri = request.getRequestURI();
         return query == null ? backend.baseUrl() + uri : backend.baseUrl() + uri + "?" + query;
@@ -96,6 +110,8 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             sendError(request, response, HttpStatus.MISDIRECTED_REQUEST_421, "no route for this host");
         } else if (miss == Router.Miss.NO_PATH) {
             sendError(request, response, HttpStatus.NOT_FOUND_404, "no route for this path");
+        } else if (request.getAttribute(BUSY_ATTRIBUTE) != null) {
+            sendError(request, response, HttpStatus.SERVICE_UNAVAILABLE_503, "every backend is at its connection limit");
         } else {
             sendError(request, response, HttpStatus.SERVICE_UNAVAILABLE_503, "no backend is available");
         }
@@ -121,14 +137,22 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         proxyRequest.onResponseBegin(r -> {
             Object sent = clientRequest.getAttribute(UPSTREAM_ATTRIBUTE);
             if (sent instanceof Long at) {
-                clientRequest.setAttribute(UPSTREAM_ATTRIBUTE, -(System.nanoTime() - at) - 1);
+                long latency = System.nanoTime() - at;
+                clientRequest.setAttribute(UPSTREAM_ATTRIBUTE, -latency - 1);
+                lease.backend().recordLatency(latency);
             }
         });
         proxyRequest.onComplete(result -> {
-            boolean backendFailure = isBackendFailure(result);
+            // A client that hung up or sent a broken body says nothing about the backend.
+            boolean backendFailure = clientRequest.getAttribute(CLIENT_FAILURE_ATTRIBUTE) == null && isBackendFailure(result);
             clientRequest.setAttribute(BACKEND_FAILURE_ATTRIBUTE, backendFailure);
-            lease.release(backendFailure);
+            lease.release(backendFailure || isCounted5xx(clientRequest, result));
         });
+        if (clientRequest.getAttribute(RETRIES_ATTRIBUTE) != null) {
+            // A retry: the first attempt already registered the report below.
+            super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
+            return;
+        }
         // Reported when the client's response is complete, so that proxy-made error statuses are seen.
         clientRequest.getAsyncContext().addListener(new AsyncListener() {
             @Override
@@ -166,7 +190,81 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         if (lease != null && serverResponse.getStatus() == 0) {
             lease.backend().recordError(describe(failure));
         }
+        if (lease != null && retry(clientRequest, proxyResponse, lease, failure)) {
+            return;
+        }
         super.onProxyResponseFailure(clientRequest, proxyResponse, serverResponse, failure);
+    }
+
+    @Override
+    protected void onClientRequestFailure(HttpServletRequest clientRequest, Request proxyRequest,
+                                          HttpServletResponse proxyResponse, Throwable failure) {
+        clientRequest.setAttribute(CLIENT_FAILURE_ATTRIBUTE, Boolean.TRUE);
+        super.onClientRequestFailure(clientRequest, proxyRequest, proxyResponse, failure);
+    }
+
+    /**
+     * Reads the client's body only once a connection to the backend is up: a connect failure then
+     * leaves the body unread, and the request can still go to another backend.
+     */
+    @Override
+    protected Request.Content proxyRequestContent(HttpServletRequest request, HttpServletResponse response, Request proxyRequest)
+            throws IOException {
+        if (expects100Continue(request)) {
+            return super.proxyRequestContent(request, response, proxyRequest);
+        }
+        AsyncRequestContent content = new AsyncRequestContent();
+        proxyRequest.onRequestBegin(r -> {
+            try {
+                request.getInputStream().setReadListener(newReadListener(request, response, proxyRequest, content));
+            } catch (IOException | RuntimeException e) {
+                onClientRequestFailure(request, proxyRequest, response, e);
+            }
+        });
+        return content;
+    }
+
+    /** Sends a failed attempt to another backend when {@link RetryPolicy} allows; @return whether it did */
+    private boolean retry(HttpServletRequest request, HttpServletResponse response, Lease failed, Throwable failure) {
+        Cluster cluster = (Cluster) request.getAttribute(CLUSTER_ATTRIBUTE);
+        Object upstream = request.getAttribute(UPSTREAM_ATTRIBUTE);
+        boolean sent = upstream instanceof Long;
+        boolean answered = upstream instanceof Long at && at < 0;
+        int retries = request.getAttribute(RETRIES_ATTRIBUTE) instanceof Integer n ? n : 0;
+        if (cluster == null || response.isCommitted() || request.getAttribute(CLIENT_FAILURE_ATTRIBUTE) != null
+                || !RetryPolicy.permits(request.getMethod(), hasContent(request), sent, answered,
+                        failure instanceof TimeoutException, retries, cluster.config().pool().retries())) {
+            return false;
+        }
+        Lease next = cluster.tryAcquire(new ServletRequestInfo(request), failed.backend());
+        if (next == null) {
+            return false;
+        }
+        failed.backend().recordRetry();
+        request.setAttribute(RETRIES_ATTRIBUTE, retries + 1);
+        request.setAttribute(LEASE_ATTRIBUTE, next);
+        request.removeAttribute(UPSTREAM_ATTRIBUTE);
+        try {
+            Request proxyRequest = newProxyRequest(request, targetOf(next.backend(), request));
+            copyRequestHeaders(request, proxyRequest);
+            addProxyHeaders(request, proxyRequest);
+            proxyRequest.timeout(getTimeout(), TimeUnit.MILLISECONDS);
+            if (hasContent(request)) {
+                proxyRequest.body(proxyRequestContent(request, response, proxyRequest));
+            }
+            sendProxyRequest(request, response, proxyRequest);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            next.release(false);
+            _log.debug("could not retry on {}", next.backend(), e);
+            return false;
+        }
+    }
+
+    /** Whether the cluster counts this 5xx answer against the backend's passive health. */
+    private static boolean isCounted5xx(HttpServletRequest request, Result result) {
+        return result.getResponse() != null && result.getResponse().getStatus() >= 500
+                && request.getAttribute(CLUSTER_ATTRIBUTE) instanceof Cluster c && c.config().pool().ejectOn5xx();
     }
 
     @Override
@@ -234,7 +332,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             Lease lease = (Lease) request.getAttribute(LEASE_ATTRIBUTE);
             String query = request.getQueryString();
             l.onComplete(new Exchange(
-                    (String) request.getAttribute(CLUSTER_ATTRIBUTE),
+                    request.getAttribute(CLUSTER_ATTRIBUTE) instanceof Cluster c ? c.name() : null,
                     lease == null ? null : lease.backend().address(),
                     request.getMethod(),
                     query == null ? request.getRequestURI() : request.getRequestURI() + "?" + query,
@@ -244,7 +342,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
                     start,
                     System.nanoTime() - start,
                     upstream,
-                    0,
+                    request.getAttribute(RETRIES_ATTRIBUTE) instanceof Integer n ? n : 0,
                     0,
                     backendFailure));
         } catch (RuntimeException e) {

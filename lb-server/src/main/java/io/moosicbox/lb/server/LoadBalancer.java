@@ -6,6 +6,7 @@ import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.pool.health.HealthChecker;
 import io.moosicbox.lb.proxy.BalancingProxyServlet;
 import io.moosicbox.lb.route.Router;
 import java.util.List;
@@ -53,6 +54,7 @@ public final class LoadBalancer {
     private final Topology topology;
     private final LongAdder reloadsSucceeded = new LongAdder();
     private final LongAdder reloadsFailed = new LongAdder();
+    private final HealthChecker healthChecker = new HealthChecker(this::clusters);
     private volatile ConfigSource configSource;
 
     public LoadBalancer(LbConfig config) {
@@ -162,6 +164,7 @@ public final class LoadBalancer {
     public void start() throws Exception {
         server.start();
         topology.start();
+        healthChecker.start();
         LOG.info("proxy listening on {}, admin on {}", describe(proxyConnector), describe(adminConnector));
     }
 
@@ -194,6 +197,7 @@ public final class LoadBalancer {
         } finally {
             idleCloser.interrupt();
             server.stop();
+            healthChecker.stop();
         }
     }
 

@@ -1,0 +1,39 @@
+package io.moosicbox.lb.pool.health;
+
+import io.moosicbox.lb.pool.Backend;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.http.HttpMethod;
+
+/** Healthy when {@code GET path} answers 2xx or 3xx (redirects are not followed) within the timeout. */
+public final class HttpGetCheck implements HealthCheck {
+    private final HttpClient client;
+    private final String path;
+
+    /** @param client started by the caller, shared by every check */
+    public HttpGetCheck(HttpClient client, String path) {
+        this.client = client;
+        this.path = path;
+    }
+
+    @Override
+    public void check(Backend backend, Duration timeout) throws Exception {
+        ContentResponse response = client.newRequest(backend.baseUrl() + path)
+                .method(HttpMethod.GET)
+                .followRedirects(false)
+                .timeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS)
+                .send();
+        int status = response.getStatus();
+        if (status < 200 || status >= 400) {
+            throw new IOException("GET " + path + " answered " + status);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "HTTP GET " + path;
+    }
+}

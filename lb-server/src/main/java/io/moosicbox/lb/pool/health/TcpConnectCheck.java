@@ -1,0 +1,27 @@
+package io.moosicbox.lb.pool.health;
+
+import io.moosicbox.lb.pool.Backend;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+
+/** Healthy when a TCP connection opens: what the MoosicBox load balancer checked before. */
+public final class TcpConnectCheck implements HealthCheck {
+
+    @Override
+    public void check(Backend backend, Duration timeout) throws Exception {
+        String host = backend.url().getHost();
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        // Resolved on every check, so that a backend whose DNS name moves (Kubernetes) is followed.
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(host, backend.url().getPort()), (int) Math.max(1, timeout.toMillis()));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "TCP connect";
+    }
+}
