@@ -171,25 +171,31 @@ public final class Backend {
     }
 
     /**
-     * Adds a latency sample (time to response headers) to an exponentially weighted moving average
-     * that decays with time, as Linkerd's peak-EWMA does, so that an old slow period is forgotten.
-     * Concurrent updates may lose a sample; an average does not need every one.
+     * Adds a latency sample (time to response headers) to a peak-sensitive moving average, as
+     * Finagle's and Linkerd's peak EWMA: a slower sample is taken at once, faster ones pull the
+     * average down with a weight that grows with the time since the last sample. Concurrent
+     * updates may lose a sample; an average does not need every one.
      */
     public void recordLatency(long nanos) {
         long now = System.nanoTime();
-        double previous = latencyEwmaNanos;
-        if (previous == 0) {
-            latencyEwmaNanos = nanos;
-        } else {
-            double w = Math.exp(-(now - latencyUpdatedNanos) / EWMA_DECAY_NANOS);
-            latencyEwmaNanos = previous * w + nanos * (1 - w);
-        }
+        double keep = decay(now);
+        double current = latencyEwmaNanos * keep;
+        latencyEwmaNanos = nanos > current ? nanos : current + nanos * (1 - keep);
         latencyUpdatedNanos = now;
     }
 
-    /** Average time to response headers in nanoseconds; 0 before the first response. */
+    /**
+     * Average time to response headers in nanoseconds; 0 before the first response. It decays
+     * toward 0 while no sample comes, so that a backend once slow and since avoided is tried again.
+     */
     public double latencyEwmaNanos() {
-        return latencyEwmaNanos;
+        double stored = latencyEwmaNanos;
+        return stored == 0 ? 0 : stored * decay(System.nanoTime());
+    }
+
+    /** The share of the average that remains after the time since the last sample. */
+    private double decay(long now) {
+        return Math.exp(-(now - latencyUpdatedNanos) / EWMA_DECAY_NANOS);
     }
 
     public long requests() {

@@ -7,6 +7,7 @@ import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.route.Router;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -148,12 +149,25 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             clientRequest.setAttribute(BACKEND_FAILURE_ATTRIBUTE, backendFailure);
             lease.release(backendFailure || isCounted5xx(clientRequest, result));
         });
-        if (clientRequest.getAttribute(RETRIES_ATTRIBUTE) != null) {
-            // A retry: the first attempt already registered the report below.
-            super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
-            return;
+        if (clientRequest.getAttribute(RETRIES_ATTRIBUTE) == null) {
+            reportOnComplete(clientRequest, proxyResponse);
         }
-        // Reported when the client's response is complete, so that proxy-made error statuses are seen.
+        long headersTimeout = timeouts.responseHeaders().toMillis();
+        if (headersTimeout > 0) {
+            // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
+            proxyRequest.onRequestSuccess(r -> {
+                Scheduler.Task task = getHttpClient().getScheduler().schedule(
+                        () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
+                        headersTimeout, TimeUnit.MILLISECONDS);
+                proxyRequest.onResponseBegin(response -> task.cancel());
+                proxyRequest.onComplete(result -> task.cancel());
+            });
+        }
+        super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
+    }
+
+    /** Reported when the client's response is complete, so that proxy-made error statuses are seen. */
+    private void reportOnComplete(HttpServletRequest clientRequest, HttpServletResponse proxyResponse) {
         clientRequest.getAsyncContext().addListener(new AsyncListener() {
             @Override
             public void onComplete(AsyncEvent event) {
@@ -169,18 +183,6 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             @Override
             public void onStartAsync(AsyncEvent event) {}
         });
-        long headersTimeout = timeouts.responseHeaders().toMillis();
-        if (headersTimeout > 0) {
-            // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
-            proxyRequest.onRequestSuccess(r -> {
-                Scheduler.Task task = getHttpClient().getScheduler().schedule(
-                        () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
-                        headersTimeout, TimeUnit.MILLISECONDS);
-                proxyRequest.onResponseBegin(response -> task.cancel());
-                proxyRequest.onComplete(result -> task.cancel());
-            });
-        }
-        super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
     }
 
     @Override
@@ -222,6 +224,19 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             }
         });
         return content;
+    }
+
+    /** A client whose upload breaks off fails the backend request: that must not count against the backend. */
+    @Override
+    protected ReadListener newReadListener(HttpServletRequest request, HttpServletResponse response, Request proxyRequest,
+                                           AsyncRequestContent content) {
+        return new StreamReader(request, response, proxyRequest, content) {
+            @Override
+            public void onError(Throwable failure) {
+                request.setAttribute(CLIENT_FAILURE_ATTRIBUTE, Boolean.TRUE);
+                super.onError(failure);
+            }
+        };
     }
 
     /** Sends a failed attempt to another backend when {@link RetryPolicy} allows; @return whether it did */

@@ -4,7 +4,6 @@ import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.Cluster;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -73,7 +72,9 @@ public final class HealthChecker {
         }
         http.start();
         checks = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("lb-health-", 0).factory());
-        loop = Thread.ofVirtual().name("lb-health").start(this::run);
+        Thread t = Thread.ofVirtual().name("lb-health").unstarted(this::run);
+        loop = t;
+        t.start();
     }
 
     public synchronized void stop() throws Exception {

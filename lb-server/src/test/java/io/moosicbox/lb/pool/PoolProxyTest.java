@@ -1,0 +1,418 @@
+package io.moosicbox.lb.pool;
+
+import static io.moosicbox.lb.pool.TestBalancer.await;
+import static io.moosicbox.lb.pool.TestBalancer.awaitIdle;
+import static io.moosicbox.lb.pool.TestBalancer.backend;
+import static io.moosicbox.lb.pool.TestBalancer.cluster;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.HealthCheckConfig;
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.client.AsyncRequestContent;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.StringRequestContent;
+import org.eclipse.jetty.http.HttpMethod;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The pools through a real balancer, with real backends on loopback. */
+class PoolProxyTest {
+    private static HttpClient client;
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @BeforeEach
+    void startClient() throws Exception {
+        client = new HttpClient();
+        client.setMaxConnectionsPerDestination(64);
+        client.start();
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        // First the client: its idle keep-alive connections would hold up the balancer's graceful stop.
+        client.stop();
+        for (AutoCloseable c : toClose.reversed()) {
+            c.close();
+        }
+    }
+
+    private TestBackend startBackend(String name) throws Exception {
+        TestBackend b = TestBackend.start(name);
+        toClose.add(b);
+        return b;
+    }
+
+    private LoadBalancer balancer(Duration responseHeaders, io.moosicbox.lb.config.ClusterConfig cluster) throws Exception {
+        LoadBalancer lb = TestBalancer.start(responseHeaders, cluster);
+        toClose.add(lb::stop);
+        return lb;
+    }
+
+    private static PoolSettings pool(int retries, int queueSize, Duration queueTimeout, int ejectAfter, Duration ejectTime) {
+        return new PoolSettings(retries, queueSize, queueTimeout, Duration.ZERO, "client_ip", ejectAfter, ejectTime, false, false);
+    }
+
+    private static ContentResponse get(LoadBalancer lb, String path) throws Exception {
+        return client.newRequest("127.0.0.1", lb.proxyPort()).path(path).timeout(10, TimeUnit.SECONDS).send();
+    }
+
+    private static Map<String, Integer> spread(LoadBalancer lb, int requests, String header) throws Exception {
+        Map<String, Integer> counts = new ConcurrentHashMap<>();
+        for (int i = 0; i < requests; i++) {
+            var request = client.newRequest("127.0.0.1", lb.proxyPort()).path("/").timeout(5, TimeUnit.SECONDS);
+            if (header != null) {
+                request.headers(h -> h.put("X-User", header));
+            }
+            ContentResponse r = request.send();
+            assertEquals(200, r.getStatus());
+            counts.merge(r.getContentAsString(), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    /**
+     * Requests from {@code workers} threads for at least {@code duration} and until {@code enough}
+     * holds (at most 15 s: this machine may be busy); counts answers by body, failures under "error".
+     *
+     * @param midway run a third into the duration, such as killing a backend
+     */
+    private static Map<String, Integer> load(LoadBalancer lb, int workers, Duration duration,
+                                             java.util.function.Predicate<Map<String, Integer>> enough, Runnable midway) throws Exception {
+        Map<String, Integer> counts = new ConcurrentHashMap<>();
+        long start = System.nanoTime();
+        long end = start + duration.toNanos();
+        long limit = start + Duration.ofSeconds(15).toNanos();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<?>> running = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                running.add(pool.submit(() -> {
+                    while (System.nanoTime() < limit && (System.nanoTime() < end || !enough.test(counts))) {
+                        try {
+                            ContentResponse r = get(lb, "/");
+                            counts.merge(r.getStatus() == 200 ? r.getContentAsString() : "status " + r.getStatus(), 1, Integer::sum);
+                        } catch (Exception e) {
+                            counts.merge("error " + e, 1, Integer::sum);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            if (midway != null) {
+                Thread.sleep(duration.toMillis() / 3);
+                midway.run();
+            }
+            for (Future<?> f : running) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+        }
+        return counts;
+    }
+
+    private static int total(Map<String, Integer> counts) {
+        return counts.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    @Test
+    void eachAlgorithmSpreadsRequestsAsItShould() throws Exception {
+        TestBackend a = startBackend("a");
+        TestBackend b = startBackend("b");
+
+        LoadBalancer rr = balancer(Duration.ofSeconds(5), cluster("round_robin", PoolSettings.defaults(), a.url(), b.url()));
+        assertEquals(Map.of("a", 100, "b", 100), spread(rr, 200, null));
+
+        LoadBalancer wrr = balancer(Duration.ofSeconds(5),
+                cluster("weighted_round_robin", PoolSettings.defaults(), a.url() + " weight=3", b.url()));
+        assertEquals(Map.of("a", 150, "b", 50), spread(wrr, 200, null));
+
+        LoadBalancer lc = balancer(Duration.ofSeconds(5), cluster("least_connections", PoolSettings.defaults(), a.url(), b.url()));
+        Map<String, Integer> lcCounts = spread(lc, 200, null);
+        assertTrue(Math.abs(lcCounts.get("a") - 100) <= 20, "idle ties go round robin: " + lcCounts);
+
+        LoadBalancer p2c = balancer(Duration.ofSeconds(5), cluster("p2c_ewma", PoolSettings.defaults(), a.url(), b.url()));
+        Map<String, Integer> p2cCounts = load(p2c, 8, Duration.ofMillis(800), c -> total(c) >= 200, null);
+        int total = p2cCounts.values().stream().mapToInt(Integer::intValue).sum();
+        assertEquals(total, p2cCounts.getOrDefault("a", 0) + p2cCounts.getOrDefault("b", 0), p2cCounts.toString());
+        assertTrue(p2cCounts.getOrDefault("a", 0) > total / 8 && p2cCounts.getOrDefault("b", 0) > total / 8,
+                "two equal backends both get a share (p2c favours the one answering faster): " + p2cCounts);
+
+        LoadBalancer hash = balancer(Duration.ofSeconds(5), cluster("consistent_hash",
+                new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "header:X-User"), a.url(), b.url()));
+        Map<String, Integer> byUser = new ConcurrentHashMap<>();
+        for (int u = 0; u < 200; u++) {
+            Map<String, Integer> one = spread(hash, 3, "user" + u);
+            assertEquals(1, one.size(), "a user sticks to one backend");
+            one.keySet().forEach(k -> byUser.merge(k, 1, Integer::sum));
+        }
+        assertTrue(byUser.get("a") > 60 && byUser.get("b") > 60, "users spread over both: " + byUser);
+    }
+
+    @Test
+    void leastConnectionsAndP2cAvoidABackendHeldBusy() throws Exception {
+        TestBackend slow = startBackend("slow");
+        TestBackend fast = startBackend("fast");
+        slow.delayMs.set(1000);
+        for (String algorithm : List.of("least_connections", "p2c_ewma")) {
+            LoadBalancer lb = balancer(Duration.ofSeconds(5), cluster(algorithm, PoolSettings.defaults(), slow.url(), fast.url()));
+            Map<String, Integer> counts = load(lb, 8, Duration.ofMillis(1200), c -> total(c) >= 150, null);
+            int total = counts.values().stream().mapToInt(Integer::intValue).sum();
+            int toSlow = counts.getOrDefault("slow", 0);
+            assertEquals(total, toSlow + counts.getOrDefault("fast", 0), counts.toString());
+            assertTrue(total >= 150 && toSlow * 10 < total, algorithm + " sent little to the busy backend: " + counts);
+            awaitIdle(lb);
+        }
+    }
+
+    @Test
+    void aBackendKilledUnderLoadCostsIdempotentClientsNothing() throws Exception {
+        TestBackend a = startBackend("a");
+        TestBackend b = startBackend("b");
+        TestBackend victim = startBackend("victim");
+        LoadBalancer lb = balancer(Duration.ofSeconds(5), cluster("round_robin",
+                pool(2, 100, Duration.ofSeconds(5), 2, Duration.ofSeconds(30)), a.url(), b.url(), victim.url()));
+        Backend dead = backend(lb, victim);
+        Map<String, Integer> counts = load(lb, 6, Duration.ofMillis(1500), c -> dead.ejections() > 0, () -> {
+            try {
+                victim.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals(List.of(), counts.keySet().stream().filter(k -> k.startsWith("error") || k.startsWith("status")).toList(),
+                "no client error: " + counts);
+        assertTrue(dead.retries() > 0, "requests that failed on the killed backend went elsewhere");
+        assertEquals(BackendState.DOWN, dead.state(), "ejected by passive health");
+        assertEquals(1, dead.ejections());
+        awaitIdle(lb);
+    }
+
+    @Test
+    void aBackendThatComesBackIsUpWithinRiseTimesInterval() throws Exception {
+        TestBackend a = startBackend("a");
+        TestBackend b = startBackend("b");
+        Duration interval = Duration.ofMillis(200);
+        HealthCheckConfig health = new HealthCheckConfig("/health", interval, Duration.ofSeconds(1), 2, 1);
+        LoadBalancer lb = balancer(Duration.ofSeconds(5), cluster("round_robin", health, PoolSettings.defaults(), a.url(), b.url()));
+        Backend backendA = backend(lb, a);
+        a.stop();
+        await("a DOWN after a failing check", Duration.ofSeconds(2), () -> backendA.state() == BackendState.DOWN);
+        assertTrue(backendA.lastError().contains("GET /health"), backendA.lastError());
+        a.restart();
+        long restarted = System.nanoTime();
+        long passedBefore = backendA.healthChecksPassed();
+        await("a UP again", Duration.ofSeconds(3), () -> backendA.state() == BackendState.UP);
+        assertEquals(2, backendA.healthChecksPassed() - passedBefore, "UP at its second passing check (rise 2)");
+        long tookMs = (System.nanoTime() - restarted) / 1_000_000;
+        // rise x interval, plus an allowance for check time and scheduling on a busy machine
+        assertTrue(tookMs <= 2 * interval.toMillis() + 1000, "UP within rise x interval: took " + tookMs + " ms");
+        assertEquals(Map.of("a", 5, "b", 5), spread(lb, 10, null));
+
+        // An unhealthy answer (5xx) takes it down too; 3xx is healthy.
+        a.healthStatus.set(503);
+        await("a DOWN on 503", Duration.ofSeconds(2), () -> backendA.state() == BackendState.DOWN);
+        assertTrue(backendA.lastError().contains("503"), backendA.lastError());
+        a.healthStatus.set(302);
+        await("a UP on 302", Duration.ofSeconds(2), () -> backendA.state() == BackendState.UP);
+    }
+
+    @Test
+    void aHangingBackendGets504WithinTheTimeoutAndIsEjected() throws Exception {
+        TestBackend hanging = startBackend("hanging");
+        TestBackend good = startBackend("good");
+        hanging.delayMs.set(10_000);
+        LoadBalancer lb = balancer(Duration.ofMillis(300),
+                cluster("round_robin", pool(2, 100, Duration.ofSeconds(5), 2, Duration.ofSeconds(30)), hanging.url(), good.url()));
+        Backend h = backend(lb, hanging);
+        int timeouts = 0;
+        for (int i = 0; i < 8; i++) {
+            long start = System.nanoTime();
+            ContentResponse r = get(lb, "/");
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            if (r.getStatus() == 504) {
+                timeouts++;
+                assertTrue(ms >= 250 && ms < 1500, "504 after the 300 ms timeout, took " + ms);
+            } else {
+                assertEquals(200, r.getStatus());
+                assertEquals("good", r.getContentAsString());
+            }
+        }
+        assertEquals(2, timeouts, "ejected after its second timeout; not retried (the client would wait again)");
+        assertEquals(BackendState.DOWN, h.state());
+        assertEquals(1, h.ejections());
+        assertTrue(h.lastError().contains("no response headers within 300 ms"), h.lastError());
+        assertTrue(h.ejectedUntilNanos() - System.nanoTime() > Duration.ofSeconds(20).toNanos());
+        hanging.stop();
+        awaitIdle(lb);
+    }
+
+    @Test
+    void requestsOverMaxConnsWaitInABoundedQueueThen503() throws Exception {
+        TestBackend a = startBackend("a");
+        a.delayMs.set(400);
+        LoadBalancer lb = balancer(Duration.ofSeconds(5),
+                cluster("round_robin", pool(2, 1, Duration.ofSeconds(3), 5, Duration.ofSeconds(10)), a.url() + " max_conns=1"));
+        Cluster cluster = TestBalancer.only(lb);
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
+            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            long queuedAt = System.nanoTime();
+            Future<ContentResponse> second = pool.submit(() -> get(lb, "/"));
+            await("second queued", Duration.ofSeconds(2), () -> cluster.queued() == 1);
+            ContentResponse third = get(lb, "/");
+            assertEquals(503, third.getStatus());
+            assertEquals("1", third.getHeaders().get("Retry-After"));
+            assertTrue(third.getContentAsString().contains("connection limit"), third.getContentAsString());
+            assertEquals(200, first.get(5, TimeUnit.SECONDS).getStatus());
+            assertEquals(200, second.get(5, TimeUnit.SECONDS).getStatus());
+            assertTrue(System.nanoTime() - queuedAt > Duration.ofMillis(300).toNanos(), "the second waited for the first");
+        }
+        assertEquals(1, a.maxConcurrent.get(), "never more than max_conns at the backend");
+        assertEquals(1, cluster.queueWaits());
+        assertEquals(1, cluster.queueRejections());
+        awaitIdle(lb);
+    }
+
+    @Test
+    void aQueuedRequestGives503AfterTheQueueTimeout() throws Exception {
+        TestBackend a = startBackend("a");
+        a.delayMs.set(1500);
+        LoadBalancer lb = balancer(Duration.ofSeconds(5),
+                cluster("least_connections", pool(2, 10, Duration.ofMillis(200), 5, Duration.ofSeconds(10)), a.url() + " max_conns=1"));
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
+            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            long start = System.nanoTime();
+            ContentResponse waited = get(lb, "/");
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(503, waited.getStatus());
+            assertTrue(ms >= 180 && ms < 1200, "503 after the 200 ms queue timeout, took " + ms);
+            assertEquals(200, first.get(5, TimeUnit.SECONDS).getStatus());
+        }
+        assertEquals(1, TestBalancer.only(lb).queueTimeouts());
+        awaitIdle(lb);
+    }
+
+    @Test
+    void inFlightCountsReturnToZeroAfterEveryKindOfFailure() throws Exception {
+        TestBackend a = startBackend("a");
+        int deadPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            deadPort = s.getLocalPort();
+        }
+        LoadBalancer lb = balancer(Duration.ofMillis(300),
+                cluster("round_robin", pool(2, 100, Duration.ofSeconds(5), 0, Duration.ofSeconds(10)),
+                        a.url(), "http://127.0.0.1:" + deadPort));
+        Backend live = backend(lb, a);
+        Backend dead = TestBalancer.only(lb).find("127.0.0.1:" + deadPort);
+
+        // Connection refused: retried on the live backend, whatever the method, body included.
+        for (int i = 0; i < 4; i++) {
+            assertEquals("a", get(lb, "/").getContentAsString());
+            ContentResponse post = client.newRequest("127.0.0.1", lb.proxyPort()).method(HttpMethod.POST).path("/echo")
+                    .body(new StringRequestContent("text/plain", "payload-" + i)).timeout(5, TimeUnit.SECONDS).send();
+            assertEquals(200, post.getStatus());
+            assertEquals("a:payload-" + i, post.getContentAsString());
+        }
+        assertTrue(dead.failures() >= 4 && dead.retries() >= 4, "refusals counted: " + dead.failures());
+        awaitIdle(lb);
+
+        // Too slow: 504, not retried.
+        a.delayMs.set(2000);
+        for (int i = 0; i < 2; i++) {
+            assertEquals(504, get(lb, "/").getStatus());
+        }
+        a.delayMs.set(0);
+        awaitIdle(lb);
+        long liveFailures = live.failures();
+        assertEquals(2, liveFailures);
+
+        // The backend cuts the connection mid-body: the client must not get a complete-looking answer.
+        for (int i = 0; i < 2; i++) {
+            try {
+                ContentResponse r = get(lb, "/reset");
+                assertTrue(r.getStatus() != 200 || r.getContent().length < 100_000, "truncated answer detected");
+            } catch (Exception expected) {
+                // the connection was closed, as it should be
+            }
+        }
+        awaitIdle(lb);
+
+        awaitIdle(lb);
+        // The client hangs up mid-download, and while waiting for the answer.
+        for (int i = 0; i < 2; i++) {
+            CountDownLatch firstBytes = new CountDownLatch(1);
+            var request = client.newRequest("127.0.0.1", lb.proxyPort()).path("/big").timeout(10, TimeUnit.SECONDS);
+            request.onResponseContent((response, content) -> firstBytes.countDown());
+            request.send(result -> {});
+            assertTrue(firstBytes.await(5, TimeUnit.SECONDS));
+            request.abort(new Exception("client hangs up"));
+        }
+        awaitIdle(lb);
+        a.delayMs.set(250);
+        for (int i = 0; i < 2; i++) {
+            var request = client.newRequest("127.0.0.1", lb.proxyPort()).path("/").timeout(10, TimeUnit.SECONDS);
+            request.send(result -> {});
+            await("request at the backend", Duration.ofSeconds(2), () -> a.concurrent.get() > 0);
+            request.abort(new Exception("client gives up"));
+        }
+        a.delayMs.set(0);
+
+        awaitIdle(lb);
+        // The client's upload breaks off.
+        for (int i = 0; i < 2; i++) {
+            AsyncRequestContent body = new AsyncRequestContent();
+            var request = client.newRequest("127.0.0.1", lb.proxyPort()).method(HttpMethod.POST).path("/echo")
+                    .headers(h -> h.put("Content-Length", "100000")).body(body).timeout(10, TimeUnit.SECONDS);
+            CountDownLatch done = new CountDownLatch(1);
+            request.send(result -> done.countDown());
+            body.write(ByteBuffer.wrap("partial".getBytes(StandardCharsets.UTF_8)), org.eclipse.jetty.util.Callback.NOOP);
+            await("upload reached the backend", Duration.ofSeconds(5), () -> a.concurrent.get() > 0 || live.inflight() > 0);
+            request.abort(new Exception("client upload breaks"));
+            assertTrue(done.await(5, TimeUnit.SECONDS));
+        }
+
+        awaitIdle(lb);
+        assertEquals(liveFailures, live.failures(), "client hang-ups are not the backend's failures");
+        assertEquals(0, dead.inflight());
+        assertEquals(200, get(lb, "/").getStatus());
+    }
+
+    @Test
+    void retriesAreBoundedAndCounted() throws Exception {
+        int[] deadPorts = new int[3];
+        for (int i = 0; i < deadPorts.length; i++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                deadPorts[i] = s.getLocalPort();
+            }
+        }
+        AtomicInteger maxRetries = new AtomicInteger(-1);
+        LoadBalancer lb = TestBalancer.start(Duration.ofSeconds(2), cluster("round_robin",
+                pool(1, 100, Duration.ofSeconds(5), 0, Duration.ofSeconds(10)),
+                "http://127.0.0.1:" + deadPorts[0], "http://127.0.0.1:" + deadPorts[1], "http://127.0.0.1:" + deadPorts[2]));
+        toClose.add(lb::stop);
+        lb.setExchangeListener(e -> maxRetries.accumulateAndGet(e.retries(), Math::max));
+        ContentResponse r = get(lb, "/");
+        assertEquals(502, r.getStatus());
+        long tried = TestBalancer.only(lb).backends().stream().mapToLong(Backend::requests).sum();
+        assertEquals(2, tried, "one try and one retry (LB_RETRIES=1)");
+        await("exchange reported", Duration.ofSeconds(2), () -> maxRetries.get() == 1);
+        awaitIdle(lb);
+    }
+}

@@ -1,0 +1,72 @@
+package io.moosicbox.lb.pool;
+
+import io.moosicbox.lb.config.BackendSpec;
+import io.moosicbox.lb.config.ClusterConfig;
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.HealthCheckConfig;
+import io.moosicbox.lb.config.HostPort;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/** Builds and starts a real balancer on loopback ports for tests. */
+public final class TestBalancer {
+    private TestBalancer() {}
+
+    public static ClusterConfig cluster(String algorithm, HealthCheckConfig health, PoolSettings pool, String... backends) {
+        return new ClusterConfig("test", List.of("*"), List.of("/"), algorithm, health,
+                java.util.Arrays.stream(backends).map(BackendSpec::parse).toList(), pool);
+    }
+
+    public static ClusterConfig cluster(String algorithm, PoolSettings pool, String... backends) {
+        return cluster(algorithm, HealthCheckConfig.defaults(), pool, backends);
+    }
+
+    /** @param responseHeaders the 504 timeout */
+    public static LoadBalancer start(Duration responseHeaders, ClusterConfig... clusters) throws Exception {
+        LbConfig defaults = EnvConfig.defaults();
+        LbConfig config = new LbConfig(
+                new LbConfig.Listeners(new HostPort("127.0.0.1", 0), null, new HostPort("127.0.0.1", 0)),
+                defaults.tls(), List.of(clusters),
+                new LbConfig.Timeouts(Duration.ofSeconds(2), Duration.ofSeconds(30), responseHeaders),
+                new LbConfig.ShutdownConfig(Duration.ofSeconds(1), Duration.ZERO),
+                defaults.admin(), "info");
+        LoadBalancer lb = new LoadBalancer(config);
+        lb.start();
+        return lb;
+    }
+
+    public static Cluster only(LoadBalancer lb) {
+        return lb.clusters().get(0);
+    }
+
+    public static Backend backend(LoadBalancer lb, TestBackend b) {
+        return only(lb).find("127.0.0.1:" + b.port());
+    }
+
+    /** Polls until the condition holds; fails the test after the deadline. */
+    public static void await(String what, Duration within, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + within + " waiting for: " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    /** Waits until no request is in flight, neither on a backend nor in the balancer. */
+    public static void awaitIdle(LoadBalancer lb) throws InterruptedException {
+        await("no request in flight in the balancer (" + lb.inflightRequests() + ")", Duration.ofSeconds(5),
+                () -> lb.inflightRequests() == 0);
+        for (Cluster c : lb.clusters()) {
+            for (Backend b : c.backends()) {
+                await("in-flight count of " + b + " back to 0 (is " + b.inflight() + ")", Duration.ofSeconds(5),
+                        () -> b.inflight() == 0);
+            }
+        }
+    }
+}

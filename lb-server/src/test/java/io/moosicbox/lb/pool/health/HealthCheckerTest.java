@@ -1,0 +1,132 @@
+package io.moosicbox.lb.pool.health;
+
+import static io.moosicbox.lb.pool.TestBalancer.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.HealthCheckConfig;
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.pool.TestBackend;
+import io.moosicbox.lb.pool.TestBalancer;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class HealthCheckerTest {
+    private static final HealthCheckConfig TCP = new HealthCheckConfig(null, Duration.ofMillis(100), Duration.ofMillis(500), 2, 2);
+    private final AtomicReference<List<Cluster>> clusters = new AtomicReference<>(List.of());
+    private final HealthChecker checker = new HealthChecker(clusters::get);
+    private TestBackend live;
+
+    @AfterEach
+    void stop() throws Exception {
+        checker.stop();
+        if (live != null) {
+            live.close();
+        }
+    }
+
+    private static Cluster cluster(HealthCheckConfig health, PoolSettings pool, String... backends) {
+        return Cluster.of(TestBalancer.cluster("round_robin", health, pool, backends));
+    }
+
+    private static String deadUrl() throws Exception {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return "http://127.0.0.1:" + s.getLocalPort();
+        }
+    }
+
+    @Test
+    void tcpChecksTakeADeadBackendDownAfterFallAndLeaveOperatorsStatesAlone() throws Exception {
+        live = TestBackend.start("live");
+        Cluster c = cluster(TCP, PoolSettings.defaults(), live.url(), deadUrl(), deadUrl());
+        Backend up = c.backends().get(0);
+        Backend dead = c.backends().get(1);
+        Backend disabled = c.backends().get(2);
+        disabled.setState(BackendState.DISABLED);
+        clusters.set(List.of(c));
+        checker.start();
+        await("dead backend DOWN", Duration.ofSeconds(5), () -> dead.state() == BackendState.DOWN);
+        assertTrue(dead.healthChecksFailed() >= 2);
+        assertTrue(dead.lastError().startsWith("TCP connect: "), dead.lastError());
+        await("the disabled one checked too", Duration.ofSeconds(5), () -> disabled.healthChecksFailed() >= 3);
+        assertEquals(BackendState.DISABLED, disabled.state(), "health never undoes an operator's state");
+        assertEquals(BackendState.UP, up.state());
+        assertNotNull(up.lastCheck());
+        assertEquals(0, up.healthChecksFailed());
+    }
+
+    @Test
+    void aBackendCanWaitForItsFirstVerdictBeforeTraffic() throws Exception {
+        live = TestBackend.start("live");
+        PoolSettings waitFirst = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
+                5, Duration.ofSeconds(10), false, true);
+        Cluster c = cluster(new HealthCheckConfig("/health", Duration.ofMillis(200), Duration.ofSeconds(1), 3, 3),
+                waitFirst, live.url());
+        Backend b = c.backends().get(0);
+        assertEquals(BackendState.DOWN, b.state(), "unknown: no traffic before a verdict");
+        assertEquals(null, c.pick(io.moosicbox.lb.pool.RequestInfo.NONE));
+        clusters.set(List.of(c));
+        checker.start();
+        await("UP at its first passing check", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        assertEquals(1, b.healthChecksPassed(), "the first verdict is enough, not rise");
+        // Without the setting a backend takes traffic at once.
+        assertEquals(BackendState.UP, cluster(TCP, PoolSettings.defaults(), live.url()).backends().get(0).state());
+    }
+
+    @Test
+    void aReloadedClusterListIsCheckedWithoutARestart() throws Exception {
+        live = TestBackend.start("live");
+        Cluster first = cluster(TCP, PoolSettings.defaults(), live.url());
+        clusters.set(List.of(first));
+        checker.start();
+        await("first checked", Duration.ofSeconds(5), () -> first.backends().get(0).lastCheck() != null);
+        // A reload keeps the backend object of an unchanged address and adds a new one.
+        Backend kept = first.backends().get(0);
+        Cluster second = new Cluster(TestBalancer.cluster("round_robin", TCP, PoolSettings.defaults(), live.url(), deadUrl()),
+                List.of(kept, new Backend(io.moosicbox.lb.config.BackendSpec.parse(deadUrl()))));
+        clusters.set(List.of(second));
+        Backend added = second.backends().get(1);
+        await("the new backend is checked and found DOWN", Duration.ofSeconds(5), () -> added.state() == BackendState.DOWN);
+        long before = kept.healthChecksPassed();
+        await("the kept backend is still checked", Duration.ofSeconds(5), () -> kept.healthChecksPassed() > before);
+    }
+
+    @Test
+    void anEjectedBackendComesBackOnlyAfterItsEjectionAndRisePassingChecks() throws Exception {
+        live = TestBackend.start("live");
+        PoolSettings ejectFast = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
+                2, Duration.ofMillis(600), false, false);
+        Cluster c = cluster(TCP, ejectFast, live.url());
+        Backend b = c.backends().get(0);
+        clusters.set(List.of(c));
+        checker.start();
+        b.acquire().release(true);
+        assertEquals(BackendState.UP, b.state());
+        b.acquire().release(false);
+        b.acquire().release(true);
+        assertEquals(BackendState.UP, b.state(), "a success in between resets the count");
+        b.acquire().release(true);
+        long ejectedAt = System.nanoTime();
+        assertEquals(BackendState.DOWN, b.state());
+        assertEquals(1, b.ejections());
+        await("back UP", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        long downMs = (System.nanoTime() - ejectedAt) / 1_000_000;
+        assertTrue(downMs >= 550, "stayed out for its ejection time: " + downMs);
+
+        // Failing again soon after: the ejection doubles.
+        b.acquire().release(true);
+        b.acquire().release(true);
+        assertEquals(BackendState.DOWN, b.state());
+        long second = b.ejectedUntilNanos() - System.nanoTime();
+        assertTrue(second > Duration.ofMillis(1000).toNanos(), "second ejection about 1200 ms: " + second / 1_000_000);
+        assertEquals(0, b.inflight());
+    }
+}
