@@ -330,7 +330,9 @@ public final class Backend {
     }
 
     private void finishDrainIfIdle() {
-        if (inflight.get() == 0 && state.compareAndSet(BackendState.DRAINING, BackendState.DRAINED)) {
+        // Read first: a compare-and-set on every idle moment would cost every request a locked instruction.
+        if (state.get() == BackendState.DRAINING && inflight.get() == 0
+                && state.compareAndSet(BackendState.DRAINING, BackendState.DRAINED)) {
             STATE_CHANGES.incrementAndGet();
         }
     }
