@@ -149,26 +149,8 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             clientRequest.setAttribute(BACKEND_FAILURE_ATTRIBUTE, backendFailure);
             lease.release(backendFailure || isCounted5xx(clientRequest, result));
         });
-        if (clientRequest.getAttribute(RETRIES_ATTRIBUTE) == null) {
-            reportOnComplete(clientRequest, proxyResponse);
-        }
-        long headersTimeout = timeouts.responseHeaders().toMillis();
-        if (headersTimeout > 0) {
-            // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
-            proxyRequest.onRequestSuccess(r -> {
-                Scheduler.Task task = getHttpClient().getScheduler().schedule(
-                        () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
-                        headersTimeout, TimeUnit.MILLISECONDS);
-                proxyRequest.onResponseBegin(response -> task.cancel());
-                proxyRequest.onComplete(result -> task.cancel());
-            });
-        }
-        super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
-    }
-
-    /** Reported when the client's response is complete, so that proxy-made error statuses are seen. */
-    private void reportOnComplete(HttpServletRequest clientRequest, HttpServletResponse proxyResponse) {
-        clientRequest.getAsyncContext().addListener(new AsyncListener() {
+        // Reported when the client's response is complete, so that proxy-made error statuses are seen; once, not per retry.
+        if (clientRequest.getAttribute(RETRIES_ATTRIBUTE) == null) clientRequest.getAsyncContext().addListener(new AsyncListener() {
             @Override
             public void onComplete(AsyncEvent event) {
                 report(clientRequest, proxyResponse, Boolean.TRUE.equals(clientRequest.getAttribute(BACKEND_FAILURE_ATTRIBUTE)));
@@ -183,6 +165,18 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             @Override
             public void onStartAsync(AsyncEvent event) {}
         });
+        long headersTimeout = timeouts.responseHeaders().toMillis();
+        if (headersTimeout > 0) {
+            // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
+            proxyRequest.onRequestSuccess(r -> {
+                Scheduler.Task task = getHttpClient().getScheduler().schedule(
+                        () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
+                        headersTimeout, TimeUnit.MILLISECONDS);
+                proxyRequest.onResponseBegin(response -> task.cancel());
+                proxyRequest.onComplete(result -> task.cancel());
+            });
+        }
+        super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
     }
 
     @Override
