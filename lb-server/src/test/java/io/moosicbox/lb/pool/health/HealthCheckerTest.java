@@ -64,6 +64,24 @@ class HealthCheckerTest {
     }
 
     @Test
+    void httpChecksTakeTwoAndThreeHundredsAsHealthyAndOthersNot() throws Exception {
+        live = TestBackend.start("live");
+        Cluster c = cluster(new HealthCheckConfig("/health", Duration.ofMillis(100), Duration.ofSeconds(1), 2, 2),
+                PoolSettings.defaults(), live.url());
+        Backend b = c.backends().get(0);
+        clusters.set(List.of(c));
+        checker.start();
+        await("checked", Duration.ofSeconds(5), () -> b.healthChecksPassed() > 0);
+        live.healthStatus.set(503);
+        await("DOWN on 503", Duration.ofSeconds(5), () -> b.state() == BackendState.DOWN);
+        assertEquals("HTTP GET /health: GET /health answered 503", b.lastError());
+        live.healthStatus.set(302);
+        await("UP on 302 (redirects are not followed)", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        live.healthStatus.set(404);
+        await("DOWN on 404", Duration.ofSeconds(5), () -> b.state() == BackendState.DOWN);
+    }
+
+    @Test
     void aBackendCanWaitForItsFirstVerdictBeforeTraffic() throws Exception {
         live = TestBackend.start("live");
         PoolSettings waitFirst = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
