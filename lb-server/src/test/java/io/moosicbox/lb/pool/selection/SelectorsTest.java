@@ -7,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.BackendSpec;
+import io.moosicbox.lb.config.ClusterConfig;
+import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.pool.RequestInfo;
 import java.time.Duration;
@@ -188,14 +192,14 @@ class SelectorsTest {
     @Test
     void slowStartRampsTheWeightFromATenth() throws Exception {
         Backend b = backends(10).get(0);
-        io.moosicbox.lb.pool.Cluster cluster = new io.moosicbox.lb.pool.Cluster(
-                new io.moosicbox.lb.config.ClusterConfig("c", List.of("*"), List.of("/"), "weighted_round_robin",
-                        io.moosicbox.lb.config.HealthCheckConfig.defaults(),
+        Cluster cluster = new Cluster(
+                new ClusterConfig("c", List.of("*"), List.of("/"), "weighted_round_robin",
+                        HealthCheckConfig.defaults(),
                         List.of(b.spec()),
                         new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ofMillis(400), "client_ip")),
                 List.of(b));
-        b.compareAndSetState(io.moosicbox.lb.pool.BackendState.UP, io.moosicbox.lb.pool.BackendState.DOWN);
-        b.compareAndSetState(io.moosicbox.lb.pool.BackendState.DOWN, io.moosicbox.lb.pool.BackendState.UP);
+        b.compareAndSetState(BackendState.UP, BackendState.DOWN);
+        b.compareAndSetState(BackendState.DOWN, BackendState.UP);
         double start = b.effectiveWeight();
         assertTrue(start >= 1 && start < 5, "starts near a tenth: " + start);
         long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
