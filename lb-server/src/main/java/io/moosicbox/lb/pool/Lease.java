@@ -1,11 +1,24 @@
 package io.moosicbox.lb.pool;
 
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /** One request in flight on a backend; releasing twice is harmless, so every exit path may release. */
 public final class Lease {
+    /** A field updated in place rather than an AtomicBoolean: one object per request, not two. */
+    private static final VarHandle RELEASED;
+
+    static {
+        try {
+            RELEASED = MethodHandles.lookup().findVarHandle(Lease.class, "released", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Backend backend;
-    private final AtomicBoolean released = new AtomicBoolean();
+    @SuppressWarnings("unused") // through RELEASED
+    private volatile boolean released;
 
     Lease(Backend backend) {
         this.backend = backend;
@@ -17,7 +30,7 @@ public final class Lease {
 
     /** @param failed whether the exchange failed on the backend's side */
     public void release(boolean failed) {
-        if (released.compareAndSet(false, true)) {
+        if (RELEASED.compareAndSet(this, false, true)) {
             backend.release(failed);
         }
     }
