@@ -65,7 +65,8 @@ class ExampleConfigTest {
         assertEquals(List.of(
                 "moosicbox_lb: configuration error: " + bad + ":3: clusters[0].backends[0].weight: \"x\": expected a whole number",
                 "moosicbox_lb: configuration error: " + bad + ":4: clusters[0].colour: unknown key; expected one of name, hosts, paths, "
-                        + "algorithm, health_check, backends, retries, queue_size, queue_timeout, slow_start, hash_key"),
+                        + "algorithm, health_check, backends, retries, queue_size, queue_timeout, slow_start, hash_key, "
+                        + "eject_after, eject_time, eject_on_5xx, check_before_traffic"),
                 err.toString(StandardCharsets.UTF_8).lines().toList());
     }
 }

@@ -29,7 +29,8 @@ import java.util.regex.Pattern;
 public final class ConfigFile {
     private static final List<String> ROOT_KEYS = List.of("listeners", "tls", "clusters", "timeouts", "shutdown", "admin", "log_level");
     private static final List<String> CLUSTER_KEYS = List.of("name", "hosts", "paths", "algorithm", "health_check", "backends",
-            "retries", "queue_size", "queue_timeout", "slow_start", "hash_key");
+            "retries", "queue_size", "queue_timeout", "slow_start", "hash_key",
+            "eject_after", "eject_time", "eject_on_5xx", "check_before_traffic");
     private static final Pattern HOST = Pattern.compile("\\*|(\\*\\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?|\\[[0-9a-f:.]+]");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._*-]*");
     private static final Pattern HASH_KEY = Pattern.compile("client_ip|(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]+");
@@ -201,7 +202,11 @@ public final class ConfigFile {
                 value(c, "queue_size", path, v -> parseWhole(v, 0, 1_000_000), d.queueSize()),
                 value(c, "queue_timeout", path, Durations::parse, d.queueTimeout()),
                 value(c, "slow_start", path, Durations::parse, d.slowStart()),
-                value(c, "hash_key", path, ConfigFile::parseHashKey, d.hashKey()));
+                value(c, "hash_key", path, ConfigFile::parseHashKey, d.hashKey()),
+                value(c, "eject_after", path, v -> parseWhole(v, 0, 1_000_000), d.ejectAfter()),
+                value(c, "eject_time", path, EnvConfig::parsePositiveDuration, d.ejectTime()),
+                value(c, "eject_on_5xx", path, ConfigFile::parseBoolean, d.ejectOn5xx()),
+                value(c, "check_before_traffic", path, ConfigFile::parseBoolean, d.checkBeforeTraffic()));
     }
 
     private HealthCheckConfig healthCheck(MapNode c, String path) {
