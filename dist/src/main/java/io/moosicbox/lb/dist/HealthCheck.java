@@ -1,0 +1,63 @@
+package io.moosicbox.lb.dist;
+
+import io.moosicbox.lb.config.HostPort;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * {@code bin/moosicbox_lb --health-check [URL]}: asks a running balancer's admin {@code /health}
+ * and exits 0 when it answers 200, else 1. It exists for container HEALTHCHECKs, so that an image
+ * needs no curl or wget: only the Java runtime it already has.
+ */
+public final class HealthCheck {
+    private static final Duration TIMEOUT = Duration.ofSeconds(3);
+
+    private HealthCheck() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.getenv(), System.out, System.err));
+    }
+
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        URI url;
+        try {
+            url = args.length > 0 ? URI.create(args[0]) : healthUrl(env.getOrDefault("ADMIN_BIND_ADDRESS", "127.0.0.1:9090"));
+        } catch (IllegalArgumentException e) {
+            err.println("moosicbox_lb --health-check: ADMIN_BIND_ADDRESS or URL: " + e.getMessage());
+            return Main.EXIT_CONFIG;
+        }
+        HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
+        try {
+            HttpResponse<String> response = client.send(
+                    HttpRequest.newBuilder(url).timeout(TIMEOUT).GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() == 200) {
+                out.println(url + ": " + response.body().strip());
+                return Main.EXIT_OK;
+            }
+            err.println(url + ": HTTP " + response.statusCode() + " " + response.body().strip());
+        } catch (IOException e) {
+            err.println(url + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println(url + ": interrupted");
+        }
+        return Main.EXIT_FAILURE;
+    }
+
+    /** The admin listener as a client reaches it: a wildcard listen address means this host. */
+    static URI healthUrl(String adminBindAddress) {
+        HostPort admin = HostPort.parse(adminBindAddress);
+        String host = switch (admin.host()) {
+            case "0.0.0.0" -> "127.0.0.1";
+            case "::", "0:0:0:0:0:0:0:0" -> "::1";
+            default -> admin.host();
+        };
+        return URI.create("http://" + new HostPort(host, admin.port()) + "/health");
+    }
+}
