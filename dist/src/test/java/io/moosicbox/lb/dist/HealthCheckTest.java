@@ -1,0 +1,76 @@
+package io.moosicbox.lb.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class HealthCheckTest {
+    private final AtomicInteger status = new AtomicInteger(200);
+    private HttpServer admin;
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void startAdmin() throws Exception {
+        admin = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        admin.createContext("/health", exchange -> {
+            byte[] body = "{\"status\":\"UP\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status.get(), body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        admin.start();
+    }
+
+    @AfterEach
+    void stopAdmin() {
+        admin.stop(0);
+    }
+
+    @Test
+    void healthyWhenTheAdminListenerAnswers200() {
+        assertEquals(0, check(Map.of("ADMIN_BIND_ADDRESS", "0.0.0.0:" + admin.getAddress().getPort())));
+        assertTrue(out.toString().contains("{\"status\":\"UP\"}"), out.toString());
+    }
+
+    @Test
+    void unhealthyOnAnotherStatusOrNoListener() throws Exception {
+        status.set(503);
+        assertEquals(1, check(Map.of("ADMIN_BIND_ADDRESS", "127.0.0.1:" + admin.getAddress().getPort())));
+        assertTrue(err.toString().contains("HTTP 503"), err.toString());
+        int closed;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        assertEquals(1, check(Map.of("ADMIN_BIND_ADDRESS", "127.0.0.1:" + closed)));
+    }
+
+    @Test
+    void aBadAddressIsAConfigurationError() {
+        assertEquals(2, check(Map.of("ADMIN_BIND_ADDRESS", "nonsense")));
+        assertTrue(err.toString().contains("ADMIN_BIND_ADDRESS"), err.toString());
+    }
+
+    @Test
+    void wildcardListenAddressesMeanThisHost() {
+        assertEquals("http://127.0.0.1:9090/health", HealthCheck.healthUrl("0.0.0.0:9090").toString());
+        assertEquals("http://[::1]:9090/health", HealthCheck.healthUrl("[::]:9090").toString());
+        assertEquals("http://lb.internal:9091/health", HealthCheck.healthUrl("lb.internal:9091").toString());
+    }
+
+    private int check(Map<String, String> env) {
+        return HealthCheck.run(new String[0], env, new PrintStream(out, true), new PrintStream(err, true));
+    }
+}
