@@ -108,8 +108,7 @@ class ContainerImageTest {
                     "-e", "BIND_ADDRESS=127.0.0.1:" + proxyPort,
                     "-e", "ADMIN_BIND_ADDRESS=127.0.0.1:" + adminPort,
                     "-e", "BACKEND_SERVERS=http://127.0.0.1:" + backendPort);
-            // HTTP/1.1 as curl speaks it: Java's client would upgrade to h2c, and an open h2c connection
-            // currently holds the graceful stop for the whole SHUTDOWN_TIMEOUT (graceful-shutdown work).
+            // HTTP/1.1, as browsers and curl speak plain http (Java's client would try an h2c upgrade).
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(2)).build();
             awaitReady(client, name, URI.create("http://127.0.0.1:" + adminPort + "/ready"));
