@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,11 +19,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * deploy/kubernetes/ parsed as Kubernetes would read it, and checked for what makes a rollout
@@ -65,6 +68,18 @@ class KubernetesManifestsTest {
         Set<String> listed = new TreeSet<>();
         kustomization.path("resources").forEach(r -> listed.add(r.asText()));
         assertEquals(new TreeSet<>(files), listed);
+    }
+
+    @Test
+    void theConfigMapsFileIsValidForTheBalancer(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("lb.yaml");
+        Files.writeString(file, get("ConfigMap/moosicbox-lb-config").path("data").path("lb.yaml").asText());
+        Path launcher = Path.of(System.getProperty("lb.dist.dir"), "bin", "moosicbox_lb");
+        Process check = new ProcessBuilder(launcher.toString(), "--check", "--config", file.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(check.waitFor(60, TimeUnit.SECONDS), "--check did not finish");
+        assertEquals(0, check.exitValue(), "moosicbox_lb --check of configmap.yaml's lb.yaml:\n" + output);
     }
 
     @Test
