@@ -80,8 +80,9 @@ public final class EnvConfig {
         List<ClusterConfig> clusters = applyClusters(base.clusters());
         String logLevel = logLevel(base.logLevel());
 
-        return new LbConfig(new LbConfig.Listeners(http, l.https(), admin), base.tls(), clusters, timeouts,
-                shutdown, adminConfig, logLevel);
+        LbConfig.TlsConfig tls = TlsEnv.tls(this, base.tls());
+        return new LbConfig(new LbConfig.Listeners(http, TlsEnv.https(this, l.https(), tls), admin), tls, clusters,
+                timeouts, shutdown, adminConfig, logLevel);
     }
 
     private List<ClusterConfig> applyClusters(List<ClusterConfig> base) {
@@ -158,8 +159,12 @@ public final class EnvConfig {
         return base;
     }
 
+    void problem(String problem) {
+        problems.add(problem);
+    }
+
     /** Reads one variable; a bad value becomes a problem naming the variable and the value. */
-    private <T> T get(String name, Function<String, T> parser, T fallback) {
+    <T> T get(String name, Function<String, T> parser, T fallback) {
         String value = env.get(name);
         if (value == null || value.isEmpty()) {
             return fallback;

@@ -23,10 +23,23 @@ public record LbConfig(
     /** @param https null when TLS is off */
     public record Listeners(HostPort http, HostPort https, HostPort admin) {}
 
-    /** @param certificates the first is the default for clients that send no matching SNI */
-    public record TlsConfig(List<CertificatePair> certificates, boolean redirectHttp) {
+    /**
+     * @param certificates   the first is the default for clients that send no matching SNI
+     * @param redirectHttp   plain HTTP gets 308 to https, ACME challenges excepted
+     * @param hstsMaxAge     Strict-Transport-Security max-age on TLS responses; 0: no header
+     * @param reloadInterval how often the PEM files are checked for a change; 0: only on reload
+     * @param backends       how the balancer connects to https:// backends
+     */
+    public record TlsConfig(List<CertificatePair> certificates, boolean redirectHttp, Duration hstsMaxAge,
+                            Duration reloadInterval, BackendTls backends) {
+        public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(10);
+
         public TlsConfig {
             certificates = List.copyOf(certificates);
+        }
+
+        public TlsConfig(List<CertificatePair> certificates, boolean redirectHttp) {
+            this(certificates, redirectHttp, Duration.ZERO, DEFAULT_RELOAD_INTERVAL, BackendTls.defaults());
         }
 
         public static TlsConfig none() {
@@ -36,9 +49,24 @@ public record LbConfig(
         public boolean enabled() {
             return !certificates.isEmpty();
         }
+
+        public TlsConfig withCertificates(List<CertificatePair> pairs) {
+            return new TlsConfig(pairs, redirectHttp, hstsMaxAge, reloadInterval, backends);
+        }
     }
 
     public record CertificatePair(String cert, String key) {}
+
+    /**
+     * @param caFile             PEM file of the CAs that backend certificates must chain to; null: the system's
+     * @param insecureSkipVerify accept any backend certificate (self-signed backends); never the default
+     * @param http2              offer HTTP/2 to backends: ALPN h2 over TLS, prior-knowledge h2c in clear text
+     */
+    public record BackendTls(String caFile, boolean insecureSkipVerify, boolean http2) {
+        public static BackendTls defaults() {
+            return new BackendTls(null, false, false);
+        }
+    }
 
     /**
      * @param connect         to open a connection to a backend

@@ -5,6 +5,7 @@ import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.route.Router;
+import io.moosicbox.lb.tls.BackendTls;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ReadListener;
@@ -23,6 +24,7 @@ import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
@@ -43,6 +45,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
     private volatile ExchangeListener listener = ExchangeListener.NONE;
+    private BackendTls backendTls = new BackendTls(LbConfig.BackendTls.defaults());
 
     public BalancingProxyServlet(Supplier<Router> router, LbConfig.Timeouts timeouts) {
         this.router = router;
@@ -51,6 +54,16 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
 
     public void setExchangeListener(ExchangeListener listener) {
         this.listener = listener;
+    }
+
+    /** How https:// backends are verified, and whether they get HTTP/2; set before the server starts. */
+    public void setBackendTls(BackendTls backendTls) {
+        this.backendTls = backendTls;
+    }
+
+    @Override
+    protected HttpClient newHttpClient(ClientConnector connector) {
+        return backendTls.newHttpClient(connector);
     }
 
     @Override
@@ -122,7 +135,14 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     protected void copyRequestHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
         super.copyRequestHeaders(clientRequest, proxyRequest);
         // HTTP/2 clients send :authority, not Host; the backend still gets the name the client asked for.
-        proxyRequest.headers(h -> h.put(HttpHeader.HOST, ForwardedHeaders.hostOf(clientRequest)));
+        // Not over HTTP/2 to the backend: a Host that differs from :authority is forbidden there (RFC 9113 8.3.1).
+        proxyRequest.headers(h -> {
+            if (backendTls.http2()) {
+                h.remove(HttpHeader.HOST);
+            } else {
+                h.put(HttpHeader.HOST, ForwardedHeaders.hostOf(clientRequest));
+            }
+        });
     }
 
     @Override

@@ -9,6 +9,10 @@ import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.health.HealthChecker;
 import io.moosicbox.lb.proxy.BalancingProxyServlet;
 import io.moosicbox.lb.route.Router;
+import io.moosicbox.lb.tls.BackendTls;
+import io.moosicbox.lb.tls.CertificateInfo;
+import io.moosicbox.lb.tls.PemException;
+import io.moosicbox.lb.tls.TlsListener;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -20,6 +24,7 @@ import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -50,6 +55,7 @@ public final class LoadBalancer {
     private final ServletContextHandler adminContext;
     private final GracefulHandler graceful;
     private final BalancingProxyServlet proxyServlet;
+    private final TlsListener tls;
     private final AtomicBoolean shuttingDown = new AtomicBoolean();
     private final Topology topology;
     private final LongAdder reloadsSucceeded = new LongAdder();
@@ -92,11 +98,17 @@ public final class LoadBalancer {
         adminConnector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(adminHttp));
         adminConnector.setName(ADMIN_CONNECTOR);
         listenOn(adminConnector, config.listeners().admin());
-        server.setConnectors(new Connector[] {proxyConnector, adminConnector});
+        tls = config.listeners().https() == null ? null : newTlsListener(http, config);
+        server.setConnectors(tls == null ? new Connector[] {proxyConnector, adminConnector}
+                : new Connector[] {proxyConnector, tls.connector(), adminConnector});
 
         ServletContextHandler proxyContext = new ServletContextHandler("/");
-        proxyContext.setVirtualHosts(List.of("@" + PROXY_CONNECTOR));
+        proxyContext.setVirtualHosts(tls == null ? List.of("@" + PROXY_CONNECTOR) : List.of("@" + PROXY_CONNECTOR, "@" + TlsListener.CONNECTOR));
         proxyServlet = new BalancingProxyServlet(topology::router, config.timeouts());
+        proxyServlet.setBackendTls(new BackendTls(config.tls().backends()));
+        if (tls != null) {
+            tls.install(proxyContext);
+        }
         ServletHolder proxy = new ServletHolder("proxy", proxyServlet);
         proxy.setAsyncSupported(true);
         // Timeouts are per phase (connect, response headers, idle): a total timeout would cut long streams.
@@ -112,6 +124,18 @@ public final class LoadBalancer {
         graceful = new ServingGracefulHandler(new ContextHandlerCollection(proxyContext, adminContext));
         graceful.setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
         server.setHandler(graceful);
+    }
+
+    private TlsListener newTlsListener(HttpConfiguration http, LbConfig config) {
+        try {
+            TlsListener listener = new TlsListener(server, http, config.listeners().https(), config.tls());
+            listener.connector().setIdleTimeout(config.timeouts().idle().toMillis());
+            listener.connector().setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
+            server.addBean(listener);
+            return listener;
+        } catch (PemException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     private static void listenOn(ServerConnector connector, HostPort address) {
@@ -165,7 +189,8 @@ public final class LoadBalancer {
         server.start();
         topology.start();
         healthChecker.start();
-        LOG.info("proxy listening on {}, admin on {}", describe(proxyConnector), describe(adminConnector));
+        LOG.info("proxy listening on {}, admin on {}{}", describe(proxyConnector), describe(adminConnector),
+                tls == null ? "" : ", TLS on " + describe(tls.connector()));
     }
 
     /**
@@ -250,7 +275,10 @@ public final class LoadBalancer {
     public synchronized ReloadResult reload() {
         ConfigSource source = configSource;
         if (source == null) {
-            return refuse(List.of("no configuration source is set: nothing to re-read"));
+            // Renewed certificates are read again even without a file: they change on disk, not in the config.
+            List<String> problems = tls == null ? List.of("no configuration source is set: nothing to re-read")
+                    : tls.reload(config.tls().certificates());
+            return problems.isEmpty() ? ReloadResult.ok(List.of()) : refuse(problems);
         }
         LbConfig next;
         try {
@@ -261,6 +289,12 @@ public final class LoadBalancer {
             return refuse(List.of("cannot read the configuration: " + e));
         }
         LbConfig running = config;
+        if (tls != null && next.tls().enabled()) {
+            List<String> problems = tls.reload(next.tls().certificates());
+            if (!problems.isEmpty()) {
+                return refuse(problems);
+            }
+        }
         try {
             topology.apply(next.clusters());
         } catch (RuntimeException e) {
@@ -297,6 +331,16 @@ public final class LoadBalancer {
     /** The port actually bound, useful when the configuration asked for port 0. */
     public int proxyPort() {
         return proxyConnector.getLocalPort();
+    }
+
+    /** The TLS listener's bound port; -1 when TLS is off. */
+    public int tlsPort() {
+        return tls == null ? -1 : tls.connector().getLocalPort();
+    }
+
+    /** The certificates the TLS listener serves now, the default first; empty when TLS is off. */
+    public List<CertificateInfo> certificates() {
+        return tls == null ? List.of() : tls.certificates();
     }
 
     public int adminPort() {

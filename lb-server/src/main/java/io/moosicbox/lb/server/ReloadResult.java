@@ -32,7 +32,8 @@ public record ReloadResult(boolean applied, List<String> problems, List<String> 
         diff(changes, "listeners.http", running.listeners().http(), next.listeners().http());
         diff(changes, "listeners.https", running.listeners().https(), next.listeners().https());
         diff(changes, "listeners.admin", running.listeners().admin(), next.listeners().admin());
-        diff(changes, "tls", running.tls(), next.tls());
+        // Certificates are swapped live by the TLS listener; its other settings need a restart.
+        diff(changes, "tls", running.tls().withCertificates(List.of()), next.tls().withCertificates(List.of()));
         diff(changes, "timeouts", running.timeouts(), next.timeouts());
         diff(changes, "shutdown.timeout", running.shutdown().timeout(), next.shutdown().timeout());
         diff(changes, "log_level", running.logLevel(), next.logLevel());

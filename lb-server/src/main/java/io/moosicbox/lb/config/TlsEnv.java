@@ -1,0 +1,91 @@
+package io.moosicbox.lb.config;
+
+import io.moosicbox.lb.tls.CertificateFiles;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The {@code SSL_*} and {@code BACKEND_*} TLS variables on top of the file's {@code tls} section.
+ * Certificate and key paths may list several pairs, comma-separated and matched by position (SNI).
+ */
+final class TlsEnv {
+    private TlsEnv() {}
+
+    static LbConfig.TlsConfig tls(EnvConfig env, LbConfig.TlsConfig base) {
+        String certs = env.get("SSL_CERT_PATH", s -> s, null);
+        if (certs == null) {
+            certs = env.get("SSL_CRT_PATH", s -> s, null);
+        }
+        String keys = env.get("SSL_KEY_PATH", s -> s, null);
+        List<LbConfig.CertificatePair> pairs = base.certificates();
+        if (certs != null || keys != null) {
+            pairs = pairs(env, certs, keys);
+        }
+        LbConfig.BackendTls b = base.backends();
+        LbConfig.BackendTls backends = new LbConfig.BackendTls(
+                env.get("BACKEND_CA_FILE", s -> s, b.caFile()),
+                env.get("BACKEND_TLS_INSECURE", TlsEnv::parseBoolean, b.insecureSkipVerify()),
+                env.get("BACKEND_HTTP2", TlsEnv::parseBoolean, b.http2()));
+        if (backends.caFile() != null && backends.insecureSkipVerify()) {
+            env.problem("BACKEND_TLS_INSECURE=true and BACKEND_CA_FILE=\"" + backends.caFile()
+                    + "\" contradict each other: verify against the CA file, or skip verification");
+        }
+        LbConfig.TlsConfig tls = new LbConfig.TlsConfig(pairs,
+                env.get("SSL_REDIRECT_HTTP", TlsEnv::parseBoolean, base.redirectHttp()),
+                env.get("SSL_HSTS_MAX_AGE", Durations::parse, base.hstsMaxAge()),
+                env.get("SSL_RELOAD_INTERVAL", Durations::parse, base.reloadInterval()),
+                backends);
+        if (tls.redirectHttp() && !tls.enabled()) {
+            env.problem("SSL_REDIRECT_HTTP=true needs a certificate: set SSL_CERT_PATH and SSL_KEY_PATH");
+        }
+        CertificateFiles.check(tls).forEach(env::problem);
+        return tls;
+    }
+
+    /** The TLS listener's address when TLS is on, else null. */
+    static HostPort https(EnvConfig env, HostPort base, LbConfig.TlsConfig tls) {
+        HostPort address = env.get("SSL_BIND_ADDRESS", HostPort::parse, null);
+        if (address == null) {
+            Integer port = env.get("SSL_PORT", EnvConfig::parsePort, null);
+            address = port != null ? new HostPort("0.0.0.0", port) : base;
+        }
+        if (!tls.enabled()) {
+            return null;
+        }
+        return address != null ? address : new HostPort("0.0.0.0", 443);
+    }
+
+    private static List<LbConfig.CertificatePair> pairs(EnvConfig env, String certs, String keys) {
+        if (certs == null || keys == null) {
+            env.problem((certs == null ? "SSL_KEY_PATH is set but SSL_CERT_PATH is not" : "SSL_CERT_PATH is set but SSL_KEY_PATH is not")
+                    + ": both are needed to turn TLS on");
+            return List.of();
+        }
+        List<String> c = split(certs);
+        List<String> k = split(keys);
+        if (c.size() != k.size()) {
+            env.problem("SSL_CERT_PATH lists " + c.size() + " certificate(s) but SSL_KEY_PATH " + k.size()
+                    + " key(s): they pair up by position, comma-separated");
+            return List.of();
+        }
+        List<LbConfig.CertificatePair> pairs = new ArrayList<>();
+        for (int i = 0; i < c.size(); i++) {
+            pairs.add(new LbConfig.CertificatePair(c.get(i), k.get(i)));
+        }
+        return pairs;
+    }
+
+    private static List<String> split(String paths) {
+        return Arrays.stream(paths.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
+    static boolean parseBoolean(String s) {
+        return switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "true", "1", "yes", "on" -> true;
+            case "false", "0", "no", "off" -> false;
+            default -> throw new IllegalArgumentException("expected true or false");
+        };
+    }
+}

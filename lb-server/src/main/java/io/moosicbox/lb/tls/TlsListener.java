@@ -1,0 +1,230 @@
+package io.moosicbox.lb.tls;
+
+import io.moosicbox.lb.config.HostPort;
+import io.moosicbox.lb.config.LbConfig;
+import jakarta.servlet.DispatcherType;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.http2.HTTP2Cipher;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.component.ContainerLifeCycle;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.ssl.X509;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The TLS listener: h2 and http/1.1 by ALPN, TLS 1.2 and 1.3 with Mozilla's "intermediate"
+ * ciphers, certificates chosen by SNI, and certificates that are replaced on disk served to new
+ * handshakes without a restart and without touching open connections.
+ */
+public final class TlsListener extends ContainerLifeCycle {
+    public static final String CONNECTOR = "proxy-tls";
+    private static final Logger LOG = LoggerFactory.getLogger(TlsListener.class);
+
+    /** Mozilla server-side TLS "intermediate" (v5.7), IANA names; TLS 1.3 suites first. */
+    static final String[] CIPHER_SUITES = {
+        "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    };
+
+    private final SslContextFactory.Server sslContextFactory = new SslContextFactory.Server();
+    private final ServerConnector connector;
+    private final LbConfig.TlsConfig config;
+    private final ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("lb-certificates", true);
+    private volatile List<LbConfig.CertificatePair> pairs;
+    private volatile CertificateSet current;
+    private byte[] refusedDigest;
+
+    /**
+     * @param plain the plain listener's HTTP configuration; TLS adds to a copy of it
+     * @throws PemException when a certificate cannot be served (the configuration check reports it first)
+     */
+    public TlsListener(Server server, HttpConfiguration plain, HostPort address, LbConfig.TlsConfig config)
+            throws PemException {
+        this.config = config;
+        this.pairs = config.certificates();
+        this.current = CertificateSet.load(pairs);
+        warnAboutValidity(current);
+
+        sslContextFactory.setKeyStore(current.keyStore());
+        sslContextFactory.setKeyStorePassword(CertificateSet.PASSWORD);
+        sslContextFactory.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+        sslContextFactory.setIncludeCipherSuites(CIPHER_SUITES);
+        sslContextFactory.setCipherComparator(HTTP2Cipher.COMPARATOR);
+        // Mozilla intermediate: the client's order wins (it knows whether it has AES hardware).
+        sslContextFactory.setUseCipherSuitesOrder(false);
+        sslContextFactory.setSNISelector(this::selectAlias);
+
+        HttpConfiguration https = new HttpConfiguration(plain);
+        https.setSecureScheme("https");
+        https.setSecurePort(address.port());
+        long hsts = config.hstsMaxAge().toSeconds();
+        // No SNI check: clients that connect by IP address get the default certificate and an answer.
+        https.addCustomizer(new SecureRequestCustomizer(false, false, hsts > 0 ? hsts : -1, false));
+
+        HttpConnectionFactory http11 = new HttpConnectionFactory(https);
+        HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(https);
+        ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
+        alpn.setDefaultProtocol(http11.getProtocol());
+        SslConnectionFactory tls = new SslConnectionFactory(sslContextFactory, alpn.getProtocol());
+        connector = new ServerConnector(server, tls, alpn, h2, http11);
+        connector.setName(CONNECTOR);
+        connector.setHost(address.host().equals("0.0.0.0") || address.host().equals("*") ? null : address.host());
+        connector.setPort(address.port());
+        addBean(scheduler);
+    }
+
+    public ServerConnector connector() {
+        return connector;
+    }
+
+    /** The certificates now served, the default first. */
+    public List<CertificateInfo> certificates() {
+        return current.certificates();
+    }
+
+    /** With {@code redirect_http}, plain requests on the proxy context get a 308 to this listener. */
+    public void install(ServletContextHandler proxyContext) {
+        if (config.redirectHttp()) {
+            proxyContext.addFilter(new FilterHolder(new HttpsRedirectFilter(connector::getLocalPort)), "/*",
+                    EnumSet.of(DispatcherType.REQUEST));
+        }
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        long interval = config.reloadInterval().toMillis();
+        if (interval > 0) {
+            scheduler.schedule(() -> poll(interval), interval, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void poll(long interval) {
+        try {
+            reloadIfChanged(pairs);
+        } catch (RuntimeException e) {
+            LOG.warn("checking the certificate files failed", e);
+        }
+        if (isRunning()) {
+            scheduler.schedule(() -> poll(interval), interval, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Re-reads the certificate files now (on a configuration reload); {@code pairs} may name
+     * other files than before. A set that cannot be served is refused and the running one stays.
+     *
+     * @return why it was refused; empty when the new set serves (or nothing changed)
+     */
+    public synchronized List<String> reload(List<LbConfig.CertificatePair> newPairs) {
+        refusedDigest = null;
+        return reloadIfChanged(newPairs);
+    }
+
+    private synchronized List<String> reloadIfChanged(List<LbConfig.CertificatePair> newPairs) {
+        byte[] digest = digestOf(newPairs);
+        if (newPairs.equals(pairs) && digest != null && (current.sameBytes(digest) || java.util.Arrays.equals(digest, refusedDigest))) {
+            return List.of();
+        }
+        CertificateSet next;
+        try {
+            next = CertificateSet.load(newPairs);
+        } catch (PemException e) {
+            // Logged once per broken content: a watcher polling every few seconds must not flood the log.
+            refusedDigest = digest;
+            LOG.warn("new certificate refused, still serving the previous one: {}", e.getMessage());
+            return List.of(e.getMessage());
+        }
+        try {
+            sslContextFactory.reload(f -> f.setKeyStore(next.keyStore()));
+        } catch (Exception e) {
+            refusedDigest = digest;
+            LOG.warn("new certificate refused, still serving the previous one: {}", e.toString());
+            return List.of("cannot use the new certificates: " + e);
+        }
+        current = next;
+        pairs = newPairs;
+        refusedDigest = null;
+        for (CertificateInfo c : next.certificates()) {
+            LOG.info("certificate for {} from {} now serves new connections (valid until {})", c.name(), c.file(), c.notAfter());
+        }
+        warnAboutValidity(next);
+        return List.of();
+    }
+
+    /** Null when a file cannot be read: then loading reports which one. */
+    private static byte[] digestOf(List<LbConfig.CertificatePair> pairs) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (LbConfig.CertificatePair pair : pairs) {
+                sha.update(PemFiles.read(Path.of(pair.cert())));
+                sha.update(PemFiles.read(Path.of(pair.key())));
+            }
+            return sha.digest();
+        } catch (PemException e) {
+            return null;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void warnAboutValidity(CertificateSet set) {
+        Instant now = Instant.now();
+        for (CertificateInfo c : set.certificates()) {
+            if (c.expired(now)) {
+                LOG.warn("certificate for {} from {} expired at {}; still served, but clients will refuse it", c.name(), c.file(), c.notAfter());
+            } else if (now.isBefore(c.notBefore())) {
+                LOG.warn("certificate for {} from {} is not valid before {}", c.name(), c.file(), c.notBefore());
+            }
+        }
+    }
+
+    /**
+     * Like Jetty's own choice (exact names before wildcards), except that a client whose SNI
+     * matches no certificate, or that sends none, gets the first configured one, not an arbitrary one.
+     */
+    private String selectAlias(String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLSession session,
+                               String sniHost, java.util.Collection<X509> candidates) {
+        if (sniHost != null) {
+            X509 best = null;
+            for (X509 x509 : candidates) {
+                if (x509.matches(sniHost) && (best == null || x509.getWilds().size() < best.getWilds().size())) {
+                    best = x509;
+                }
+            }
+            if (best != null) {
+                return best.getAlias();
+            }
+            for (String alias : sslContextFactory.getAliases()) {
+                X509 x509 = sslContextFactory.getX509(alias);
+                if (x509 != null && x509.matches(sniHost)) {
+                    // Served under another key type: the JDK asks again with that one.
+                    return null;
+                }
+            }
+        }
+        String fallback = current.defaultAlias();
+        return candidates.stream().anyMatch(x -> x.getAlias().equals(fallback)) ? fallback : null;
+    }
+}

@@ -1,0 +1,377 @@
+package io.moosicbox.lb.tls;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.ConfigException;
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.server.LoadBalancer;
+import io.moosicbox.lb.server.ReloadResult;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The TLS listener end to end: real balancer, real backend, openssl- and curl-made traffic. */
+class TlsListenerTest {
+    @TempDir
+    Path dir;
+    private EchoBackend backend;
+    private final List<LoadBalancer> started = new ArrayList<>();
+
+    @BeforeAll
+    static void tools() {
+        Tools.require("openssl");
+        Tools.require("curl");
+    }
+
+    @BeforeEach
+    void backend() throws Exception {
+        backend = new EchoBackend();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (LoadBalancer lb : started) {
+            lb.stop();
+        }
+        backend.close();
+    }
+
+    private LoadBalancer start(Map<String, String> env) throws Exception {
+        LoadBalancer lb = new LoadBalancer(config(env));
+        started.add(lb);
+        lb.start();
+        return lb;
+    }
+
+    private LbConfig config(Map<String, String> env) throws ConfigException {
+        Map<String, String> all = new HashMap<>(Map.of(
+                "BIND_ADDRESS", "127.0.0.1:0",
+                "SSL_BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0",
+                "BACKEND_SERVERS", backend.url()));
+        all.putAll(env);
+        return EnvConfig.load(EnvConfig.defaults(), all);
+    }
+
+    private static Map<String, String> certEnv(TestCerts.Pair... pairs) {
+        List<String> certs = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        for (TestCerts.Pair p : pairs) {
+            certs.add(p.cert().toString());
+            keys.add(p.key().toString());
+        }
+        return new HashMap<>(Map.of("SSL_CERT_PATH", String.join(",", certs), "SSL_KEY_PATH", String.join(",", keys)));
+    }
+
+    @Test
+    void everyKeyFormatIsServed() throws Exception {
+        for (TestCerts.KeyForm form : TestCerts.KeyForm.values()) {
+            TestCerts.Pair pair = TestCerts.selfSigned(dir.resolve(form.name()), "app.test", form);
+            LoadBalancer lb = start(certEnv(pair));
+            String out = Tools.ok(null, "curl", "-sS", "--cacert", pair.ca().toString(), "--resolve", "app.test:" + lb.tlsPort() + ":127.0.0.1",
+                    "https://app.test:" + lb.tlsPort() + "/format");
+            assertTrue(out.contains("path=/format"), form + ": " + out);
+            assertEquals("app.test", lb.certificates().get(0).name());
+            lb.stop();
+            started.remove(lb);
+        }
+    }
+
+    @Test
+    void theSeedsSelfSignedCommandWorksAsWritten() throws Exception {
+        // README: openssl req -x509 -newkey rsa:4096 -keyout key.pem -out cert.pem -days 365 -nodes (-subj: no prompts)
+        Tools.ok(dir, "openssl", "req", "-x509", "-newkey", "rsa:4096", "-keyout", "key.pem", "-out", "cert.pem",
+                "-days", "365", "-nodes", "-subj", "/CN=localhost");
+        LoadBalancer lb = start(Map.of("SSL_CERT_PATH", dir.resolve("cert.pem").toString(), "SSL_KEY_PATH", dir.resolve("key.pem").toString()));
+        String out = Tools.ok(null, "curl", "-sS", "-k", "https://127.0.0.1:" + lb.tlsPort() + "/seed");
+        assertTrue(out.contains("path=/seed"), out);
+    }
+
+    @Test
+    void h2AndHttp11OverTlsWithAnIntermediateChainAndForwardedHeaders() throws Exception {
+        TestCerts.Pair chain = TestCerts.chain(dir, "music.test");
+        LoadBalancer lb = start(certEnv(chain));
+        int port = lb.tlsPort();
+        List<String> curl = List.of("curl", "-sS", "--cacert", chain.ca().toString(), "--resolve", "music.test:" + port + ":127.0.0.1",
+                "-w", "%{http_version}\n");
+        String h2 = Tools.ok(null, Tools.concat(curl, "--http2", "https://music.test:" + port + "/a?b=1"));
+        assertTrue(h2.endsWith("\n2\n"), h2);
+        assertTrue(h2.contains("proto=https port=" + port + " host=music.test:" + port + " path=/a?b=1"), h2);
+        String h1 = Tools.ok(null, Tools.concat(curl, "--http1.1", "https://music.test:" + port + "/c"));
+        assertTrue(h1.endsWith("\n1.1\n"), h1);
+        assertTrue(h1.contains("proto=https port=" + port), h1);
+
+        // By IP address, no SNI: the default certificate and an answer, not "400 Invalid SNI".
+        String byIp = Tools.ok(null, "curl", "-sS", "-k", "-w", "%{http_code}", "https://127.0.0.1:" + port + "/ip");
+        assertTrue(byIp.endsWith("200"), byIp);
+
+        // Plain listener: h2c by prior knowledge and by Upgrade, and X-Forwarded-Proto http.
+        String prior = Tools.ok(null, "curl", "-sS", "-w", "%{http_version}", "--http2-prior-knowledge", "http://127.0.0.1:" + lb.proxyPort() + "/p");
+        assertTrue(prior.contains("proto=http port=" + lb.proxyPort()) && prior.endsWith("2"), prior);
+        String upgrade = Tools.ok(null, "curl", "-sS", "-w", "%{http_version}", "--http2", "http://127.0.0.1:" + lb.proxyPort() + "/u");
+        assertTrue(upgrade.contains("path=/u") && upgrade.endsWith("2"), upgrade);
+
+        // TLS 1.2 with an "intermediate" cipher works; a CBC-SHA1 RSA-kex suite is refused; TLS 1.3 works.
+        assertTrue(sClient(port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256").exit() == 0);
+        assertFalse(sClient(port, "-tls1_2", "-cipher", "AES128-SHA").exit() == 0);
+        assertTrue(sClient(port, "-tls1_3").out().contains("TLSv1.3"));
+    }
+
+    @Test
+    void sniPicksTheCertificateAndTheFirstIsTheDefault() throws Exception {
+        TestCerts.Pair a = TestCerts.selfSigned(dir.resolve("a"), "a.test", TestCerts.KeyForm.RSA_PKCS8);
+        TestCerts.Pair b = TestCerts.selfSigned(dir.resolve("b"), "b.test", TestCerts.KeyForm.EC_SEC1);
+        TestCerts.Pair c = TestCerts.selfSigned(dir.resolve("c"), "c.test", TestCerts.KeyForm.RSA_PKCS1);
+        LoadBalancer lb = start(certEnv(a, b, c));
+        int port = lb.tlsPort();
+        assertTrue(sClient(port, "-servername", "b.test").out().contains("CN = b.test"));
+        assertTrue(sClient(port, "-servername", "c.test").out().contains("CN = c.test"));
+        assertTrue(sClient(port, "-servername", "a.test").out().contains("CN = a.test"));
+        assertTrue(sClient(port, "-servername", "unknown.test").out().contains("CN = a.test"));
+        assertTrue(sClient(port, "-noservername").out().contains("CN = a.test"));
+        assertEquals(List.of("a.test", "b.test", "c.test"), lb.certificates().stream().map(CertificateInfo::name).toList());
+    }
+
+    private static Tools.Run sClient(int port, String... options) {
+        List<String> command = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port));
+        command.addAll(List.of(options));
+        return Tools.run(null, "", command.toArray(String[]::new));
+    }
+
+    /** Let's Encrypt's layout: live/ files are symlinks that renewal re-points into archive/. */
+    @Test
+    void renewedCertificateServesNewHandshakesWhileOpenConnectionsKeepWorking() throws Exception {
+        Path archive = Files.createDirectories(dir.resolve("archive"));
+        Path live = Files.createDirectories(dir.resolve("live"));
+        TestCerts.Pair first = TestCerts.selfSigned(dir.resolve("gen1"), "music.test", TestCerts.KeyForm.EC_PKCS8);
+        Files.copy(first.cert(), archive.resolve("fullchain1.pem"));
+        Files.copy(first.key(), archive.resolve("privkey1.pem"));
+        Path fullchain = live.resolve("fullchain.pem");
+        Path privkey = live.resolve("privkey.pem");
+        Files.createSymbolicLink(fullchain, Path.of("../archive/fullchain1.pem"));
+        Files.createSymbolicLink(privkey, Path.of("../archive/privkey1.pem"));
+        LoadBalancer lb = start(Map.of("SSL_CERT_PATH", fullchain.toString(), "SSL_KEY_PATH", privkey.toString(),
+                "SSL_RELOAD_INTERVAL", "100ms"));
+        X509Certificate firstServed = serverCertificate(lb.tlsPort());
+
+        try (SSLSocket held = connect(lb.tlsPort())) {
+            assertTrue(get(held, "/before").contains("path=/before"));
+            assertEquals(firstServed, held.getSession().getPeerCertificates()[0]);
+
+            TestCerts.Pair second = TestCerts.selfSigned(dir.resolve("gen2"), "music.test", TestCerts.KeyForm.RSA_PKCS1);
+            Files.copy(second.cert(), archive.resolve("fullchain2.pem"));
+            Files.copy(second.key(), archive.resolve("privkey2.pem"));
+            repoint(privkey, "../archive/privkey2.pem");
+            repoint(fullchain, "../archive/fullchain2.pem");
+            await(() -> !serverCertificate(lb.tlsPort()).equals(firstServed), "the renewed certificate to be served");
+            X509Certificate secondServed = serverCertificate(lb.tlsPort());
+            assertEquals(Files.readString(second.cert()).strip(), pem(secondServed).strip());
+
+            // The connection opened before the renewal still works, on its old session.
+            assertTrue(get(held, "/after").contains("path=/after"));
+            assertEquals(firstServed, held.getSession().getPeerCertificates()[0]);
+
+            // A broken replacement is refused, named, and the renewed certificate stays.
+            Files.writeString(archive.resolve("privkey3.pem"), "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n");
+            repoint(privkey, "../archive/privkey3.pem");
+            ReloadResult refused = lb.reload();
+            assertFalse(refused.applied());
+            assertTrue(refused.problems().get(0).contains(privkey.toString()), refused.problems().toString());
+            assertEquals(secondServed, serverCertificate(lb.tlsPort()));
+            // A key that belongs to another certificate is refused too.
+            repoint(privkey, "../archive/privkey1.pem");
+            refused = lb.reload();
+            assertTrue(refused.problems().get(0).contains("does not belong"), refused.problems().toString());
+            assertEquals(secondServed, serverCertificate(lb.tlsPort()));
+            assertTrue(get(held, "/still").contains("path=/still"));
+        }
+    }
+
+    @Test
+    void badFilesAreConfigurationErrorsNamingTheFile() throws Exception {
+        TestCerts.Pair a = TestCerts.selfSigned(dir.resolve("a"), "a.test", TestCerts.KeyForm.EC_SEC1);
+        TestCerts.Pair b = TestCerts.selfSigned(dir.resolve("b"), "b.test", TestCerts.KeyForm.EC_SEC1);
+        Path garbage = Files.writeString(dir.resolve("garbage.pem"), "hello\n");
+        Path missing = dir.resolve("missing.pem");
+
+        assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", b.key().toString()), b.key() + ": this private key does not belong");
+        assertProblem(Map.of("SSL_CERT_PATH", missing.toString(), "SSL_KEY_PATH", a.key().toString()), missing + ": cannot read");
+        assertProblem(Map.of("SSL_CERT_PATH", garbage.toString(), "SSL_KEY_PATH", a.key().toString()), garbage + ": no PEM certificate");
+        assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", a.cert().toString()), a.cert() + ": no PEM private key");
+        assertProblem(Map.of("SSL_CRT_PATH", a.cert().toString()), "SSL_CERT_PATH is set but SSL_KEY_PATH is not");
+        assertProblem(Map.of("SSL_REDIRECT_HTTP", "yes please"), "SSL_REDIRECT_HTTP=\"yes please\"");
+        assertProblem(Map.of("BACKEND_CA_FILE", missing.toString()), missing + ": cannot read");
+
+        // SSL_CRT_PATH is the MoosicBox name of SSL_CERT_PATH; SSL_PORT places the listener on 0.0.0.0.
+        LbConfig ok = EnvConfig.load(EnvConfig.defaults(), Map.of("BACKEND_SERVERS", "127.0.0.1:1",
+                "SSL_CRT_PATH", a.cert().toString(), "SSL_KEY_PATH", a.key().toString(), "SSL_PORT", "8443"));
+        assertEquals("0.0.0.0:8443", ok.listeners().https().toString());
+        assertEquals(null, EnvConfig.load(EnvConfig.defaults(), Map.of("BACKEND_SERVERS", "127.0.0.1:1", "SSL_PORT", "8443")).listeners().https());
+    }
+
+    private void assertProblem(Map<String, String> env, String expected) {
+        ConfigException e = assertThrows(ConfigException.class, () -> config(env));
+        assertTrue(e.problems().stream().anyMatch(p -> p.contains(expected)), "expected '" + expected + "' in " + e.problems());
+    }
+
+    @Test
+    void anExpiredCertificateIsStillServedAndItsExpiryIsExposed() throws Exception {
+        TestCerts.Pair expired = TestCerts.expired(dir, "old.test");
+        LoadBalancer lb = start(certEnv(expired));
+        assertTrue(lb.certificates().get(0).expired(Instant.now()));
+        String out = Tools.ok(null, "curl", "-sS", "-k", "https://127.0.0.1:" + lb.tlsPort() + "/old");
+        assertTrue(out.contains("path=/old"), out);
+    }
+
+    @Test
+    void redirectHttpAndHsts() throws Exception {
+        TestCerts.Pair a = TestCerts.selfSigned(dir, "a.test", TestCerts.KeyForm.EC_SEC1);
+        Map<String, String> env = certEnv(a);
+        env.put("SSL_REDIRECT_HTTP", "true");
+        env.put("SSL_HSTS_MAX_AGE", "365d");
+        LoadBalancer lb = start(env);
+        String redirect = Tools.ok(null, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-X", "POST",
+                "http://a.test:" + lb.proxyPort() + "/x/y?z=1", "--resolve", "a.test:" + lb.proxyPort() + ":127.0.0.1");
+        assertEquals("308 https://a.test:" + lb.tlsPort() + "/x/y?z=1", redirect);
+        String acme = Tools.ok(null, "curl", "-sS", "-w", " %{http_code}", "http://127.0.0.1:" + lb.proxyPort() + "/.well-known/acme-challenge/token");
+        assertTrue(acme.contains("proto=http") && acme.endsWith(" 200"), acme);
+        String headers = Tools.ok(null, "curl", "-sS", "-k", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:" + lb.tlsPort() + "/h");
+        assertTrue(headers.toLowerCase().contains("strict-transport-security: max-age=31536000"), headers);
+    }
+
+    @Test
+    void httpsBackendsAreVerifiedAndMaySpeakHttp2() throws Exception {
+        TestCerts.Pair chain = TestCerts.chain(dir, "backend.test");
+        try (EchoBackend tlsBackend = new EchoBackend(chain)) {
+            Map<String, String> env = new HashMap<>(Map.of("BACKEND_SERVERS", tlsBackend.url()));
+            // Not in the system trust store: refused.
+            LoadBalancer untrusted = start(env);
+            assertEquals("502", Tools.ok(null, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:" + untrusted.proxyPort() + "/"));
+
+            env.put("BACKEND_CA_FILE", chain.ca().toString());
+            LoadBalancer trusted = start(env);
+            String out = Tools.ok(null, "curl", "-sS", "http://127.0.0.1:" + trusted.proxyPort() + "/t");
+            assertTrue(out.contains("version=HTTP/1.1") && out.contains("path=/t"), out);
+
+            env.remove("BACKEND_CA_FILE");
+            env.put("BACKEND_TLS_INSECURE", "true");
+            env.put("BACKEND_HTTP2", "true");
+            LoadBalancer insecure = start(env);
+            out = Tools.ok(null, "curl", "-sS", "http://127.0.0.1:" + insecure.proxyPort() + "/i");
+            assertTrue(out.contains("version=HTTP/2.0") && out.contains("path=/i"), out);
+        }
+    }
+
+    @Test
+    void h2loadOverTlsHasNoFailedRequest() throws Exception {
+        Tools.require("h2load");
+        TestCerts.Pair a = TestCerts.selfSigned(dir, "a.test", TestCerts.KeyForm.EC_SEC1);
+        LoadBalancer lb = start(certEnv(a));
+        String out = Tools.ok(null, "h2load", "-n", "2000", "-c", "4", "-m", "10", "https://127.0.0.1:" + lb.tlsPort() + "/load");
+        assertTrue(out.contains("2000 succeeded, 0 failed, 0 errored"), out);
+        assertTrue(out.contains("Application protocol: h2"), out);
+    }
+
+    // --- helpers --------------------------------------------------------------------------------
+
+    private static void repoint(Path link, String target) throws Exception {
+        Path tmp = link.resolveSibling(link.getFileName() + ".new");
+        Files.deleteIfExists(tmp);
+        Files.createSymbolicLink(tmp, Path.of(target));
+        Files.move(tmp, link, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static SSLSocket connect(int port) throws Exception {
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(null, new TrustManager[] {new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        }}, new SecureRandom());
+        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+        socket.setSoTimeout(10_000);
+        socket.startHandshake();
+        return socket;
+    }
+
+    private static X509Certificate serverCertificate(int port) {
+        try (SSLSocket socket = connect(port)) {
+            return (X509Certificate) socket.getSession().getPeerCertificates()[0];
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** One HTTP/1.1 request on a kept-alive connection; reads exactly the response's body. */
+    private static String get(SSLSocket socket, String path) throws Exception {
+        OutputStream out = socket.getOutputStream();
+        out.write(("GET " + path + " HTTP/1.1\r\nHost: music.test\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+        String status = in.readLine();
+        int length = -1;
+        for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+            if (line.toLowerCase().startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(15).trim());
+            }
+        }
+        char[] body = new char[Math.max(length, 0)];
+        int read = 0;
+        while (read < body.length) {
+            int n = in.read(body, read, body.length - read);
+            if (n < 0) {
+                break;
+            }
+            read += n;
+        }
+        return status + "\n" + new String(body, 0, read);
+    }
+
+    private static String pem(X509Certificate cert) throws Exception {
+        return "-----BEGIN CERTIFICATE-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(cert.getEncoded())
+                + "\n-----END CERTIFICATE-----";
+    }
+}
