@@ -25,8 +25,8 @@ public final class ConfigPrinter {
         listeners.put("https", str(c.listeners().https()));
         listeners.put("admin", str(c.listeners().admin()));
         root.put("listeners", listeners);
+        Map<String, Object> tls = new LinkedHashMap<>();
         if (c.tls().enabled()) {
-            Map<String, Object> tls = new LinkedHashMap<>();
             List<Object> certs = new ArrayList<>();
             for (LbConfig.CertificatePair p : c.tls().certificates()) {
                 Map<String, Object> pair = new LinkedHashMap<>();
@@ -36,8 +36,16 @@ public final class ConfigPrinter {
             }
             tls.put("certificates", certs);
             tls.put("redirect_http", c.tls().redirectHttp());
-            root.put("tls", tls);
+            tls.put("hsts_max_age", dur(c.tls().hstsMaxAge()));
+            tls.put("reload_interval", dur(c.tls().reloadInterval()));
         }
+        LbConfig.BackendTls upstream = c.tls().backends();
+        Map<String, Object> backendTls = new LinkedHashMap<>();
+        backendTls.put("ca_file", upstream.caFile() == null ? "(system trust store)" : upstream.caFile());
+        backendTls.put("insecure_skip_verify", upstream.insecureSkipVerify());
+        backendTls.put("http2", upstream.http2());
+        tls.put("backends", backendTls);
+        root.put("tls", tls);
         List<Object> clusters = new ArrayList<>();
         for (ClusterConfig cc : c.clusters()) {
             Map<String, Object> m = new LinkedHashMap<>();

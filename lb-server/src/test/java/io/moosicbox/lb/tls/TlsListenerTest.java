@@ -90,16 +90,22 @@ class TlsListenerTest {
 
     @Test
     void everyKeyFormatIsServed() throws Exception {
+        List<TestCerts.Pair> pairs = new ArrayList<>();
         for (TestCerts.KeyForm form : TestCerts.KeyForm.values()) {
-            TestCerts.Pair pair = TestCerts.selfSigned(dir.resolve(form.name()), "app.test", form);
-            LoadBalancer lb = start(certEnv(pair));
-            String out = Tools.ok(null, "curl", "-sS", "--cacert", pair.ca().toString(), "--resolve", "app.test:" + lb.tlsPort() + ":127.0.0.1",
-                    "https://app.test:" + lb.tlsPort() + "/format");
-            assertTrue(out.contains("path=/format"), form + ": " + out);
-            assertEquals("app.test", lb.certificates().get(0).name());
-            lb.stop();
-            started.remove(lb);
+            pairs.add(TestCerts.selfSigned(dir, name(form), form));
         }
+        LoadBalancer lb = start(certEnv(pairs.toArray(TestCerts.Pair[]::new)));
+        for (TestCerts.KeyForm form : TestCerts.KeyForm.values()) {
+            String host = name(form);
+            String out = Tools.ok(null, "curl", "-sS", "--cacert", pairs.get(form.ordinal()).ca().toString(),
+                    "--resolve", host + ":" + lb.tlsPort() + ":127.0.0.1", "https://" + host + ":" + lb.tlsPort() + "/format");
+            assertTrue(out.contains("path=/format"), form + ": " + out);
+            assertEquals(host, lb.certificates().get(form.ordinal()).name());
+        }
+    }
+
+    private static String name(TestCerts.KeyForm form) {
+        return form.name().toLowerCase().replace('_', '-') + ".test";
     }
 
     @Test
