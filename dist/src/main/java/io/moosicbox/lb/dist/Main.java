@@ -153,7 +153,8 @@ public final class Main {
                 cause = cause.getCause();
             }
             err.println("moosicbox_lb: cannot start: " + (cause instanceof BindException
-                    ? "cannot listen on " + config.listeners().http() + " or " + config.listeners().admin() + ": " + cause.getMessage()
+                    ? "cannot listen on " + config.listeners().http() + (config.listeners().https() == null ? "" : ", " + config.listeners().https())
+                    + " or " + config.listeners().admin() + ": " + cause.getMessage()
                     : e.getMessage()));
             return EXIT_FAILURE;
         }
