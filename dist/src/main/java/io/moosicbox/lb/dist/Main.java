@@ -164,6 +164,9 @@ public final class Main {
             out.println();
             out.println("moosicbox_lb demo is running: two backends on loopback, the balancer in front.");
             out.println("  try:      curl " + proxy + "/   (run it twice: the answering backend alternates)");
+            if (lb.tlsPort() > 0) {
+                out.println("  tls:      curl -k https://127.0.0.1:" + lb.tlsPort() + "/");
+            }
             out.println("  health:   curl " + admin + "/health");
             out.println("  ready:    curl " + admin + "/ready");
             out.println("  stop:     Ctrl-C");
