@@ -18,12 +18,14 @@ import java.util.regex.Pattern;
  */
 final class LbProcess implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("proxy listening on (\\S+):(\\d+), admin on (\\S+):(\\d+)");
+    private static final Pattern TLS_LISTENING = Pattern.compile("admin on \\S+, TLS on (\\S+):(\\d+)");
 
     private final Process process;
     private final Path stdout;
     private final Path stderr;
     private int proxyPort = -1;
     private int adminPort = -1;
+    private int tlsPort = -1;
 
     private LbProcess(Process process, Path stdout, Path stderr) {
         this.process = process;
@@ -81,6 +83,8 @@ final class LbProcess implements AutoCloseable {
             if (m.find()) {
                 proxyPort = Integer.parseInt(m.group(2));
                 adminPort = Integer.parseInt(m.group(4));
+                Matcher tls = TLS_LISTENING.matcher(stderr() + stdout());
+                tlsPort = tls.find() ? Integer.parseInt(tls.group(2)) : -1;
                 return;
             }
             if (!process.isAlive()) {
@@ -93,6 +97,11 @@ final class LbProcess implements AutoCloseable {
 
     int proxyPort() {
         return proxyPort;
+    }
+
+    /** -1 when TLS is off. */
+    int tlsPort() {
+        return tlsPort;
     }
 
     int adminPort() {

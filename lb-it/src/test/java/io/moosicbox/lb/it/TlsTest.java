@@ -1,0 +1,62 @@
+package io.moosicbox.lb.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The README's TLS setups with the tarball's bin/moosicbox_lb: openssl-made files, curl as the client. */
+class TlsTest {
+    @TempDir
+    Path dir;
+
+    private void openssl(String... args) throws Exception {
+        String[] command = new String[args.length + 1];
+        command[0] = "openssl";
+        System.arraycopy(args, 0, command, 1, args.length);
+        Http.Result r = Http.run(command);
+        assertEquals(0, r.exitCode(), "openssl " + String.join(" ", args) + ": " + r.stderr());
+    }
+
+    @Test
+    void selfSignedSetupServesHttp2AndHttp11AndTellsTheBackendItWasHttps() throws Exception {
+        Path cert = dir.resolve("cert.pem");
+        Path key = dir.resolve("key.pem");
+        // The README's command, with the subject given instead of asked.
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-keyout", key.toString(), "-out", cert.toString(), "-days", "365",
+                "-nodes", "-subj", "/CN=localhost");
+        try (TestBackend backend = new TestBackend("a");
+             LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", backend.url(), "SSL_BIND_ADDRESS", "127.0.0.1:0",
+                     "SSL_CERT_PATH", cert.toString(), "SSL_KEY_PATH", key.toString()))) {
+            String url = "https://localhost:" + lb.tlsPort() + "/headers";
+            String resolve = "localhost:" + lb.tlsPort() + ":127.0.0.1";
+            Http.Result h2 = Http.curl("--cacert", cert.toString(), "--resolve", resolve, "--http2", "-w", "\n%{http_version}", url);
+            assertEquals(0, h2.exitCode(), h2.stderr());
+            assertTrue(h2.stdout().endsWith("\n2"), h2.stdout());
+            assertTrue(h2.stdout().contains("\"X-Forwarded-Proto\":\"https\""), h2.stdout());
+            assertTrue(h2.stdout().contains("\"X-Forwarded-Port\":\"" + lb.tlsPort() + "\""), h2.stdout());
+            Http.Result h1 = Http.curl("--cacert", cert.toString(), "--resolve", resolve, "--http1.1", "-w", "\n%{http_version}", url);
+            assertTrue(h1.stdout().endsWith("\n1.1"), h1.stdout() + h1.stderr());
+            assertEquals(0, lb.terminate(Duration.ofSeconds(30)));
+        }
+    }
+
+    @Test
+    void aKeyOfAnotherCertificateIsAConfigurationErrorNamingTheFile() throws Exception {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("a.key").toString(),
+                "-out", dir.resolve("a.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=a");
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("b.key").toString(),
+                "-out", dir.resolve("b.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=b");
+        LbProcess lb = LbProcess.launch(Map.of("BACKEND_SERVERS", "127.0.0.1:1", "SSL_CRT_PATH", dir.resolve("a.pem").toString(),
+                "SSL_KEY_PATH", dir.resolve("b.key").toString()));
+        try (lb) {
+            assertEquals(2, lb.awaitExit(Duration.ofSeconds(30)));
+            assertTrue(lb.stderr().contains("configuration error: " + dir.resolve("b.key") + ": this private key does not belong"),
+                    lb.stderr());
+        }
+    }
+}
