@@ -144,7 +144,7 @@ public final class TlsListener extends ContainerLifeCycle {
 
     private synchronized List<String> reloadIfChanged(List<LbConfig.CertificatePair> newPairs) {
         byte[] digest = digestOf(newPairs);
-        if (newPairs.equals(pairs) && digest != null && (current.sameBytes(digest) || java.util.Arrays.equals(digest, refusedDigest))) {
+        if (newPairs.equals(pairs) && (current.sameBytes(digest) || java.util.Arrays.equals(digest, refusedDigest))) {
             return List.of();
         }
         CertificateSet next;
@@ -173,19 +173,26 @@ public final class TlsListener extends ContainerLifeCycle {
         return List.of();
     }
 
-    /** Null when a file cannot be read: then loading reports which one. */
+    /**
+     * What the files hold now, as {@link CertificateSet} digests it; while a file cannot be read,
+     * a digest of that error, so that a missing file is reported once, not at every poll.
+     */
     private static byte[] digestOf(List<LbConfig.CertificatePair> pairs) {
+        MessageDigest sha;
         try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try {
             for (LbConfig.CertificatePair pair : pairs) {
                 sha.update(PemFiles.read(Path.of(pair.cert())));
                 sha.update(PemFiles.read(Path.of(pair.key())));
             }
             return sha.digest();
         } catch (PemException e) {
-            return null;
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+            sha.reset();
+            return sha.digest(e.getMessage().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 
