@@ -9,6 +9,7 @@ import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.server.ConfigSource;
 import io.moosicbox.lb.server.ConfigWatcher;
 import io.moosicbox.lb.server.LoadBalancer;
+import io.moosicbox.lb.tls.CertificateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -79,6 +80,12 @@ public final class Main {
                 out.println("# moosicbox_lb " + version() + ": configuration is valid; effective setup:");
                 out.print(ConfigPrinter.toYaml(config));
                 return EXIT_OK;
+            }
+            // Read here rather than by --check, so that an example file naming absent certificates still validates.
+            List<String> tlsProblems = CertificateFiles.check(config.tls());
+            if (!tlsProblems.isEmpty()) {
+                tlsProblems.forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
+                return EXIT_CONFIG;
             }
             if (!cli.demo()) {
                 LogSetup.apply(config.logLevel());

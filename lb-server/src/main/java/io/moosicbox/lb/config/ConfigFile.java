@@ -128,7 +128,7 @@ public final class ConfigFile {
     }
 
     private LbConfig.TlsConfig tls(MapNode root, LbConfig.TlsConfig d) {
-        MapNode t = section(root, "tls", "", List.of("certificates", "redirect_http"));
+        MapNode t = section(root, "tls", "", List.of("certificates", "redirect_http", "hsts_max_age", "reload_interval", "backends"));
         if (t == null) {
             return d;
         }
@@ -148,7 +148,16 @@ public final class ConfigFile {
             }
         }
         boolean redirect = value(t, "redirect_http", "tls", ConfigFile::parseBoolean, d.redirectHttp());
-        return new LbConfig.TlsConfig(pairs, redirect);
+        MapNode b = section(t, "backends", "tls", List.of("ca_file", "insecure_skip_verify", "http2"));
+        LbConfig.BackendTls bd = d.backends();
+        LbConfig.BackendTls backends = b == null ? bd : new LbConfig.BackendTls(
+                value(b, "ca_file", "tls.backends", v -> v, bd.caFile()),
+                value(b, "insecure_skip_verify", "tls.backends", ConfigFile::parseBoolean, bd.insecureSkipVerify()),
+                value(b, "http2", "tls.backends", ConfigFile::parseBoolean, bd.http2()));
+        return new LbConfig.TlsConfig(pairs, redirect,
+                value(t, "hsts_max_age", "tls", Durations::parse, d.hstsMaxAge()),
+                value(t, "reload_interval", "tls", Durations::parse, d.reloadInterval()),
+                backends);
     }
 
     private List<ClusterConfig> clusters(MapNode root) {

@@ -1,6 +1,5 @@
 package io.moosicbox.lb.config;
 
-import io.moosicbox.lb.tls.CertificateFiles;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,7 +39,6 @@ final class TlsEnv {
         if (tls.redirectHttp() && !tls.enabled()) {
             env.problem("SSL_REDIRECT_HTTP=true needs a certificate: set SSL_CERT_PATH and SSL_KEY_PATH");
         }
-        CertificateFiles.check(tls).forEach(env::problem);
         return tls;
     }
 

@@ -2,7 +2,6 @@ package io.moosicbox.lb.tls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.ConfigException;
@@ -240,9 +239,38 @@ class TlsListenerTest {
         assertEquals(null, EnvConfig.load(EnvConfig.defaults(), Map.of("BACKEND_SERVERS", "127.0.0.1:1", "SSL_PORT", "8443")).listeners().https());
     }
 
+    @Test
+    void theFileSetsEveryTlsKeyAndVariablesOverrideSingleOnes() throws Exception {
+        TestCerts.Pair a = TestCerts.selfSigned(dir, "a.test", TestCerts.KeyForm.EC_SEC1);
+        Path file = Files.writeString(dir.resolve("lb.yaml"), """
+                tls:
+                  certificates:
+                    - cert: %s
+                      key: %s
+                  redirect_http: true
+                  hsts_max_age: 1h
+                  reload_interval: 1m
+                  backends: { ca_file: %s, http2: true }
+                clusters:
+                  - name: default
+                    backends: [http://127.0.0.1:1]
+                """.formatted(a.cert(), a.key(), a.ca()));
+        LbConfig c = io.moosicbox.lb.config.ConfigLoader.load(file, Map.of("SSL_RELOAD_INTERVAL", "0"));
+        assertEquals(new LbConfig.TlsConfig(List.of(new LbConfig.CertificatePair(a.cert().toString(), a.key().toString())), true,
+                java.time.Duration.ofHours(1), java.time.Duration.ZERO, new LbConfig.BackendTls(a.ca().toString(), false, true)), c.tls());
+        assertEquals("0.0.0.0:443", c.listeners().https().toString());
+        assertEquals(List.of(), CertificateFiles.check(c.tls()));
+    }
+
+    /** A bad variable fails the configuration; a bad file fails the check made before the listeners start. */
     private void assertProblem(Map<String, String> env, String expected) {
-        ConfigException e = assertThrows(ConfigException.class, () -> config(env));
-        assertTrue(e.problems().stream().anyMatch(p -> p.contains(expected)), "expected '" + expected + "' in " + e.problems());
+        List<String> problems;
+        try {
+            problems = CertificateFiles.check(config(env).tls());
+        } catch (ConfigException e) {
+            problems = e.problems();
+        }
+        assertTrue(problems.stream().anyMatch(p -> p.contains(expected)), "expected '" + expected + "' in " + problems);
     }
 
     @Test
