@@ -104,7 +104,9 @@ public final class LoadBalancer {
         ServletContextHandler proxyContext = new ServletContextHandler("/");
         proxyContext.setVirtualHosts(tls == null ? List.of("@" + PROXY_CONNECTOR) : List.of("@" + PROXY_CONNECTOR, "@" + TlsListener.CONNECTOR));
         proxyServlet = new BalancingProxyServlet(topology::router, config.timeouts());
-        proxyServlet.setBackendTls(new BackendTls(config.tls().backends()));
+        BackendTls backendTls = new BackendTls(config.tls().backends());
+        proxyServlet.setBackendTls(backendTls);
+        healthChecker.setSslContextFactory(backendTls.newSslContextFactory());
         if (tls != null) {
             tls.install(proxyContext);
         }

@@ -315,9 +315,15 @@ class TlsListenerTest {
             env.remove("BACKEND_CA_FILE");
             env.put("BACKEND_TLS_INSECURE", "true");
             env.put("BACKEND_HTTP2", "true");
+            // Health checks trust the backend as the proxy does.
+            env.put("HEALTH_CHECK_PATH", "/health");
+            env.put("HEALTH_CHECK_INTERVAL", "50ms");
             LoadBalancer insecure = start(env);
             out = Tools.ok(null, "curl", "-sS", "http://127.0.0.1:" + insecure.proxyPort() + "/i");
             assertTrue(out.contains("version=HTTP/2.0") && out.contains("path=/i"), out);
+            var checked = insecure.clusters().get(0).backends().get(0);
+            await(() -> checked.healthChecksPassed() + checked.healthChecksFailed() >= 3, "three health checks");
+            assertEquals(0, checked.healthChecksFailed(), String.valueOf(checked.lastError()));
         }
     }
 

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.slf4j.Logger;
@@ -64,6 +65,11 @@ public final class HealthChecker {
         this.clusters = clusters;
         http.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "moosicbox-lb health check"));
         http.setFollowRedirects(false);
+    }
+
+    /** How https:// backends are trusted: as the proxy trusts them, so that a check and a request agree. */
+    public void setSslContextFactory(SslContextFactory.Client ssl) {
+        http.setSslContextFactory(ssl);
     }
 
     public synchronized void start() throws Exception {
