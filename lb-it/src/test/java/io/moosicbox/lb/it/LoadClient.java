@@ -25,20 +25,30 @@ final class LoadClient implements AutoCloseable {
     final LongAdder failed = new LongAdder();
     /** Sent on a keep-alive connection just as the server closed it, never read, sent again (RFC 9110 9.2.2). */
     final LongAdder retried = new LongAdder();
+    /** The ids of the requests that were retried: none of them may have reached a backend. */
+    final java.util.Map<String, String> retriedIds = new java.util.concurrent.ConcurrentHashMap<>();
     final Queue<String> failures = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Thread> threads = new ArrayList<>();
 
     /** @param paths cycled through by each client */
     LoadClient(HttpClient client, String baseUrl, int concurrency, long maxMillis, String... paths) {
+        this(t -> client, baseUrl, concurrency, maxMillis, paths);
+    }
+
+    /** @param clients the client that sender {@code t} (0 to concurrency - 1) uses */
+    LoadClient(java.util.function.IntFunction<HttpClient> clients, String baseUrl, int concurrency, long maxMillis, String... paths) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxMillis);
         for (int t = 0; t < concurrency; t++) {
             int offset = t;
+            HttpClient client = clients.apply(t);
             threads.add(Thread.ofVirtual().start(() -> {
                 for (int i = offset; running.get() && System.nanoTime() < deadline; i++) {
                     sent.increment();
                     try {
-                        ContentResponse r = sendRetryingUnread(client, baseUrl + paths[i % paths.length]);
+                        String path = paths[i % paths.length];
+                        String url = baseUrl + path + (path.contains("?") ? "&" : "?") + "id=" + offset + "-" + i;
+                        ContentResponse r = sendRetryingUnread(client, url);
                         if (r.getStatus() == 200) {
                             completed.increment();
                         } else {
@@ -65,6 +75,8 @@ final class LoadClient implements AutoCloseable {
     /**
      * What browsers and curl do for an idempotent request: when a reused connection closes before
      * any response byte (the server never read the request, or HTTP/2 refused the stream), send it once more.
+     * The retry carries a new id; the test checks that the first one never reached a backend, so a
+     * request the balancer accepted and then lost cannot pass for an unread one.
      */
     private ContentResponse sendRetryingUnread(HttpClient client, String url) throws Exception {
         try {
@@ -78,7 +90,8 @@ final class LoadClient implements AutoCloseable {
                 throw e;
             }
             retried.increment();
-            return client.newRequest(url).timeout(30, TimeUnit.SECONDS).send();
+            retriedIds.put(url.substring(url.lastIndexOf("id=") + 3), cause.toString());
+            return client.newRequest(url + "-retry").timeout(30, TimeUnit.SECONDS).send();
         }
     }
 

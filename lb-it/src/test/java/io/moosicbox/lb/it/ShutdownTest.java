@@ -1,6 +1,7 @@
 package io.moosicbox.lb.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.ContentResponse;
@@ -17,6 +19,7 @@ import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.client.transport.HttpClientTransportOverHTTP2;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -40,22 +43,33 @@ class ShutdownTest {
         b.close();
     }
 
-    // HTTP/2 (h2c) is not listed yet: a slow stream in flight is intermittently cut at the end of
-    // the drain (ClosedChannelException at the client); see the graceful-shutdown issue.
+    /**
+     * HTTP/1.1: one client, a pool of 8 keep-alive connections. HTTP/2 (h2c, prior knowledge): one
+     * client, so one session, per sender. Jetty's HTTP/2 client (12.1.14) cannot be shared by
+     * concurrent requests through a GOAWAY: when a stream ends just as GOAWAY takes its connection
+     * out of the pool, the client closes that connection and fails every other exchange on it with
+     * ClosedChannelException, responses already received included (jetty issue 15368; the release
+     * in HttpDestination.releaseOrClose finds the connection removed and closes it). The balancer
+     * is not involved; h2load multiplexing many streams per session sees no error (H2loadShutdownTest).
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"HTTP/1.1"})
+    @ValueSource(strings = {"HTTP/1.1", "HTTP/2"})
     void sigtermUnderLoadLosesNothing(String protocol) throws Exception {
-        HttpClient client = protocol.equals("HTTP/2")
-                ? new HttpClient(new HttpClientTransportOverHTTP2(new HTTP2Client()))
-                : new HttpClient();
-        client.setMaxConnectionsPerDestination(8);
-        client.start();
+        boolean h2 = protocol.equals("HTTP/2");
+        List<HttpClient> clients = new ArrayList<>();
+        for (int i = 0; i < (h2 ? 11 : 1); i++) {
+            HttpClient c = h2 ? new HttpClient(new HttpClientTransportOverHTTP2(new HTTP2Client())) : new HttpClient();
+            c.setMaxConnectionsPerDestination(8);
+            c.start();
+            clients.add(c);
+        }
         try (LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", a.url() + "," + b.url(),
                 "SHUTDOWN_TIMEOUT", "10s"))) {
-            LoadClient load = new LoadClient(client, lb.proxyUrl(), 8, 30_000, "/", "/?after=slow", "/");
+            LoadClient load = new LoadClient(t -> clients.get(t % clients.size()), lb.proxyUrl(), 8, 30_000, "/", "/?after=slow", "/");
             load.awaitCompleted(300, 15_000);
             List<CompletableFuture<ContentResponse>> slow = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
+                HttpClient client = clients.get((8 + i) % clients.size());
                 slow.add(CompletableFuture.supplyAsync(() -> {
                     try {
                         return client.newRequest(lb.proxyUrl() + "/slow?ms=3000").timeout(30, TimeUnit.SECONDS).send();
@@ -78,12 +92,52 @@ class ShutdownTest {
             System.out.println(report);
             assertEquals(0, exit, report + "\n" + lb.stderr());
             assertEquals(0, load.failed.sum(), report);
+            List<String> lost = load.retriedIds.entrySet().stream()
+                    .filter(e -> a.seenIds.contains(e.getKey()) || b.seenIds.contains(e.getKey()))
+                    .map(e -> e.getKey() + " " + e.getValue()).toList();
+            assertEquals(List.of(), lost, "requests that reached a backend yet failed at the client: " + report);
             for (CompletableFuture<ContentResponse> f : slow) {
-                assertEquals(200, f.get(5, TimeUnit.SECONDS).getStatus(), "a slow request in flight finished");
+                assertEquals(200, f.get(5, TimeUnit.SECONDS).getStatus(), "a slow request in flight finished: " + report);
             }
             assertTrue(exitMs >= 2000 && exitMs < 10_000, "waited for the slow requests, within the timeout: " + report);
             assertTrue(load.completed.sum() >= 100, report);
+            assertTrue(load.refused.sum() > 0, "new connections are refused once the listener closes: " + report);
             assertTrue(lb.stderr().contains("nothing cut"), lb.stderr());
+        } finally {
+            for (HttpClient c : clients) {
+                c.stop();
+            }
+        }
+    }
+
+    @Test
+    void secondSigtermCutsTheDrainAtOnce() throws Exception {
+        HttpClient client = new HttpClient();
+        client.start();
+        try (LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", a.url(), "SHUTDOWN_TIMEOUT", "30s"))) {
+            CompletableFuture<ContentResponse> slow = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.newRequest(lb.proxyUrl() + "/slow?ms=8000").timeout(30, TimeUnit.SECONDS).send();
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            }, Executors.newVirtualThreadPerTaskExecutor());
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (a.slowInProgress.get() == 0 && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            lb.signal("TERM");
+            while (!lb.stderr().contains("phase 2/3 (drain)") && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            long secondAt = System.nanoTime();
+            lb.signal("TERM");
+            int exit = lb.awaitExit(Duration.ofSeconds(10));
+            long exitMs = (System.nanoTime() - secondAt) / 1_000_000;
+            assertEquals(1, exit, lb.stderr());
+            assertTrue(exitMs < 3000, "second SIGTERM to exit " + exitMs + " ms");
+            assertTrue(lb.stderr().contains("received again: stopping now, 1 requests cut"), lb.stderr());
+            assertThrows(ExecutionException.class, () -> slow.get(10, TimeUnit.SECONDS), "the cut request fails at the client");
         } finally {
             client.stop();
         }

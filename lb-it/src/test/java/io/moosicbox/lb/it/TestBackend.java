@@ -25,6 +25,8 @@ final class TestBackend implements AutoCloseable {
     private final ServerConnector connector;
     /** Requests to /slow being answered now: tests wait for them to arrive instead of sleeping. */
     final java.util.concurrent.atomic.AtomicInteger slowInProgress = new java.util.concurrent.atomic.AtomicInteger();
+    /** The {@code id} query parameter of every request that reached this backend. */
+    final java.util.Set<String> seenIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     TestBackend(String name) throws Exception {
         this.name = name;
@@ -55,6 +57,10 @@ final class TestBackend implements AutoCloseable {
 
     private boolean serve(Request request, Response response, Callback callback) throws Exception {
         String path = Request.getPathInContext(request);
+        String id = Request.extractQueryParameters(request).getValue("id");
+        if (id != null) {
+            seenIds.add(id);
+        }
         response.getHeaders().put("X-Backend", name);
         switch (path) {
             case "/headers" -> {

@@ -14,12 +14,8 @@ import io.moosicbox.lb.tls.CertificateInfo;
 import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.io.IdleTimeout;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
@@ -30,7 +26,6 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandlerCollection;
 import org.eclipse.jetty.server.handler.GracefulHandler;
-import org.eclipse.jetty.util.component.Graceful;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
 import org.slf4j.Logger;
@@ -45,7 +40,6 @@ public final class LoadBalancer {
     public static final String PROXY_CONNECTOR = "proxy";
     public static final String ADMIN_CONNECTOR = "admin";
     private static final Logger LOG = LoggerFactory.getLogger(LoadBalancer.class);
-    private static final long QUIET_BEFORE_CLOSE_MS = 250;
 
     private volatile LbConfig config;
     private final Server server;
@@ -60,6 +54,7 @@ public final class LoadBalancer {
     private final LongAdder reloadsSucceeded = new LongAdder();
     private final LongAdder reloadsFailed = new LongAdder();
     private final HealthChecker healthChecker = new HealthChecker(this::clusters);
+    private final List<Runnable> drainStartListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile ConfigSource configSource;
 
     public LoadBalancer(LbConfig config) {
@@ -70,6 +65,8 @@ public final class LoadBalancer {
     public LoadBalancer(LbConfig config, HostResolver resolver) {
         this.config = config;
         this.topology = new Topology(config.clusters(), resolver);
+        // Backends stop changing (DNS discovery) once the drain begins.
+        onDrainStart(topology::close);
 
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("lb");
@@ -89,8 +86,6 @@ public final class LoadBalancer {
         proxyConnector.setName(PROXY_CONNECTOR);
         listenOn(proxyConnector, config.listeners().http());
         proxyConnector.setIdleTimeout(config.timeouts().idle().toMillis());
-        // A quiet backend must not be cut during the graceful phase: allow the whole shutdown timeout.
-        proxyConnector.setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
 
         HttpConfiguration adminHttp = new HttpConfiguration();
         adminHttp.setSendServerVersion(false);
@@ -123,7 +118,11 @@ public final class LoadBalancer {
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
 
         graceful = new ServingGracefulHandler(new ContextHandlerCollection(proxyContext, adminContext));
-        graceful.setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
+        // Jetty shortens every connection's idle timeout to this when the drain begins, counted from
+        // the connection's last byte, not from the drain: a request waiting on a quiet backend
+        // would be cut (HTTP/2: the whole session's streams failed) long before the shutdown
+        // timeout. Never shorten it; the shutdown timeout bounds the drain by itself.
+        graceful.setShutdownIdleTimeout(Math.max(config.timeouts().idle().toMillis(), config.shutdown().timeout().toMillis()));
         server.setHandler(graceful);
     }
 
@@ -197,71 +196,24 @@ public final class LoadBalancer {
     /**
      * Graceful stop: /ready turns 503 at once; after the shutdown delay the listeners close,
      * accepted requests get up to the shutdown timeout to finish, then whatever is left is cut.
+     * See {@link GracefulStop} for the phases.
      */
     public void stop() throws Exception {
         shuttingDown.set(true);
-        long delay = config.shutdown().delay().toMillis();
-        if (delay > 0) {
-            LOG.info("shutting down: /ready answers 503, listeners close in {} ms", delay);
-            Thread.sleep(delay);
-        }
-        LOG.info("shutting down: listeners closed, {} requests in flight, waiting up to {} ms",
-                graceful.getCurrentRequestCount(), server.getStopTimeout());
-        long started = System.nanoTime();
-        Thread idleCloser = Thread.ofVirtual().name("lb-idle-closer").start(this::closeIdleConnectionsWhenDrained);
         try {
-            topology.close();
-            // Jetty's graceful phase completes as soon as no request is counted, and Server.stop()
-            // then closes the connectors, possibly under HTTP/2 frames still queued: the
-            // connections are given the rest of the timeout to close by themselves first.
-            Graceful.shutdown(server).get(server.getStopTimeout(), TimeUnit.MILLISECONDS);
-            idleCloser.join(Math.max(1, server.getStopTimeout() - (System.nanoTime() - started) / 1_000_000));
-            LOG.info("drained after {} ms, nothing cut", (System.nanoTime() - started) / 1_000_000);
-        } catch (TimeoutException e) {
-            LOG.warn("shutdown timeout of {} ms reached: {} requests were cut", server.getStopTimeout(),
-                    graceful.getCurrentRequestCount());
+            new GracefulStop(server, graceful, config.shutdown(), drainStartListeners).run();
         } finally {
-            idleCloser.interrupt();
-            server.stop();
             healthChecker.stop();
         }
     }
 
     /**
-     * Jetty's graceful stop waits for every connection to close, and an idle keep-alive
-     * connection only closes at its idle timeout. Once no request is in flight, a connection that
-     * has also been silent for a moment holds no request being read either (a request can be
-     * accepted by the socket yet not dispatched, notably on a cold JVM): closing it loses nothing.
+     * Runs {@code action} when the listeners close and the drain begins: the place to tell
+     * long-lived sessions to go (WebSocket: close with 1001 Going Away), since they are not
+     * requests the drain waits for and would otherwise be cut at the timeout.
      */
-    private void closeIdleConnectionsWhenDrained() {
-        try {
-            long deadline = System.nanoTime() + server.getStopTimeout() * 1_000_000;
-            long drainedSince = 0;
-            while (System.nanoTime() < deadline) {
-                if (graceful.isShutdown() && graceful.getCurrentRequestCount() == 0) {
-                    drainedSince = drainedSince == 0 ? System.nanoTime() : drainedSince;
-                    // The last responses may still be queued when the count drops: give them a moment to flush.
-                    boolean settled = System.nanoTime() - drainedSince >= QUIET_BEFORE_CLOSE_MS * 1_000_000;
-                    int open = 0;
-                    for (Connector c : server.getConnectors()) {
-                        for (EndPoint endPoint : c.getConnectedEndPoints()) {
-                            open++;
-                            if (settled && endPoint instanceof IdleTimeout idle && idle.getIdleFor() >= QUIET_BEFORE_CLOSE_MS) {
-                                endPoint.close();
-                            }
-                        }
-                    }
-                    if (open == 0) {
-                        return;
-                    }
-                } else {
-                    drainedSince = 0;
-                }
-                Thread.sleep(20);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    public void onDrainStart(Runnable action) {
+        drainStartListeners.add(action);
     }
 
     /** Where {@link #reload()} reads the configuration; the launcher sets it when a file is in use. */
