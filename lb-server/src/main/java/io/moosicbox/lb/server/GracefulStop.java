@@ -72,7 +72,13 @@ final class GracefulStop {
         long drainBegun = System.nanoTime();
         LOG.info("shutdown phase 2/3 (drain): listeners closed; {} requests in flight, {} connections open; waiting up to {} ms",
                 graceful.getCurrentRequestCount(), openConnections(), timeout);
-        onDrainStart.forEach(Runnable::run);
+        for (Runnable action : onDrainStart) {
+            try {
+                action.run();
+            } catch (RuntimeException e) {
+                LOG.warn("shutdown: a drain-start action failed; draining anyway", e);
+            }
+        }
         Thread closer = Thread.ofVirtual().name("lb-drain-closer").start(() -> closeSettledConnections(drainBegun + timeout * 1_000_000));
         boolean drained;
         try {
