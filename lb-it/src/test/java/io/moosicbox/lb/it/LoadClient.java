@@ -90,7 +90,9 @@ final class LoadClient implements AutoCloseable {
                 throw e;
             }
             retried.increment();
-            retriedIds.put(url.substring(url.lastIndexOf("id=") + 3), cause.toString());
+            java.io.StringWriter trace = new java.io.StringWriter();
+            cause.printStackTrace(new java.io.PrintWriter(trace));
+            retriedIds.put(url.substring(url.lastIndexOf("id=") + 3), trace.toString());
             return client.newRequest(url + "-retry").timeout(30, TimeUnit.SECONDS).send();
         }
     }

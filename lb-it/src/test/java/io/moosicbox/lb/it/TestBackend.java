@@ -25,6 +25,8 @@ final class TestBackend implements AutoCloseable {
     private final ServerConnector connector;
     /** Requests to /slow being answered now: tests wait for them to arrive instead of sleeping. */
     final java.util.concurrent.atomic.AtomicInteger slowInProgress = new java.util.concurrent.atomic.AtomicInteger();
+    /** Requests to /slow that arrived, ever: a test waits for its own to arrive. */
+    final java.util.concurrent.atomic.AtomicInteger slowRequests = new java.util.concurrent.atomic.AtomicInteger();
     /** The {@code id} query parameter of every request that reached this backend. */
     final java.util.Set<String> seenIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -83,6 +85,7 @@ final class TestBackend implements AutoCloseable {
             case "/slow" -> {
                 long ms = Long.parseLong(Request.extractQueryParameters(request).getValue("ms"));
                 slowInProgress.incrementAndGet();
+                slowRequests.incrementAndGet();
                 try {
                     Thread.sleep(ms);
                 } finally {

@@ -80,25 +80,21 @@ final class GracefulStop {
             }
         }
         Thread closer = Thread.ofVirtual().name("lb-drain-closer").start(() -> closeSettledConnections(drainBegun + timeout * 1_000_000));
-        boolean drained;
+        boolean drained = false;
         try {
             // Completes once no request is counted and every connector has no connection left.
             Graceful.shutdown(server).get(timeout, TimeUnit.MILLISECONDS);
             drained = true;
-        } catch (TimeoutException e) {
-            drained = false;
-        } finally {
-            closer.interrupt();
-        }
-        if (drained) {
             LOG.info("shutdown phase 3/3 (stop): drained in {} ms, nothing cut", millisSince(drainBegun));
-        } else {
+        } catch (TimeoutException e) {
             LOG.warn("shutdown phase 3/3 (stop): timeout of {} ms reached; cutting {} requests in flight and {} connections",
                     timeout, graceful.getCurrentRequestCount(), openConnections());
+        } finally {
+            closer.interrupt();
+            // The drain has had its time: Server.stop() must not run a second graceful phase of its own.
+            server.setStopTimeout(0);
+            server.stop();
         }
-        // The drain has had its time: Server.stop() must not run a second graceful phase of its own.
-        server.setStopTimeout(0);
-        server.stop();
         LOG.info("shutdown complete after {} ms", millisSince(begun));
         return drained;
     }
@@ -138,11 +134,11 @@ final class GracefulStop {
 
     /**
      * HTTP/1.1: a keep-alive connection silent since the last request finished is stopped from
-     * reading rather than closed. Closing races with a client that sends just then: Jetty may have
-     * read and forwarded that request a moment before the close, and the client loses an answer to
-     * a request that reached a backend. With the socket's input shut, a request already read is
-     * answered (with {@code Connection: close}); one not read never will be, so the client may send
-     * it again; Jetty closes the connection when it reads the end of input.
+     * reading (its socket input shut) rather than closed, and closed if it lingers; Jetty closes
+     * it when it reads the end of input. Known gap: this races with a client that sends on that
+     * connection at the same moment; about one run in six of ShutdownTest, Jetty had already read
+     * such a request and forwarded it when the connection ended, so the client got no answer to a
+     * request that reached a backend. Closing instead of shutting the input has the same race.
      * HTTP/2: see the class comment.
      */
     private void closeIfSettled(EndPoint endPoint) {
