@@ -54,7 +54,8 @@ class ShutdownTest {
      * that retries, as the RFC allows, then runs the request twice; (2) ClosedChannelException from
      * HTTPSessionListenerPromise.onGoAway on a session whose preface was still pending. Sharing one
      * Jetty client among senders adds a third (the client closes a connection after GOAWAY and
-     * aborts every exchange on it, jetty issue 15368). h2load sees no error (H2loadShutdownTest).
+     * aborts every exchange on it, jetty issue 15368). h2load (H2loadShutdownTest, disabled) saw
+     * no error in 3 runs and 2 failed streams of 50 in a fourth.
      */
     @ParameterizedTest
     @ValueSource(strings = {"HTTP/1.1"})
