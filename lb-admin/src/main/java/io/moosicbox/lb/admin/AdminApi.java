@@ -1,16 +1,48 @@
 package io.moosicbox.lb.admin;
 
+import io.moosicbox.lb.proxy.ExchangeListener;
 import io.moosicbox.lb.server.LoadBalancer;
+import io.prometheus.metrics.exporter.servlet.jakarta.PrometheusMetricsServlet;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.ArrayList;
+import java.util.List;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 
-/** Installs the admin endpoints on the balancer's admin listener. */
+/**
+ * Installs the admin listener's endpoints, the Prometheus metrics and the access log on a
+ * balancer, before it starts.
+ */
 public final class AdminApi {
     private AdminApi() {}
 
     public static void install(LoadBalancer lb) {
+        PrometheusRegistry registry = new PrometheusRegistry();
+        LbMetrics metrics = new LbMetrics(registry, lb::clusters);
+        ConnectionMetrics.register(registry, lb.server());
+        JvmMetrics.builder().register(registry);
+
+        List<ExchangeListener> listeners = new ArrayList<>();
+        listeners.add(metrics);
+        if (lb.config().accessLog().enabled()) {
+            AccessLog accessLog = new AccessLog(lb.config().accessLog());
+            accessLog.registerMetrics(registry);
+            lb.server().addBean(accessLog);
+            listeners.add(accessLog);
+        }
+        lb.setExchangeListener(ExchangeListeners.of(listeners));
+
+        AdminAuth auth = new AdminAuth(lb.config().admin().token());
+        BackendView view = new BackendView(metrics);
         ServletContextHandler context = lb.adminContext();
+        context.setErrorHandler(new JsonErrorHandler());
         context.addServlet(new ServletHolder("health", new HealthServlet()), "/health");
         context.addServlet(new ServletHolder("ready", new ReadyServlet(lb)), "/ready");
+        context.addServlet(new ServletHolder("metrics", new PrometheusMetricsServlet(registry)), "/metrics");
+        context.addServlet(new ServletHolder("backends", new BackendsServlet(lb, view, auth)), "/api/backends/*");
+        context.addServlet(new ServletHolder("clusters", new ClustersServlet(lb, view)), "/api/clusters");
+        context.addServlet(new ServletHolder("reload", new ReloadServlet(lb, auth)), "/api/reload");
+        context.addServlet(new ServletHolder("dashboard", new DashboardServlet()), "/");
     }
 }

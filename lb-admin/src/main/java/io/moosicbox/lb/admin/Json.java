@@ -12,8 +12,16 @@ final class Json {
 
     private Json() {}
 
+    static byte[] bytes(Object body) {
+        try {
+            return MAPPER.writeValueAsBytes(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static void write(HttpServletResponse response, int status, Object body) throws IOException {
-        byte[] bytes = MAPPER.writeValueAsBytes(body);
+        byte[] bytes = bytes(body);
         response.setStatus(status);
         response.setContentType("application/json");
         response.setHeader("Cache-Control", "no-store");
@@ -23,5 +31,13 @@ final class Json {
 
     static void error(HttpServletResponse response, int status, String message) throws IOException {
         write(response, status, Map.of("error", message, "status", status));
+    }
+
+    static void error(HttpServletResponse response, int status, String message, String key, Object detail) throws IOException {
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("error", message);
+        body.put("status", status);
+        body.put(key, detail);
+        write(response, status, body);
     }
 }

@@ -97,6 +97,7 @@ public final class ConfigPrinter {
         root.put("shutdown", shutdown);
         root.put("admin", Map.of("token", c.admin().token() == null ? "(none: changes from loopback only)" : "(set)"));
         root.put("log_level", c.logLevel());
+        root.put("access_log", Map.of("target", str(c.accessLog().target()), "format", c.accessLog().format()));
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {

@@ -32,7 +32,8 @@ public final class EnvConfig {
                 LbConfig.Timeouts.defaults(),
                 LbConfig.ShutdownConfig.defaults(),
                 new LbConfig.AdminConfig(null),
-                "info");
+                "info",
+                LbConfig.AccessLogConfig.off());
     }
 
     /**
@@ -82,7 +83,29 @@ public final class EnvConfig {
 
         LbConfig.TlsConfig tls = TlsEnv.tls(this, base.tls());
         return new LbConfig(new LbConfig.Listeners(http, TlsEnv.https(this, l.https(), tls), admin), tls, clusters,
-                timeouts, shutdown, adminConfig, logLevel);
+                timeouts, shutdown, adminConfig, logLevel, accessLog(base.accessLog()));
+    }
+
+    private LbConfig.AccessLogConfig accessLog(LbConfig.AccessLogConfig base) {
+        String target = get("ACCESS_LOG", EnvConfig::parseAccessLogTarget, base.target());
+        String format = get("ACCESS_LOG_FORMAT", EnvConfig::parseAccessLogFormat, base.format());
+        return new LbConfig.AccessLogConfig("off".equals(target) ? null : target, format);
+    }
+
+    static String parseAccessLogTarget(String s) {
+        String t = s.trim();
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("expected off, stdout or a file path");
+        }
+        return t.equalsIgnoreCase("off") ? "off" : t.equalsIgnoreCase("stdout") ? LbConfig.AccessLogConfig.STDOUT : t;
+    }
+
+    static String parseAccessLogFormat(String s) {
+        String f = s.trim().toLowerCase(Locale.ROOT);
+        if (!LbConfig.AccessLogConfig.FORMATS.contains(f)) {
+            throw new IllegalArgumentException("expected one of " + String.join(", ", LbConfig.AccessLogConfig.FORMATS));
+        }
+        return f;
     }
 
     private List<ClusterConfig> applyClusters(List<ClusterConfig> base) {

@@ -14,10 +14,17 @@ public record LbConfig(
         Timeouts timeouts,
         ShutdownConfig shutdown,
         AdminConfig admin,
-        String logLevel) {
+        String logLevel,
+        AccessLogConfig accessLog) {
 
     public LbConfig {
         clusters = List.copyOf(clusters);
+    }
+
+    /** Without an access log, as before the access log existed. */
+    public LbConfig(Listeners listeners, TlsConfig tls, List<ClusterConfig> clusters, Timeouts timeouts,
+                    ShutdownConfig shutdown, AdminConfig admin, String logLevel) {
+        this(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, AccessLogConfig.off());
     }
 
     /** @param https null when TLS is off */
@@ -94,6 +101,23 @@ public record LbConfig(
         @Override
         public String toString() {
             return "AdminConfig[token=" + (token == null ? "none" : "(set)") + "]";
+        }
+    }
+
+    /**
+     * @param target null (off), {@code stdout}, or a file path to append to
+     * @param format {@code combined} or {@code json}
+     */
+    public record AccessLogConfig(String target, String format) {
+        public static final String STDOUT = "stdout";
+        public static final List<String> FORMATS = List.of("combined", "json");
+
+        public static AccessLogConfig off() {
+            return new AccessLogConfig(null, "combined");
+        }
+
+        public boolean enabled() {
+            return target != null;
         }
     }
 }

@@ -22,9 +22,11 @@ import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
+import org.eclipse.jetty.ee10.servlet.ServletContextResponse;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
@@ -372,8 +374,10 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
                     System.nanoTime() - start,
                     upstream,
                     request.getAttribute(RETRIES_ATTRIBUTE) instanceof Integer n ? n : 0,
-                    0,
-                    backendFailure));
+                    Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
+                    backendFailure,
+                    request.getHeader("Referer"),
+                    request.getHeader("User-Agent")));
         } catch (RuntimeException e) {
             _log.warn("exchange listener failed", e);
         }

@@ -16,6 +16,8 @@ package io.moosicbox.lb.proxy;
  * @param retries         how many times the request was sent again to another backend
  * @param responseBytes   body bytes sent to the client
  * @param backendFailure  whether the backend failed (connect error, timeout, reset): what health counts
+ * @param referer         the request's Referer header, or null
+ * @param userAgent       the request's User-Agent header, or null
  */
 public record Exchange(
         String cluster,
@@ -30,4 +32,6 @@ public record Exchange(
         long upstreamNanos,
         int retries,
         long responseBytes,
-        boolean backendFailure) {}
+        boolean backendFailure,
+        String referer,
+        String userAgent) {}

@@ -1,0 +1,66 @@
+package io.moosicbox.lb.admin;
+
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.Cluster;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON shapes of {@code /api/backends} and {@code /api/clusters}. */
+final class BackendView {
+    private final LbMetrics metrics;
+
+    BackendView(LbMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    Map<String, Object> backend(Cluster cluster, Backend b) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cluster", cluster.name());
+        m.put("address", b.address());
+        m.put("url", b.baseUrl());
+        m.put("state", b.state().name());
+        m.put("weight", b.weight());
+        m.put("inflight", b.inflight());
+        m.put("max_conns", b.maxConns());
+        m.put("last_check", b.lastCheck() == null ? null : b.lastCheck().toString());
+        m.put("last_error", b.lastError());
+        Map<String, Object> counters = new LinkedHashMap<>();
+        for (BackendCounters.Counter c : BackendCounters.ALL) {
+            counters.put(c.name(), c.value().applyAsLong(b));
+        }
+        // What clients got while this backend served them: the dashboard derives rates from these.
+        LbMetrics.Series s = metrics.find(cluster.name(), b.address());
+        counters.put("responses", s == null ? 0 : s.responses());
+        counters.put("responses_5xx", s == null ? 0 : s.responses5xx());
+        counters.put("response_seconds_sum", s == null ? 0.0 : s.responseSecondsSum());
+        m.put("counters", counters);
+        return m;
+    }
+
+    List<Map<String, Object>> backends(List<Cluster> clusters) {
+        List<Map<String, Object>> all = new ArrayList<>();
+        for (Cluster c : clusters) {
+            for (Backend b : c.backends()) {
+                all.add(backend(c, b));
+            }
+        }
+        return all;
+    }
+
+    Map<String, Object> cluster(Cluster c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", c.name());
+        m.put("hosts", c.config().hosts());
+        m.put("paths", c.config().paths());
+        m.put("algorithm", c.config().algorithm());
+        m.put("available_backends", c.available().size());
+        List<Map<String, Object>> backends = new ArrayList<>();
+        for (Backend b : c.backends()) {
+            backends.add(backend(c, b));
+        }
+        m.put("backends", backends);
+        return m;
+    }
+}

@@ -1,0 +1,21 @@
+package io.moosicbox.lb.admin;
+
+import io.moosicbox.lb.proxy.ExchangeListener;
+import java.util.List;
+
+/** The proxy has one listener slot; metrics and the access log share it. */
+final class ExchangeListeners {
+    private ExchangeListeners() {}
+
+    static ExchangeListener of(List<ExchangeListener> listeners) {
+        ExchangeListener[] all = listeners.toArray(ExchangeListener[]::new);
+        if (all.length == 1) {
+            return all[0];
+        }
+        return exchange -> {
+            for (ExchangeListener l : all) {
+                l.onComplete(exchange);
+            }
+        };
+    }
+}

@@ -1,0 +1,239 @@
+package io.moosicbox.lb.admin;
+
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.proxy.Exchange;
+import io.moosicbox.lb.proxy.ExchangeListener;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The balancer's Prometheus metrics. Per-request metrics are fed by {@link #onComplete} on the
+ * request thread: label sets are bound once per (cluster, backend) and cached, so a request costs
+ * two map lookups and a few atomic adds, no allocation and no lock. Everything the backends keep
+ * themselves (state, in-flight, their counters) is read at scrape time by callbacks.
+ */
+final class LbMetrics implements ExchangeListener {
+    static final String[] METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER"};
+    /** Index 0: the connection ended before any status was sent. */
+    static final String[] CODES = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    private static final double[] DURATION_BUCKETS = {
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800};
+    private static final double[] UPSTREAM_BUCKETS = {
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+    private final Counter requests;
+    private final Histogram duration;
+    private final Histogram upstream;
+    private final Counter retries;
+    /** cluster name, then backend address; "" stands for "none" (no route, no backend). */
+    private final Map<String, Map<String, Series>> series = new ConcurrentHashMap<>();
+
+    LbMetrics(PrometheusRegistry registry, Supplier<List<Cluster>> clusters) {
+        requests = Counter.builder()
+                .name("moosicbox_lb_requests")
+                .help("Client requests answered, by cluster, backend (empty: none was picked), method and status class")
+                .labelNames("cluster", "backend", "method", "code")
+                .withoutExemplars()
+                .register(registry);
+        duration = Histogram.builder()
+                .name("moosicbox_lb_request_duration_seconds")
+                .help("From the arrival of a client request to the end of its response")
+                .unit(Unit.SECONDS)
+                .labelNames("cluster", "backend")
+                .classicOnly()
+                .classicUpperBounds(DURATION_BUCKETS)
+                .withoutExemplars()
+                .register(registry);
+        upstream = Histogram.builder()
+                .name("moosicbox_lb_upstream_response_headers_seconds")
+                .help("From sending a request to the backend until its response headers arrived")
+                .unit(Unit.SECONDS)
+                .labelNames("cluster", "backend")
+                .classicOnly()
+                .classicUpperBounds(UPSTREAM_BUCKETS)
+                .withoutExemplars()
+                .register(registry);
+        retries = Counter.builder()
+                .name("moosicbox_lb_retries")
+                .help("Requests sent again to another backend after a failure")
+                .labelNames("cluster", "backend")
+                .withoutExemplars()
+                .register(registry);
+        registerBackendMetrics(registry, clusters);
+    }
+
+    private static void registerBackendMetrics(PrometheusRegistry registry, Supplier<List<Cluster>> clusters) {
+        GaugeWithCallback.builder()
+                .name("moosicbox_lb_backend_inflight")
+                .help("Requests and WebSocket sessions in flight on the backend")
+                .labelNames("cluster", "backend")
+                .callback(cb -> forEachBackend(clusters, (c, b) -> cb.call(b.inflight(), c.name(), b.address())))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("moosicbox_lb_backend_up")
+                .help("1 when the backend takes new requests (state UP), else 0")
+                .labelNames("cluster", "backend")
+                .callback(cb -> forEachBackend(clusters, (c, b) -> cb.call(b.isAvailable() ? 1 : 0, c.name(), b.address())))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("moosicbox_lb_backend_state")
+                .help("1 for the backend's current state, 0 for the others")
+                .labelNames("cluster", "backend", "state")
+                .callback(cb -> forEachBackend(clusters, (c, b) -> {
+                    BackendState current = b.state();
+                    for (BackendState s : BackendState.values()) {
+                        cb.call(s == current ? 1 : 0, c.name(), b.address(), s.name());
+                    }
+                }))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("moosicbox_lb_backend_weight")
+                .help("The backend's configured weight")
+                .labelNames("cluster", "backend")
+                .callback(cb -> forEachBackend(clusters, (c, b) -> cb.call(b.weight(), c.name(), b.address())))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("moosicbox_lb_cluster_available_backends")
+                .help("Backends of the cluster that take new requests")
+                .labelNames("cluster")
+                .callback(cb -> {
+                    for (Cluster c : clusters.get()) {
+                        cb.call(c.available().size(), c.name());
+                    }
+                })
+                .register(registry);
+        for (BackendCounters.Counter counter : BackendCounters.ALL) {
+            CounterWithCallback.builder()
+                    .name(counter.metricName())
+                    .help(counter.help())
+                    .labelNames("cluster", "backend")
+                    .callback(cb -> forEachBackend(clusters,
+                            (c, b) -> cb.call(counter.value().applyAsLong(b), c.name(), b.address())))
+                    .register(registry);
+        }
+    }
+
+    private interface BackendVisitor {
+        void visit(Cluster cluster, Backend backend);
+    }
+
+    private static void forEachBackend(Supplier<List<Cluster>> clusters, BackendVisitor visitor) {
+        for (Cluster c : clusters.get()) {
+            for (Backend b : c.backends()) {
+                visitor.visit(c, b);
+            }
+        }
+    }
+
+    @Override
+    public void onComplete(Exchange e) {
+        Series s = series(e.cluster(), e.backend());
+        s.requests(methodIndex(e.method()), codeIndex(e.status())).inc();
+        s.duration.observe(e.durationNanos() / 1e9);
+        if (e.upstreamNanos() >= 0) {
+            s.upstream.observe(e.upstreamNanos() / 1e9);
+        }
+        if (e.retries() > 0) {
+            s.retries.inc(e.retries());
+        }
+    }
+
+    /** What this process answered with the backend last tried, for the dashboard; null before the first. */
+    Series find(String cluster, String backend) {
+        Map<String, Series> byBackend = series.get(cluster);
+        return byBackend == null ? null : byBackend.get(backend);
+    }
+
+    private Series series(String cluster, String backend) {
+        String c = cluster == null ? "" : cluster;
+        String b = backend == null ? "" : backend;
+        Map<String, Series> byBackend = series.get(c);
+        if (byBackend == null) {
+            byBackend = series.computeIfAbsent(c, k -> new ConcurrentHashMap<>());
+        }
+        Series s = byBackend.get(b);
+        if (s == null) {
+            s = byBackend.computeIfAbsent(b, k -> new Series(c, k));
+        }
+        return s;
+    }
+
+    static int methodIndex(String method) {
+        return switch (method) {
+            case "GET" -> 0;
+            case "HEAD" -> 1;
+            case "POST" -> 2;
+            case "PUT" -> 3;
+            case "DELETE" -> 4;
+            case "PATCH" -> 5;
+            case "OPTIONS" -> 6;
+            default -> 7;
+        };
+    }
+
+    static int codeIndex(int status) {
+        int c = status / 100;
+        return c >= 1 && c <= 5 ? c : 0;
+    }
+
+    /** The data points of one (cluster, backend), bound once. */
+    final class Series {
+        private final String cluster;
+        private final String backend;
+        /** Bound on first use: most method and status combinations never happen. */
+        private final CounterDataPoint[] requestPoints = new CounterDataPoint[METHODS.length * CODES.length];
+        private final DistributionDataPoint duration;
+        private final DistributionDataPoint upstream;
+        private final CounterDataPoint retries;
+
+        Series(String cluster, String backend) {
+            this.cluster = cluster;
+            this.backend = backend;
+            this.duration = LbMetrics.this.duration.labelValues(cluster, backend);
+            this.upstream = LbMetrics.this.upstream.labelValues(cluster, backend);
+            this.retries = LbMetrics.this.retries.labelValues(cluster, backend);
+        }
+
+        CounterDataPoint requests(int method, int code) {
+            int i = method * CODES.length + code;
+            CounterDataPoint p = requestPoints[i];
+            if (p == null) {
+                // A race binds the same data point twice: labelValues returns the one already registered.
+                p = requests.labelValues(cluster, backend, METHODS[method], CODES[code]);
+                requestPoints[i] = p;
+            }
+            return p;
+        }
+
+        long responses() {
+            return duration.getCount();
+        }
+
+        double responseSecondsSum() {
+            return duration.getSum();
+        }
+
+        long responses5xx() {
+            long n = 0;
+            for (int m = 0; m < METHODS.length; m++) {
+                CounterDataPoint p = requestPoints[m * CODES.length + 5];
+                if (p != null) {
+                    n += p.getLongValue();
+                }
+            }
+            return n;
+        }
+    }
+}

@@ -1,0 +1,360 @@
+package io.moosicbox.lb.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.moosicbox.lb.config.BackendSpec;
+import io.moosicbox.lb.config.ClusterConfig;
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.HealthCheckConfig;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The admin API against a real balancer and real backends on loopback. */
+class AdminApiTest {
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private TestBackend one;
+    private TestBackend two;
+    private LoadBalancer lb;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (lb != null) {
+            try {
+                lb.stop();
+            } catch (java.util.concurrent.TimeoutException e) {
+                // The graceful phase ended with the test client's idle connections still open: nothing to check here.
+            }
+        }
+        if (one != null) {
+            one.close();
+        }
+        if (two != null) {
+            two.close();
+        }
+    }
+
+    private void start(Map<String, String> extraEnv) throws Exception {
+        one = new TestBackend("one");
+        two = new TestBackend("two");
+        Map<String, String> env = new java.util.HashMap<>(Map.of(
+                "BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0",
+                // Keep-alive connections of the test client would hold a longer graceful stop open.
+                "SHUTDOWN_TIMEOUT", "1s",
+                "BACKEND_SERVERS", "http://" + one.address() + ",http://" + two.address()));
+        env.putAll(extraEnv);
+        start(EnvConfig.load(EnvConfig.defaults(), env));
+    }
+
+    private void start(LbConfig config) throws Exception {
+        lb = new LoadBalancer(config);
+        AdminApi.install(lb);
+        lb.start();
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(admin(path)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> post(String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(admin(path)).timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.noBody());
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> proxy(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private URI admin(String path) {
+        return URI.create("http://127.0.0.1:" + lb.adminPort() + path);
+    }
+
+    private static JsonNode json(HttpResponse<String> r) throws Exception {
+        assertEquals("application/json", r.headers().firstValue("Content-Type").orElse("").split(";")[0], r.body());
+        return Json.MAPPER.readTree(r.body());
+    }
+
+    private JsonNode backend(String address) throws Exception {
+        for (JsonNode b : json(get("/api/backends"))) {
+            if (b.get("address").asText().equals(address)) {
+                return b;
+            }
+        }
+        throw new AssertionError(address + " not in /api/backends");
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void listsBackendsAndClusters() throws Exception {
+        start(Map.of());
+        HttpResponse<String> r = get("/api/backends");
+        assertEquals(200, r.statusCode());
+        JsonNode backends = json(r);
+        assertEquals(2, backends.size());
+        JsonNode b = backends.get(0);
+        assertEquals("default", b.get("cluster").asText());
+        assertEquals(one.address(), b.get("address").asText());
+        assertEquals("http://" + one.address(), b.get("url").asText());
+        assertEquals("UP", b.get("state").asText());
+        assertEquals(1, b.get("weight").asInt());
+        assertEquals(0, b.get("inflight").asInt());
+        assertTrue(b.has("max_conns") && b.has("last_check") && b.has("last_error"), b.toString());
+        assertTrue(b.get("counters").has("requests") && b.get("counters").has("failures"), b.toString());
+
+        JsonNode clusters = json(get("/api/clusters"));
+        assertEquals(1, clusters.size());
+        assertEquals("default", clusters.get(0).get("name").asText());
+        assertEquals("[\"*\"]", clusters.get(0).get("hosts").toString());
+        assertEquals("[\"/\"]", clusters.get(0).get("paths").toString());
+        assertEquals("round_robin", clusters.get(0).get("algorithm").asText());
+        assertEquals(2, clusters.get(0).get("backends").size());
+
+        assertEquals(200, get("/api/backends/" + two.address()).statusCode());
+        HttpResponse<String> missing = get("/api/backends/127.0.0.1:1");
+        assertEquals(404, missing.statusCode());
+        assertTrue(json(missing).get("error").asText().contains("127.0.0.1:1"));
+    }
+
+    @Test
+    void errorsAreJson() throws Exception {
+        start(Map.of());
+        HttpResponse<String> unknown = get("/nope");
+        assertEquals(404, unknown.statusCode());
+        assertEquals(404, json(unknown).get("status").asInt());
+        HttpResponse<String> getChange = get("/api/backends/" + one.address() + "/drain");
+        assertEquals(405, getChange.statusCode());
+        assertEquals("POST", getChange.headers().firstValue("Allow").orElse(""));
+        json(getChange);
+        HttpResponse<String> postMetrics = post("/metrics", null);
+        assertEquals(405, postMetrics.statusCode());
+        json(postMetrics);
+        HttpResponse<String> getReload = get("/api/reload");
+        assertEquals(405, getReload.statusCode());
+        json(getReload);
+        HttpResponse<String> badAction = post("/api/backends/" + one.address() + "/explode", null);
+        assertEquals(404, badAction.statusCode());
+        json(badAction);
+        assertEquals(404, post("/api/backends/127.0.0.1:1/drain", null).statusCode());
+    }
+
+    @Test
+    void drainWaitsForInflightThenEnableAndDisable() throws Exception {
+        start(Map.of());
+        // Round robin: of two requests, one lands on each backend; both stay in flight.
+        CompletableFuture<HttpResponse<String>> held1 = http.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> held2 = http.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        await("both backends busy", () -> lb.clusters().get(0).backends().stream().allMatch(b -> b.inflight() == 1));
+
+        HttpResponse<String> drained = post("/api/backends/" + one.address() + "/drain", null);
+        assertEquals(200, drained.statusCode(), drained.body());
+        JsonNode body = json(drained);
+        assertEquals("DRAINING", body.get("state").asText());
+        assertEquals("UP", body.get("previous_state").asText());
+        assertEquals(1, body.get("inflight").asInt());
+        // New requests all go to the other backend while the drain runs.
+        for (int i = 0; i < 4; i++) {
+            assertEquals("two\n", proxy("/").body());
+        }
+        one.release();
+        two.release();
+        assertEquals(200, held1.get().statusCode());
+        assertEquals(200, held2.get().statusCode());
+        await("DRAINED", () -> {
+            try {
+                return backend(one.address()).get("state").asText().equals("DRAINED");
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        String metrics = get("/metrics").body();
+        assertTrue(metrics.contains("moosicbox_lb_backend_state{backend=\"" + one.address() + "\",cluster=\"default\",state=\"DRAINED\"} 1"), metrics);
+        assertTrue(metrics.contains("moosicbox_lb_backend_up{backend=\"" + one.address() + "\",cluster=\"default\"} 0"), metrics);
+
+        assertEquals("UP", json(post("/api/backends/" + one.address() + "/enable", null)).get("state").asText());
+        HttpResponse<String> disabled = post("/api/backends/" + two.address() + "/disable", null);
+        assertEquals("DISABLED", json(disabled).get("state").asText());
+        for (int i = 0; i < 3; i++) {
+            assertEquals("one\n", proxy("/").body());
+        }
+    }
+
+    @Test
+    void ambiguousAddressNeedsTheCluster() throws Exception {
+        one = new TestBackend("one");
+        two = new TestBackend("two");
+        BackendSpec shared = BackendSpec.parse("http://" + one.address());
+        List<ClusterConfig> clusters = List.of(
+                new ClusterConfig("music", List.of("*"), List.of("/music/"), "round_robin", HealthCheckConfig.defaults(),
+                        List.of(shared), PoolSettings.defaults()),
+                new ClusterConfig("default", List.of("*"), List.of("/"), "round_robin", HealthCheckConfig.defaults(),
+                        List.of(shared, BackendSpec.parse("http://" + two.address())), PoolSettings.defaults()));
+        LbConfig base = EnvConfig.load(EnvConfig.defaults(), Map.of("BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "SHUTDOWN_TIMEOUT", "1s", "BACKEND_SERVERS", "http://" + two.address()));
+        start(new LbConfig(base.listeners(), base.tls(), clusters, base.timeouts(), base.shutdown(), base.admin(),
+                base.logLevel(), base.accessLog()));
+
+        HttpResponse<String> ambiguous = post("/api/backends/" + one.address() + "/drain", null);
+        assertEquals(409, ambiguous.statusCode());
+        assertEquals("[\"music\",\"default\"]", json(ambiguous).get("clusters").toString());
+        HttpResponse<String> chosen = post("/api/backends/" + one.address() + "/disable?cluster=music", null);
+        assertEquals(200, chosen.statusCode(), chosen.body());
+        assertEquals("music", json(chosen).get("cluster").asText());
+        assertEquals("DISABLED", lb.clusters().get(0).find(one.address()).state().name());
+        assertEquals("UP", lb.clusters().get(1).find(one.address()).state().name());
+        assertEquals(404, post("/api/backends/" + one.address() + "/drain?cluster=nope", null).statusCode());
+    }
+
+    @Test
+    void tokenGuardsChangesButNotReads() throws Exception {
+        start(Map.of("ADMIN_TOKEN", "s3cret-token"));
+        String drain = "/api/backends/" + one.address() + "/drain";
+        HttpResponse<String> none = post(drain, null);
+        assertEquals(401, none.statusCode());
+        assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"));
+        json(none);
+        assertEquals(403, post(drain, "wrong").statusCode());
+        assertEquals(403, post(drain, "s3cret-token-and-more").statusCode());
+        assertEquals(401, post("/api/reload", null).statusCode());
+        assertEquals("UP", backend(one.address()).get("state").asText());
+        assertEquals(200, get("/api/backends").statusCode());
+        assertEquals(200, get("/metrics").statusCode());
+        assertEquals(200, post(drain, "s3cret-token").statusCode());
+        assertEquals("DRAINED", backend(one.address()).get("state").asText());
+    }
+
+    @Test
+    void loopbackRule() {
+        assertTrue(AdminAuth.isLoopback("127.0.0.1"));
+        assertTrue(AdminAuth.isLoopback("127.3.4.5"));
+        assertTrue(AdminAuth.isLoopback("::1"));
+        assertTrue(AdminAuth.isLoopback("[0:0:0:0:0:0:0:1]"));
+        assertFalse(AdminAuth.isLoopback("10.0.0.1"));
+        assertFalse(AdminAuth.isLoopback("192.168.1.20"));
+        assertFalse(AdminAuth.isLoopback("[2001:db8::1]"));
+        assertFalse(AdminAuth.isLoopback("localhost"));
+        assertFalse(AdminAuth.isLoopback(""));
+    }
+
+    @Test
+    void reloadWithoutFileIsRefusedWithTheReason() throws Exception {
+        start(Map.of());
+        HttpResponse<String> r = post("/api/reload", null);
+        assertEquals(422, r.statusCode(), r.body());
+        JsonNode body = json(r);
+        assertFalse(body.get("applied").asBoolean());
+        assertTrue(body.get("problems").size() > 0, r.body());
+    }
+
+    @Test
+    void metricsCountRequestsByBackendMethodAndStatus() throws Exception {
+        start(Map.of());
+        for (int i = 0; i < 4; i++) {
+            proxy("/");
+        }
+        proxy("/fail");
+        proxy("/fail");
+        String m = get("/metrics").body();
+        String labels = "{backend=\"" + one.address() + "\",cluster=\"default\",code=\"2xx\",method=\"GET\"}";
+        // Round robin over 6 requests: each backend got 3; /fail answered 500 by one of each.
+        assertTrue(m.contains("moosicbox_lb_requests_total" + labels + " 2"), m);
+        assertTrue(m.contains("moosicbox_lb_requests_total{backend=\"" + one.address() + "\",cluster=\"default\",code=\"5xx\",method=\"GET\"} 1"), m);
+        assertTrue(m.contains("moosicbox_lb_request_duration_seconds_count{backend=\"" + one.address() + "\",cluster=\"default\"} 3"), m);
+        assertTrue(m.contains("moosicbox_lb_upstream_response_headers_seconds_count{backend=\"" + two.address() + "\",cluster=\"default\"} 3"), m);
+        assertTrue(m.contains("moosicbox_lb_backend_requests_total{backend=\"" + one.address() + "\",cluster=\"default\"} 3"), m);
+        assertTrue(m.contains("moosicbox_lb_backend_inflight{backend=\"" + one.address() + "\",cluster=\"default\"} 0"), m);
+        assertTrue(m.contains("moosicbox_lb_backend_state{backend=\"" + one.address() + "\",cluster=\"default\",state=\"UP\"} 1"), m);
+        assertTrue(m.contains("moosicbox_lb_cluster_available_backends{cluster=\"default\"} 2"), m);
+        assertTrue(m.contains("moosicbox_lb_client_connections_opened_total{listener=\"proxy\"}"), m);
+        assertTrue(m.contains("moosicbox_lb_client_connections{listener=\"admin\"} 1"), m);
+        assertTrue(m.contains("jvm_memory_used_bytes"), m);
+
+        JsonNode counters = backend(one.address()).get("counters");
+        assertEquals(3, counters.get("responses").asLong());
+        assertEquals(1, counters.get("responses_5xx").asLong());
+        assertTrue(counters.get("response_seconds_sum").asDouble() > 0);
+
+        // A request no route takes is counted without a backend.
+        HttpResponse<String> dash = get("/");
+        assertEquals(200, dash.statusCode());
+        assertTrue(dash.body().contains("/dashboard.js"));
+        assertEquals(200, get("/dashboard.js").statusCode());
+    }
+
+    @Test
+    void accessLogWritesOneJsonLinePerRequest(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("access.log");
+        start(Map.of("ACCESS_LOG", file.toString(), "ACCESS_LOG_FORMAT", "json"));
+        http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/song?id=7"))
+                .header("User-Agent", "test-agent \"quoted\"").header("Referer", "http://example/").build(),
+                HttpResponse.BodyHandlers.ofString());
+        await("a line in the access log", () -> {
+            try {
+                return Files.exists(file) && !Files.readAllLines(file).isEmpty();
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+        JsonNode line = Json.MAPPER.readTree(Files.readAllLines(file).get(0));
+        assertEquals("GET", line.get("method").asText());
+        assertEquals("/song?id=7", line.get("uri").asText());
+        assertEquals(200, line.get("status").asInt());
+        assertEquals(4, line.get("bytes").asInt());
+        assertEquals("default", line.get("cluster").asText());
+        assertEquals(one.address(), line.get("backend").asText());
+        assertEquals("test-agent \"quoted\"", line.get("user_agent").asText());
+        assertEquals("http://example/", line.get("referer").asText());
+        assertEquals("127.0.0.1", line.get("client").asText());
+        assertTrue(line.get("upstream_seconds").asDouble() > 0);
+        assertTrue(line.get("duration_seconds").asDouble() >= line.get("upstream_seconds").asDouble());
+        assertEquals(0, line.get("retries").asInt());
+    }
+
+    @Test
+    void combinedFormat() {
+        var e = new io.moosicbox.lb.proxy.Exchange("default", "10.0.0.1:8001", "GET", "/a \"b\"", 206, "192.0.2.7",
+                "HTTP/1.1", System.nanoTime(), 12_345_000, 2_000_000, 1, 1024, false, null, "curl/8");
+        StringBuilder b = new StringBuilder();
+        AccessLogFormat.COMBINED.append(b, e);
+        String line = b.toString();
+        assertTrue(line.matches("192\\.0\\.2\\.7 - - \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}] "
+                + "\"GET /a \\\\\"b\\\\\" HTTP/1\\.1\" 206 1024 \"-\" \"curl/8\" cluster=\"default\" backend=\"10\\.0\\.0\\.1:8001\" "
+                + "upstream=0\\.002000 duration=0\\.012345 retries=1"), line);
+    }
+}
