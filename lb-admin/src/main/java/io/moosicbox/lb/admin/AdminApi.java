@@ -5,6 +5,7 @@ import io.moosicbox.lb.server.LoadBalancer;
 import io.prometheus.metrics.exporter.servlet.jakarta.PrometheusMetricsServlet;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -21,7 +22,9 @@ public final class AdminApi {
         PrometheusRegistry registry = new PrometheusRegistry();
         LbMetrics metrics = new LbMetrics(registry, lb::clusters);
         ConnectionMetrics.register(registry, lb.server());
-        JvmMetrics.builder().register(registry);
+        PrometheusRegistry jvm = new PrometheusRegistry();
+        JvmMetrics.builder().register(jvm);
+        registry.register(new CachedCollector(jvm, Duration.ofSeconds(1)));
 
         List<ExchangeListener> listeners = new ArrayList<>();
         listeners.add(metrics);
