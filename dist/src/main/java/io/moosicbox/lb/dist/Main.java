@@ -176,6 +176,7 @@ public final class Main {
             }
             out.println("  health:   curl " + admin + "/health");
             out.println("  ready:    curl " + admin + "/ready");
+            out.println("  dashboard: " + admin + "/   (metrics: " + admin + "/metrics)");
             out.println("  stop:     Ctrl-C");
             out.println();
             out.flush();

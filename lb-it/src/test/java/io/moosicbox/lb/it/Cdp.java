@@ -1,4 +1,4 @@
-package io.moosicbox.lb.it.admin;
+package io.moosicbox.lb.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package io.moosicbox.lb.it.admin;
+package io.moosicbox.lb.it;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

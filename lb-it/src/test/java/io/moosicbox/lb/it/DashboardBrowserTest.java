@@ -1,4 +1,4 @@
-package io.moosicbox.lb.it.admin;
+package io.moosicbox.lb.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,6 +30,10 @@ class DashboardBrowserTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+    private static String address(TestBackend b) {
+        return "127.0.0.1:" + b.port();
+    }
+
     private static Path chromium() {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
             for (String name : List.of("chromium", "chromium-browser")) {
@@ -52,38 +56,38 @@ class DashboardBrowserTest {
             }
             Assumptions.abort(reason);
         }
-        try (ItBackend one = new ItBackend("one"); ItBackend two = new ItBackend("two");
-             AdminDist lb = new AdminDist(Map.of("BACKEND_SERVERS", "http://" + one.address() + ",http://" + two.address() + " weight=2"))) {
+        try (TestBackend one = new TestBackend("one"); TestBackend two = new TestBackend("two");
+             LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", "http://" + address(one) + ",http://" + address(two) + " weight=2"))) {
             for (int i = 0; i < 6; i++) {
-                get(lb.proxy() + "/");
+                get(lb.proxyUrl() + "/");
             }
             Process browser = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-port=0", "--remote-allow-origins=*",
-                    "--window-size=1280,720", lb.admin() + "/")
+                    "--window-size=1280,720", lb.adminUrl() + "/")
                     .redirectErrorStream(true).redirectOutput(profile.resolve("chromium.log").toFile()).start();
             try (Cdp page = new Cdp(pageTarget(profile, browser))) {
-                String row1 = "tr[data-backend=\"default/" + one.address() + "\"]";
-                String row2 = "tr[data-backend=\"default/" + two.address() + "\"]";
+                String row1 = "tr[data-backend=\"default/" + address(one) + "\"]";
+                String row2 = "tr[data-backend=\"default/" + address(two) + "\"]";
                 awaitTrue(page, "document.querySelector('" + row1 + "') && document.querySelector('" + row2 + "')"
                         + " && document.querySelector('" + row1 + " [data-state]').dataset.state === 'UP'", "both backends on the page");
                 // A second poll gives rates: traffic between the two shows as requests per second.
                 for (int i = 0; i < 10; i++) {
-                    get(lb.proxy() + "/");
+                    get(lb.proxyUrl() + "/");
                 }
                 awaitTrue(page, "[...document.querySelectorAll('" + row2 + " td')].some(td => td.dataset.label === 'Req/s' && td.textContent !== '–')",
                         "a request rate");
 
                 page.eval("document.querySelector('" + row1 + " button[data-action=\"drain\"]').click()");
                 awaitTrue(page, "document.querySelector('" + row1 + " [data-state]').dataset.state === 'DRAINED'", "DRAINED on the page");
-                assertEquals("DRAINED", apiState(lb, one.address()));
-                assertEquals("UP", apiState(lb, two.address()));
+                assertEquals("DRAINED", apiState(lb, address(one)));
+                assertEquals("UP", apiState(lb, address(two)));
                 assertTrue(page.eval("document.getElementById('message').textContent").asText().contains("UP → DRAINED"));
                 assertTrue(page.eval("document.querySelector('" + row1 + " button[data-action=\"drain\"]').disabled").asBoolean());
 
                 // Traffic between two polls, so that the screenshot shows rates and latency.
                 for (int i = 0; i < 20; i++) {
-                    get(lb.proxy() + "/");
+                    get(lb.proxyUrl() + "/");
                 }
                 awaitTrue(page, "[...document.querySelectorAll('" + row2 + " td')].some(td => td.dataset.label === 'Latency' && td.textContent !== '–')",
                         "a latency for the backend still in rotation");
@@ -94,7 +98,7 @@ class DashboardBrowserTest {
 
                 page.eval("document.querySelector('" + row1 + " button[data-action=\"enable\"]').click()");
                 awaitTrue(page, "document.querySelector('" + row1 + " [data-state]').dataset.state === 'UP'", "UP again on the page");
-                assertEquals("UP", apiState(lb, one.address()));
+                assertEquals("UP", apiState(lb, address(one)));
             } finally {
                 browser.descendants().forEach(ProcessHandle::destroy);
                 browser.destroy();
@@ -143,8 +147,8 @@ class DashboardBrowserTest {
         Files.write(file, Base64.getDecoder().decode(shot.get("data").asText()));
     }
 
-    private String apiState(AdminDist lb, String address) throws Exception {
-        for (JsonNode b : JSON.readTree(get(lb.admin() + "/api/backends"))) {
+    private String apiState(LbProcess lb, String address) throws Exception {
+        for (JsonNode b : JSON.readTree(get(lb.adminUrl() + "/api/backends"))) {
             if (b.get("address").asText().equals(address)) {
                 return b.get("state").asText();
             }
