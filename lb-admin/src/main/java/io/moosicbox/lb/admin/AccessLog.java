@@ -85,10 +85,13 @@ final class AccessLog extends AbstractLifeCycle implements ExchangeListener {
         if (LbConfig.AccessLogConfig.STDOUT.equals(config.target())) {
             return new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 64 * 1024);
         }
-        Path file = Path.of(config.target());
-        // Appending: log rotation by copy-and-truncate (logrotate's copytruncate) keeps working.
-        return Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        try {
+            // Appending: log rotation by copy-and-truncate (logrotate's copytruncate) keeps working.
+            return Files.newBufferedWriter(Path.of(config.target()), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            throw new IOException("cannot open the access log ACCESS_LOG=" + config.target() + ": " + e, e);
+        }
     }
 
     private void writeLoop(Writer out) {

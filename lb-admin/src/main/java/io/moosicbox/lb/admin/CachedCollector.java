@@ -4,18 +4,21 @@ import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Serves another registry's metrics from a snapshot at most {@code maxAge} old. The JVM and
+ * Serves another registry's metrics from a snapshot at most about {@code maxAge} old. The JVM and
  * process metrics cost milliseconds per scrape (thread dumps for thread states and deadlocks, a
- * walk of /proc): under a storm of concurrent scrapes they are collected once per interval and
- * shared, while the balancer's own metrics stay live.
+ * walk of /proc): under a storm of concurrent scrapes one scraper refreshes the snapshot while
+ * the others take the previous one without waiting. The balancer's own metrics stay live.
  */
 final class CachedCollector implements MultiCollector {
+    private record Taken(MetricSnapshots snapshots, long atNanos) {}
+
     private final PrometheusRegistry source;
     private final long maxAgeNanos;
-    private MetricSnapshots snapshot;
-    private long takenAt;
+    private final AtomicBoolean refreshing = new AtomicBoolean();
+    private volatile Taken taken;
 
     CachedCollector(PrometheusRegistry source, Duration maxAge) {
         this.source = source;
@@ -23,12 +26,22 @@ final class CachedCollector implements MultiCollector {
     }
 
     @Override
-    public synchronized MetricSnapshots collect() {
-        long now = System.nanoTime();
-        if (snapshot == null || now - takenAt > maxAgeNanos) {
-            snapshot = source.scrape();
-            takenAt = now;
+    public MetricSnapshots collect() {
+        Taken t = taken;
+        if (t != null && System.nanoTime() - t.atNanos() <= maxAgeNanos) {
+            return t.snapshots();
         }
-        return snapshot;
+        if (t != null && !refreshing.compareAndSet(false, true)) {
+            return t.snapshots();
+        }
+        try {
+            Taken fresh = new Taken(source.scrape(), System.nanoTime());
+            taken = fresh;
+            return fresh.snapshots();
+        } finally {
+            if (t != null) {
+                refreshing.set(false);
+            }
+        }
     }
 }
