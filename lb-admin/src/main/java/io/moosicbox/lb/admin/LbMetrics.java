@@ -16,6 +16,7 @@ import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 
 /**
@@ -193,7 +194,7 @@ final class LbMetrics implements ExchangeListener {
         private final String cluster;
         private final String backend;
         /** Bound on first use: most method and status combinations never happen. */
-        private final CounterDataPoint[] requestPoints = new CounterDataPoint[METHODS.length * CODES.length];
+        private final AtomicReferenceArray<CounterDataPoint> requestPoints = new AtomicReferenceArray<>(METHODS.length * CODES.length);
         private final DistributionDataPoint duration;
         private final DistributionDataPoint upstream;
         private final CounterDataPoint retries;
@@ -208,11 +209,11 @@ final class LbMetrics implements ExchangeListener {
 
         CounterDataPoint requests(int method, int code) {
             int i = method * CODES.length + code;
-            CounterDataPoint p = requestPoints[i];
+            CounterDataPoint p = requestPoints.get(i);
             if (p == null) {
                 // A race binds the same data point twice: labelValues returns the one already registered.
                 p = requests.labelValues(cluster, backend, METHODS[method], CODES[code]);
-                requestPoints[i] = p;
+                requestPoints.set(i, p);
             }
             return p;
         }
@@ -228,7 +229,7 @@ final class LbMetrics implements ExchangeListener {
         long responses5xx() {
             long n = 0;
             for (int m = 0; m < METHODS.length; m++) {
-                CounterDataPoint p = requestPoints[m * CODES.length + 5];
+                CounterDataPoint p = requestPoints.get(m * CODES.length + 5);
                 if (p != null) {
                     n += p.getLongValue();
                 }

@@ -89,8 +89,9 @@ class DashboardBrowserTest {
                 for (int i = 0; i < 20; i++) {
                     get(lb.proxyUrl() + "/");
                 }
-                awaitTrue(page, "[...document.querySelectorAll('" + row2 + " td')].some(td => td.dataset.label === 'Latency' && td.textContent !== '–')",
-                        "a latency for the backend still in rotation");
+                String rate = "[...document.querySelectorAll('%s td')].find(td => td.dataset.label === 'Req/s').textContent";
+                awaitTrue(page, rate.formatted(row1) + " === '0.00' && !['0.00', '–'].includes(" + rate.formatted(row2) + ")",
+                        "a poll that saw traffic only on the backend still in rotation");
                 screenshot(page, Path.of("target", "dashboard.png"));
                 page.call("Emulation.setDeviceMetricsOverride", Map.of("width", 390, "height", 844, "deviceScaleFactor", 2, "mobile", true));
                 screenshot(page, Path.of("target", "dashboard-phone.png"));
