@@ -22,6 +22,7 @@ public final class AdminApi {
         PrometheusRegistry registry = new PrometheusRegistry();
         LbMetrics metrics = new LbMetrics(registry, lb::clusters);
         ConnectionMetrics.register(registry, lb.server());
+        ReloadMetrics.register(registry, lb);
         PrometheusRegistry jvm = new PrometheusRegistry();
         JvmMetrics.builder().register(jvm);
         registry.register(new CachedCollector(jvm, Duration.ofSeconds(1)));
@@ -36,7 +37,7 @@ public final class AdminApi {
         }
         lb.setExchangeListener(ExchangeListeners.of(listeners));
 
-        AdminAuth auth = new AdminAuth(lb.config().admin().token());
+        AdminAuth auth = new AdminAuth(() -> lb.config().admin().token());
         BackendView view = new BackendView(metrics);
         ServletContextHandler context = lb.adminContext();
         context.setErrorHandler(new JsonErrorHandler());

@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.function.Supplier;
 
 /**
  * Who may change things. With a token: {@code Authorization: Bearer <token>} (401 without, 403
@@ -14,19 +15,17 @@ import java.security.NoSuchAlgorithmException;
  * that probes and scrapers need no secret.
  */
 final class AdminAuth {
-    private final byte[] tokenDigest;
+    /** Read per request: a reload that changes {@code admin.token} takes effect at once. */
+    private final Supplier<String> token;
 
-    AdminAuth(String token) {
-        this.tokenDigest = token == null ? null : sha256(token);
-    }
-
-    boolean tokenRequired() {
-        return tokenDigest != null;
+    AdminAuth(Supplier<String> token) {
+        this.token = token;
     }
 
     /** @return true when the change may go ahead; otherwise the error answer was sent */
     boolean allowChange(HttpServletRequest request, HttpServletResponse response) throws IOException {
-        if (tokenDigest == null) {
+        String expected = token.get();
+        if (expected == null) {
             if (isLoopback(request.getRemoteAddr())) {
                 return true;
             }
@@ -40,7 +39,7 @@ final class AdminAuth {
             return false;
         }
         // Comparing digests keeps the time independent of where the strings differ and of the token's length.
-        if (!MessageDigest.isEqual(tokenDigest, sha256(header.substring(7).trim()))) {
+        if (!MessageDigest.isEqual(sha256(expected), sha256(header.substring(7).trim()))) {
             Json.error(response, 403, "the bearer token is not the admin token");
             return false;
         }
@@ -49,7 +48,7 @@ final class AdminAuth {
 
     /** For the log line of every change: the client's address and how it was let in. */
     String who(HttpServletRequest request) {
-        return request.getRemoteAddr() + ":" + request.getRemotePort() + (tokenDigest == null ? " (loopback, no token set)" : " (with the admin token)");
+        return request.getRemoteAddr() + ":" + request.getRemotePort() + (token.get() == null ? " (loopback, no token set)" : " (with the admin token)");
     }
 
     static boolean isLoopback(String address) {

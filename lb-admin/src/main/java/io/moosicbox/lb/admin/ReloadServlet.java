@@ -38,6 +38,7 @@ final class ReloadServlet extends HttpServlet {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("applied", result.applied());
         body.put("problems", result.problems());
+        body.put("needs_restart", result.needsRestart());
         if (!result.applied()) {
             body.put("error", "the configuration was not applied; the running one stays");
             body.put("status", 422);

@@ -274,6 +274,16 @@ class AdminApiTest {
         JsonNode body = json(r);
         assertFalse(body.get("applied").asBoolean());
         assertTrue(body.get("problems").size() > 0, r.body());
+
+        LbConfig running = lb.config();
+        lb.setConfigSource(() -> running);
+        HttpResponse<String> applied = post("/api/reload", null);
+        assertEquals(200, applied.statusCode(), applied.body());
+        assertTrue(json(applied).get("applied").asBoolean());
+        assertEquals("[]", json(applied).get("needs_restart").toString());
+        String m = get("/metrics").body();
+        assertTrue(m.contains("moosicbox_lb_config_reloads_total{result=\"applied\"} 1"), m);
+        assertTrue(m.contains("moosicbox_lb_config_reloads_total{result=\"refused\"} 1"), m);
     }
 
     @Test
