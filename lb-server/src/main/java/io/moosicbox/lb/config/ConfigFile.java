@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  * number}); unknown keys are problems too, so that a misspelt setting is never silently ignored.
  */
 public final class ConfigFile {
-    private static final List<String> ROOT_KEYS = List.of("listeners", "tls", "clusters", "timeouts", "shutdown", "admin", "log_level");
+    private static final List<String> ROOT_KEYS = List.of("listeners", "tls", "clusters", "timeouts", "shutdown", "admin", "log_level", "access_log");
     private static final List<String> CLUSTER_KEYS = List.of("name", "hosts", "paths", "algorithm", "health_check", "backends",
             "retries", "queue_size", "queue_timeout", "slow_start", "hash_key",
             "eject_after", "eject_time", "eject_on_5xx", "check_before_traffic");
@@ -113,7 +113,14 @@ public final class ConfigFile {
         LbConfig.AdminConfig admin = a == null ? d.admin()
                 : new LbConfig.AdminConfig(value(a, "token", "admin", v -> v, d.admin().token()));
         String logLevel = value(m, "log_level", "", EnvConfig::parseLogLevel, d.logLevel());
-        return new LbConfig(listeners, tls, clusters, timeouts, shutdown, admin, logLevel);
+        MapNode al = section(m, "access_log", "", List.of("target", "format"));
+        LbConfig.AccessLogConfig accessLog = d.accessLog();
+        if (al != null) {
+            String target = value(al, "target", "access_log", EnvConfig::parseAccessLogTarget, "off");
+            accessLog = new LbConfig.AccessLogConfig("off".equals(target) ? null : target,
+                    value(al, "format", "access_log", EnvConfig::parseAccessLogFormat, d.accessLog().format()));
+        }
+        return new LbConfig(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, accessLog);
     }
 
     private LbConfig.Listeners listeners(MapNode root, LbConfig.Listeners d) {

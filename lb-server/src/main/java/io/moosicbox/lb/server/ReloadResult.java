@@ -37,6 +37,7 @@ public record ReloadResult(boolean applied, List<String> problems, List<String> 
         diff(changes, "timeouts", running.timeouts(), next.timeouts());
         diff(changes, "shutdown.timeout", running.shutdown().timeout(), next.shutdown().timeout());
         diff(changes, "log_level", running.logLevel(), next.logLevel());
+        diff(changes, "access_log", running.accessLog(), next.accessLog());
         return changes;
     }
 

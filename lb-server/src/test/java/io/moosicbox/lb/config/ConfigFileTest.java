@@ -1,6 +1,7 @@
 package io.moosicbox.lb.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,6 +82,24 @@ class ConfigFileTest {
         assertEquals(new LbConfig.ShutdownConfig(Duration.ofSeconds(10), Duration.ofSeconds(3)), c.shutdown());
         assertEquals("secret", c.admin().token());
         assertEquals("debug", c.logLevel());
+    }
+
+    @Test
+    void accessLogFromTheFileAndTheEnvironment() throws Exception {
+        Path f = write("""
+                clusters:
+                  - name: default
+                    backends: [http://10.0.0.3:8001]
+                access_log: { target: /var/log/lb/access.log, format: json }
+                """);
+        LbConfig fromFile = ConfigLoader.load(f, Map.of());
+        assertEquals(new LbConfig.AccessLogConfig("/var/log/lb/access.log", "json"), fromFile.accessLog());
+        LbConfig overridden = ConfigLoader.load(f, Map.of("ACCESS_LOG", "stdout", "ACCESS_LOG_FORMAT", "combined"));
+        assertEquals(new LbConfig.AccessLogConfig("stdout", "combined"), overridden.accessLog());
+        assertFalse(ConfigLoader.load(f, Map.of("ACCESS_LOG", "off")).accessLog().enabled());
+        ConfigException bad = assertThrows(ConfigException.class,
+                () -> ConfigLoader.load(f, Map.of("ACCESS_LOG_FORMAT", "xml")));
+        assertTrue(bad.problems().get(0).startsWith("ACCESS_LOG_FORMAT=\"xml\""), bad.problems().toString());
     }
 
     @Test
