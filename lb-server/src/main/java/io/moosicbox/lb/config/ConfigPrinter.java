@@ -97,7 +97,7 @@ public final class ConfigPrinter {
         root.put("shutdown", shutdown);
         root.put("admin", Map.of("token", c.admin().token() == null ? "(none: changes from loopback only)" : "(set)"));
         root.put("log_level", c.logLevel());
-        root.put("access_log", Map.of("target", str(c.accessLog().target()), "format", c.accessLog().format()));
+        root.put("access_log", Map.of("target", c.accessLog().enabled() ? c.accessLog().target() : "off", "format", c.accessLog().format()));
         try {
             return YAML.writeValueAsString(root);
         } catch (JsonProcessingException e) {
