@@ -37,7 +37,6 @@ final class LbMetrics implements ExchangeListener {
     private final Counter requests;
     private final Histogram duration;
     private final Histogram upstream;
-    private final Counter retries;
     /** cluster name, then backend address; "" stands for "none" (no route, no backend). */
     private final Map<String, Map<String, Series>> series = new ConcurrentHashMap<>();
 
@@ -64,12 +63,6 @@ final class LbMetrics implements ExchangeListener {
                 .labelNames("cluster", "backend")
                 .classicOnly()
                 .classicUpperBounds(UPSTREAM_BUCKETS)
-                .withoutExemplars()
-                .register(registry);
-        retries = Counter.builder()
-                .name("moosicbox_lb_retries")
-                .help("Requests sent again to another backend after a failure")
-                .labelNames("cluster", "backend")
                 .withoutExemplars()
                 .register(registry);
         registerBackendMetrics(registry, clusters);
@@ -115,6 +108,22 @@ final class LbMetrics implements ExchangeListener {
                     }
                 })
                 .register(registry);
+        GaugeWithCallback.builder()
+                .name("moosicbox_lb_cluster_queued")
+                .help("Requests waiting now for a backend below its max_conns")
+                .labelNames("cluster")
+                .callback(cb -> {
+                    for (Cluster c : clusters.get()) {
+                        cb.call(c.queued(), c.name());
+                    }
+                })
+                .register(registry);
+        clusterCounter(registry, clusters, "moosicbox_lb_cluster_queue_waits",
+                "Requests that waited because every ready backend was at its max_conns", Cluster::queueWaits);
+        clusterCounter(registry, clusters, "moosicbox_lb_cluster_queue_rejections",
+                "Requests answered 503 at once because the wait queue was full", Cluster::queueRejections);
+        clusterCounter(registry, clusters, "moosicbox_lb_cluster_queue_timeouts",
+                "Requests answered 503 because no backend freed a slot within the queue timeout", Cluster::queueTimeouts);
         for (BackendCounters.Counter counter : BackendCounters.ALL) {
             CounterWithCallback.builder()
                     .name(counter.metricName())
@@ -124,6 +133,20 @@ final class LbMetrics implements ExchangeListener {
                             (c, b) -> cb.call(counter.value().applyAsLong(b), c.name(), b.address())))
                     .register(registry);
         }
+    }
+
+    private static void clusterCounter(PrometheusRegistry registry, Supplier<List<Cluster>> clusters, String name,
+                                       String help, java.util.function.ToLongFunction<Cluster> value) {
+        CounterWithCallback.builder()
+                .name(name)
+                .help(help)
+                .labelNames("cluster")
+                .callback(cb -> {
+                    for (Cluster c : clusters.get()) {
+                        cb.call(value.applyAsLong(c), c.name());
+                    }
+                })
+                .register(registry);
     }
 
     private interface BackendVisitor {
@@ -145,9 +168,6 @@ final class LbMetrics implements ExchangeListener {
         s.duration.observe(e.durationNanos() / 1e9);
         if (e.upstreamNanos() >= 0) {
             s.upstream.observe(e.upstreamNanos() / 1e9);
-        }
-        if (e.retries() > 0) {
-            s.retries.inc(e.retries());
         }
     }
 
@@ -197,14 +217,12 @@ final class LbMetrics implements ExchangeListener {
         private final AtomicReferenceArray<CounterDataPoint> requestPoints = new AtomicReferenceArray<>(METHODS.length * CODES.length);
         private final DistributionDataPoint duration;
         private final DistributionDataPoint upstream;
-        private final CounterDataPoint retries;
 
         Series(String cluster, String backend) {
             this.cluster = cluster;
             this.backend = backend;
             this.duration = LbMetrics.this.duration.labelValues(cluster, backend);
             this.upstream = LbMetrics.this.upstream.labelValues(cluster, backend);
-            this.retries = LbMetrics.this.retries.labelValues(cluster, backend);
         }
 
         CounterDataPoint requests(int method, int code) {

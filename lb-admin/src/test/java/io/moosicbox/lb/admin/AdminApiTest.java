@@ -305,6 +305,9 @@ class AdminApiTest {
         assertTrue(m.contains("moosicbox_lb_backend_inflight{backend=\"" + one.address() + "\",cluster=\"default\"} 0"), m);
         assertTrue(m.contains("moosicbox_lb_backend_state{backend=\"" + one.address() + "\",cluster=\"default\",state=\"UP\"} 1"), m);
         assertTrue(m.contains("moosicbox_lb_cluster_available_backends{cluster=\"default\"} 2"), m);
+        assertTrue(m.contains("moosicbox_lb_cluster_queue_rejections_total{cluster=\"default\"} 0"), m);
+        assertTrue(m.contains("moosicbox_lb_backend_retries_total{backend=\"" + one.address() + "\",cluster=\"default\"} 0"), m);
+        assertTrue(m.contains("moosicbox_lb_backend_health_checks_failed_total{backend=\"" + one.address() + "\",cluster=\"default\"}"), m);
         assertTrue(m.contains("moosicbox_lb_client_connections_opened_total{listener=\"proxy\"}"), m);
         assertTrue(m.contains("moosicbox_lb_client_connections{listener=\"admin\"} 1"), m);
         assertTrue(m.contains("jvm_memory_used_bytes"), m);
