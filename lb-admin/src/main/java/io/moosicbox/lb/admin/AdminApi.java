@@ -23,6 +23,7 @@ public final class AdminApi {
         LbMetrics metrics = new LbMetrics(registry, lb::clusters);
         ConnectionMetrics.register(registry, lb.server());
         ReloadMetrics.register(registry, lb);
+        TlsMetrics.register(registry, lb);
         PrometheusRegistry jvm = new PrometheusRegistry();
         JvmMetrics.builder().register(jvm);
         registry.register(new CachedCollector(jvm, Duration.ofSeconds(1)));
