@@ -53,6 +53,8 @@ class AdminApiTest {
         Map<String, String> env = new java.util.HashMap<>(Map.of(
                 "BIND_ADDRESS", "127.0.0.1:0",
                 "ADMIN_BIND_ADDRESS", "127.0.0.1:0",
+                // The test client's idle keep-alive connections can hold the graceful drain open until its timeout.
+                "SHUTDOWN_TIMEOUT", "1s",
                 "BACKEND_SERVERS", "http://" + one.address() + ",http://" + two.address()));
         env.putAll(extraEnv);
         start(EnvConfig.load(EnvConfig.defaults(), env));
@@ -220,7 +222,7 @@ class AdminApiTest {
                 new ClusterConfig("default", List.of("*"), List.of("/"), "round_robin", HealthCheckConfig.defaults(),
                         List.of(shared, BackendSpec.parse("http://" + two.address())), PoolSettings.defaults()));
         LbConfig base = EnvConfig.load(EnvConfig.defaults(), Map.of("BIND_ADDRESS", "127.0.0.1:0",
-                "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", "http://" + two.address()));
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "SHUTDOWN_TIMEOUT", "1s", "BACKEND_SERVERS", "http://" + two.address()));
         start(new LbConfig(base.listeners(), base.tls(), clusters, base.timeouts(), base.shutdown(), base.admin(),
                 base.logLevel(), base.accessLog()));
 
