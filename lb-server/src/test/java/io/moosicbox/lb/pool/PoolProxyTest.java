@@ -185,7 +185,9 @@ class PoolProxyTest {
         TestBackend a = startBackend("a");
         TestBackend b = startBackend("b");
         TestBackend victim = startBackend("victim");
-        LoadBalancer lb = balancer(Duration.ofSeconds(5), cluster("round_robin",
+        // A generous response-headers timeout: on a loaded machine a live backend can be slow to answer,
+        // and a 504 (never retried) would be blamed on the kill.
+        LoadBalancer lb = balancer(Duration.ofSeconds(15), cluster("round_robin",
                 pool(2, 100, Duration.ofSeconds(5), 2, Duration.ofSeconds(30)), a.url(), b.url(), victim.url()));
         Backend dead = backend(lb, victim);
         Map<String, Integer> counts = load(lb, 6, Duration.ofMillis(1500), c -> dead.ejections() > 0, () -> {
