@@ -14,10 +14,17 @@ public record LbConfig(
         Timeouts timeouts,
         ShutdownConfig shutdown,
         AdminConfig admin,
-        String logLevel) {
+        String logLevel,
+        WebSocketConfig websocket) {
 
     public LbConfig {
         clusters = List.copyOf(clusters);
+    }
+
+    /** Without WebSocket settings: their defaults. */
+    public LbConfig(Listeners listeners, TlsConfig tls, List<ClusterConfig> clusters, Timeouts timeouts,
+                    ShutdownConfig shutdown, AdminConfig admin, String logLevel) {
+        this(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, WebSocketConfig.defaults());
     }
 
     /** @param https null when TLS is off */
@@ -94,6 +101,17 @@ public record LbConfig(
         @Override
         public String toString() {
             return "AdminConfig[token=" + (token == null ? "none" : "(set)") + "]";
+        }
+    }
+
+    /**
+     * @param idleTimeout longest silence on a proxied WebSocket session, in either direction
+     * @param drainGrace  how long sessions stay open once their backend drains or the balancer
+     *                    shuts down, before they are closed with 1001 (capped by the shutdown timeout)
+     */
+    public record WebSocketConfig(Duration idleTimeout, Duration drainGrace) {
+        public static WebSocketConfig defaults() {
+            return new WebSocketConfig(Duration.ofHours(1), Duration.ofSeconds(30));
         }
     }
 }

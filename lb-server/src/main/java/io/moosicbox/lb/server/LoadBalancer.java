@@ -13,6 +13,7 @@ import io.moosicbox.lb.tls.BackendTls;
 import io.moosicbox.lb.tls.CertificateInfo;
 import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
+import io.moosicbox.lb.websocket.WebSocketProxy;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -55,6 +56,7 @@ public final class LoadBalancer {
     private final GracefulHandler graceful;
     private final BalancingProxyServlet proxyServlet;
     private final TlsListener tls;
+    private final WebSocketProxy webSockets;
     private final AtomicBoolean shuttingDown = new AtomicBoolean();
     private final Topology topology;
     private final LongAdder reloadsSucceeded = new LongAdder();
@@ -118,6 +120,11 @@ public final class LoadBalancer {
         proxy.setInitParameter("preserveHost", "true");
         proxy.setInitParameter("maxConnections", "1024");
         proxyContext.addServlet(proxy, "/*");
+        // A server bean: on stop it keeps WebSocket sessions for their grace time, then closes them with 1001.
+        webSockets = new WebSocketProxy(config.websocket(), config.timeouts(), config.shutdown().timeout());
+        webSockets.setBackendTls(backendTls.newSslContextFactory());
+        webSockets.install(proxyContext);
+        proxyServlet.setWebSocketProxy(webSockets);
 
         adminContext = new ServletContextHandler("/");
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
@@ -125,6 +132,7 @@ public final class LoadBalancer {
         graceful = new ServingGracefulHandler(new ContextHandlerCollection(proxyContext, adminContext));
         graceful.setShutdownIdleTimeout(config.shutdown().timeout().toMillis());
         server.setHandler(graceful);
+        server.addBean(webSockets);
     }
 
     private TlsListener newTlsListener(HttpConfiguration http, LbConfig config) {
@@ -176,6 +184,11 @@ public final class LoadBalancer {
         proxyServlet.setExchangeListener(listener);
     }
 
+    /** Proxied WebSocket sessions (open count); {@link #stop()} closes them gracefully. */
+    public WebSocketProxy webSockets() {
+        return webSockets;
+    }
+
     /** The admin listener's servlet context; add servlets before {@link #start()}. */
     public ServletContextHandler adminContext() {
         return adminContext;
@@ -197,6 +210,8 @@ public final class LoadBalancer {
     /**
      * Graceful stop: /ready turns 503 at once; after the shutdown delay the listeners close,
      * accepted requests get up to the shutdown timeout to finish, then whatever is left is cut.
+     * WebSocket sessions stay open for their grace time (at most the shutdown timeout), then are
+     * closed with 1001 (the {@link WebSocketProxy} bean, called by {@code Graceful.shutdown}).
      */
     public void stop() throws Exception {
         shuttingDown.set(true);
@@ -205,8 +220,8 @@ public final class LoadBalancer {
             LOG.info("shutting down: /ready answers 503, listeners close in {} ms", delay);
             Thread.sleep(delay);
         }
-        LOG.info("shutting down: listeners closed, {} requests in flight, waiting up to {} ms",
-                graceful.getCurrentRequestCount(), server.getStopTimeout());
+        LOG.info("shutting down: listeners closed, {} requests in flight, {} WebSocket sessions, waiting up to {} ms",
+                graceful.getCurrentRequestCount(), webSockets.openSessions(), server.getStopTimeout());
         long started = System.nanoTime();
         Thread idleCloser = Thread.ofVirtual().name("lb-idle-closer").start(this::closeIdleConnectionsWhenDrained);
         try {
@@ -246,7 +261,9 @@ public final class LoadBalancer {
                     for (Connector c : server.getConnectors()) {
                         for (EndPoint endPoint : c.getConnectedEndPoints()) {
                             open++;
-                            if (settled && endPoint instanceof IdleTimeout idle && idle.getIdleFor() >= QUIET_BEFORE_CLOSE_MS) {
+                            // A quiet WebSocket is not idle: the WebSocketProxy closes it with 1001 after its grace time.
+                            if (settled && endPoint instanceof IdleTimeout idle && idle.getIdleFor() >= QUIET_BEFORE_CLOSE_MS
+                                    && !WebSocketProxy.isWebSocket(endPoint)) {
                                 endPoint.close();
                             }
                         }
