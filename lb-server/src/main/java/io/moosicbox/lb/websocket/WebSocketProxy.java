@@ -167,7 +167,14 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      */
     public int upgrade(HttpServletRequest request, HttpServletResponse response, Lease lease, String backendUrl,
                        HttpFields forwarded) throws IOException {
-        Handshake handshake = new Handshake(request, lease, URI.create("ws" + backendUrl.substring(4)), forwarded);
+        URI backendUri;
+        try {
+            backendUri = URI.create("ws" + backendUrl.substring(4));
+        } catch (IllegalArgumentException e) {
+            lease.release(false);
+            return refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of());
+        }
+        Handshake handshake = new Handshake(request, lease, backendUri, forwarded);
         JettyWebSocketServerContainer container = JettyWebSocketServerContainer.getContainer(request.getServletContext());
         boolean upgraded;
         try {

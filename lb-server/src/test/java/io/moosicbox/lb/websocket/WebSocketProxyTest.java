@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -43,6 +44,7 @@ class WebSocketProxyTest {
     private static WebSocketClient client;
     private EchoBackend backend;
     private LoadBalancer lb;
+    private final java.util.concurrent.BlockingQueue<Exchange> exchanges = new java.util.concurrent.LinkedBlockingQueue<>();
 
     @BeforeAll
     static void startClient() throws Exception {
@@ -81,6 +83,7 @@ class WebSocketProxyTest {
             vars.put(env[i], env[i + 1]);
         }
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), vars));
+        lb.setExchangeListener(exchanges::add);
         lb.start();
         return lb;
     }
@@ -130,6 +133,10 @@ class WebSocketProxyTest {
         TestClient c = connect(viaLb("/ws?profile=main"), request);
 
         assertEquals(1, theBackend().inflight(), "an open session counts as in flight");
+        Exchange handshake = exchanges.poll(10, TimeUnit.SECONDS);
+        assertEquals(101, handshake.status());
+        assertEquals("/ws?profile=main", handshake.uri());
+        assertEquals(theBackend().address(), handshake.backend());
         assertEquals("backend=1", c.session.getUpgradeResponse().getHeader("Set-Cookie"));
         c.send("headers");
         String headers = c.nextText();
@@ -214,6 +221,7 @@ class WebSocketProxyTest {
         startLb();
         assertEquals(401, upgradeStatus(viaLb("/denied")), "the backend's own refusal is passed on");
         awaitNoneInFlight();
+        assertEquals(401, exchanges.poll(10, TimeUnit.SECONDS).status());
 
         theBackend().setState(BackendState.DOWN);
         assertEquals(503, upgradeStatus(viaLb("/ws")));
