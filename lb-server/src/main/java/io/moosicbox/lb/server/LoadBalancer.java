@@ -119,6 +119,8 @@ public final class LoadBalancer {
         proxy.setInitParameter("idleTimeout", Long.toString(config.timeouts().idle().toMillis()));
         proxy.setInitParameter("preserveHost", "true");
         proxy.setInitParameter("maxConnections", "1024");
+        // Upload bodies are read and sent on in pieces of this size (Jetty's default, 4 KiB, caps uploads at tens of MB/s).
+        proxy.setInitParameter("requestBufferSize", Integer.toString(64 * 1024));
         proxyContext.addServlet(proxy, "/*");
         // A server bean: on stop it keeps WebSocket sessions for their grace time, then closes them with 1001.
         webSockets = new WebSocketProxy(config.websocket(), config.timeouts(), config.shutdown().timeout());

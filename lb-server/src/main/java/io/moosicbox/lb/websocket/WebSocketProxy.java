@@ -1,6 +1,7 @@
 package io.moosicbox.lb.websocket;
 
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Lease;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -155,6 +156,11 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
     /** Open proxied sessions, all backends together. */
     public int openSessions() {
         return registry.size();
+    }
+
+    /** Open proxied sessions on one backend (they are part of its in-flight count too). */
+    public int openSessions(Backend backend) {
+        return registry.count(backend);
     }
 
     /**

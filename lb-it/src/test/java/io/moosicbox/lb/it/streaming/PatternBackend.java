@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.http.HttpHeader;
@@ -32,6 +33,8 @@ final class PatternBackend implements AutoCloseable {
     final ServerConnector connector = new ServerConnector(server);
     /** Close frames the WebSocket echo received, as "CODE REASON". */
     final BlockingQueue<String> closes = new LinkedBlockingQueue<>();
+    /** Bytes of {@code /bytes/} bodies written so far, all requests together. */
+    final AtomicLong served = new AtomicLong();
 
     PatternBackend() throws Exception {
         connector.setHost("127.0.0.1");
@@ -77,7 +80,7 @@ final class PatternBackend implements AutoCloseable {
         return "http://127.0.0.1:" + connector.getLocalPort();
     }
 
-    private static void serve(Request request, Response response, long size) throws Exception {
+    private void serve(Request request, Response response, long size) throws Exception {
         long start = 0;
         long end = size - 1;
         int status = 200;
@@ -105,6 +108,7 @@ final class PatternBackend implements AutoCloseable {
                 int n = (int) Math.min(buffer.length, end - pos + 1);
                 BytePattern.fill(buffer, pos, n);
                 out.write(buffer, 0, n);
+                served.addAndGet(n);
                 pos += n;
             }
         }

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Multi-gigabyte bodies through the packaged balancer, started with a 128 MiB heap: its memory
- * must not depend on the size of what passes through.
+ * must not depend on the size of what passes through, and no timeout may cut a transfer that
+ * keeps flowing (each one here lasts longer than the idle and response-headers timeouts).
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class StreamingTest {
@@ -38,8 +39,9 @@ class StreamingTest {
         lb = BalancerProcess.start(Map.of(
                 "BACKEND_SERVERS", backend.url(),
                 "JAVA_OPTS", "-Xms64m -Xmx128m",
-                "IDLE_TIMEOUT", "10s",
-                "RESPONSE_HEADERS_TIMEOUT", "10s"));
+                // Shorter than every 1 GiB transfer here: a transfer that keeps flowing outlives both.
+                "IDLE_TIMEOUT", "3s",
+                "RESPONSE_HEADERS_TIMEOUT", "3s"));
         client = new HttpClient();
         // Only silence fails a transfer: a long one that keeps flowing must not be cut.
         client.setIdleTimeout(30_000);
@@ -95,6 +97,26 @@ class StreamingTest {
     }
 
     @Test
+    void aClientThatStopsReadingHoldsTheBackendBack() throws Exception {
+        InputStreamResponseListener listener = new InputStreamResponseListener();
+        client.newRequest(lb.url() + "/bytes/" + GIB).send(listener);
+        assertEquals(200, listener.get(30, TimeUnit.SECONDS).getStatus());
+        long before = backend.served.get();
+        try (InputStream in = listener.getInputStream()) {
+            assertEquals(1 << 20, in.readNBytes(1 << 20).length);
+            // The client reads nothing more; wait until the backend cannot write any further.
+            long last = -1;
+            for (int i = 0; i < 100 && backend.served.get() != last; i++) {
+                last = backend.served.get();
+                Thread.sleep(300);
+            }
+            long sent = backend.served.get() - before;
+            assertTrue(sent < (64L << 20), "the backend wrote " + (sent >> 20) + " MiB for a client that read 1 MiB");
+            assertTrue(lb.process.isAlive(), "the balancer survived:\n" + lb.output());
+        }
+    }
+
+    @Test
     void rangeRequestsReturnTheRightBytes() throws Exception {
         ContentResponse r = client.newRequest(lb.url() + "/bytes/" + GIB)
                 .headers(h -> h.put(HttpHeader.RANGE, "bytes=1000000000-1000000099")).send();
@@ -121,15 +143,24 @@ class StreamingTest {
 
     @Test
     void oneGibUploadStreamsThrough() throws Exception {
+        double balanced = upload(lb.url());
+        assertTrue(lb.process.isAlive(), "the balancer survived:\n" + lb.output());
+        double direct = upload(backend.url());
+        String report = String.format("1 GiB upload (checked by the backend):%n  direct:       %.0f MiB/s%n"
+                + "  via balancer: %.0f MiB/s%n", direct, balanced);
+        System.out.print(report);
+        Files.writeString(Path.of("target", "streaming-upload-rates.txt"), report);
+    }
+
+    /** @return MiB/s */
+    private static double upload(String baseUrl) throws Exception {
         long started = System.nanoTime();
-        ContentResponse r = client.POST(lb.url() + "/upload")
+        ContentResponse r = client.POST(baseUrl + "/upload")
                 .body(new InputStreamRequestContent("application/octet-stream", new PatternInputStream(GIB), 64 * 1024))
                 .send();
-        double rate = (GIB / 1048576.0) / ((System.nanoTime() - started) / 1e9);
         assertEquals(200, r.getStatus());
         assertEquals("ok " + GIB, r.getContentAsString());
-        assertTrue(lb.process.isAlive(), "the balancer survived:\n" + lb.output());
-        System.out.printf("1 GiB upload via balancer: %.0f MiB/s%n", rate);
+        return (GIB / 1048576.0) / ((System.nanoTime() - started) / 1e9);
     }
 
     @Test
