@@ -1,4 +1,4 @@
-package io.moosicbox.lb.it.streaming;
+package io.moosicbox.lb.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,12 +31,13 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class WebSocketClientsTest {
     private static PatternBackend backend;
-    private static BalancerProcess lb;
+    private static LbProcess lb;
 
     @BeforeAll
     static void start() throws Exception {
         backend = new PatternBackend();
-        lb = BalancerProcess.start(Map.of("BACKEND_SERVERS", backend.url(), "JAVA_OPTS", "-Xms64m -Xmx128m"));
+        lb = LbProcess.launch(Map.of("BACKEND_SERVERS", backend.url(), "JAVA_OPTS", "-Xms64m -Xmx128m"));
+        lb.awaitListening(java.time.Duration.ofSeconds(90));
     }
 
     @AfterAll
@@ -58,7 +59,7 @@ class WebSocketClientsTest {
             Recorder recorder = new Recorder();
             ClientUpgradeRequest request = new ClientUpgradeRequest();
             request.setSubProtocols("moosicbox.v2");
-            Session session = client.connect(recorder, URI.create("ws://127.0.0.1:" + lb.proxyPort + "/ws"), request)
+            Session session = client.connect(recorder, URI.create("ws://127.0.0.1:" + lb.proxyPort() + "/ws"), request)
                     .get(10, TimeUnit.SECONDS);
             assertEquals("moosicbox.v2", session.getUpgradeResponse().getAcceptedSubProtocol());
             session.sendText("hello", Callback.NOOP);
@@ -83,7 +84,7 @@ class WebSocketClientsTest {
             Files.write(script, in.readAllBytes());
         }
         try {
-            Process p = new ProcessBuilder(python, script.toString(), "ws://127.0.0.1:" + lb.proxyPort + "/ws")
+            Process p = new ProcessBuilder(python, script.toString(), "ws://127.0.0.1:" + lb.proxyPort() + "/ws")
                     .redirectErrorStream(true).start();
             boolean finished = p.waitFor(60, TimeUnit.SECONDS);
             if (!finished) {

@@ -1,4 +1,4 @@
-package io.moosicbox.lb.it.streaming;
+package io.moosicbox.lb.it;
 
 import java.io.InputStream;
 import java.io.OutputStream;

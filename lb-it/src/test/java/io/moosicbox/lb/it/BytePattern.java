@@ -1,4 +1,4 @@
-package io.moosicbox.lb.it.streaming;
+package io.moosicbox.lb.it;
 
 /**
  * Content that is a function of its offset, so that gigabytes can be served and checked without

@@ -1,4 +1,4 @@
-package io.moosicbox.lb.it.streaming;
+package io.moosicbox.lb.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,18 +30,19 @@ import org.junit.jupiter.api.Timeout;
 class StreamingTest {
     private static final long GIB = 1L << 30;
     private static PatternBackend backend;
-    private static BalancerProcess lb;
+    private static LbProcess lb;
     private static HttpClient client;
 
     @BeforeAll
     static void start() throws Exception {
         backend = new PatternBackend();
-        lb = BalancerProcess.start(Map.of(
+        lb = LbProcess.launch(Map.of(
                 "BACKEND_SERVERS", backend.url(),
                 "JAVA_OPTS", "-Xms64m -Xmx128m",
                 // Shorter than every 1 GiB transfer here: a transfer that keeps flowing outlives both.
                 "IDLE_TIMEOUT", "3s",
                 "RESPONSE_HEADERS_TIMEOUT", "3s"));
+        lb.awaitListening(java.time.Duration.ofSeconds(90));
         client = new HttpClient();
         // Only silence fails a transfer: a long one that keeps flowing must not be cut.
         client.setIdleTimeout(30_000);
@@ -63,14 +64,14 @@ class StreamingTest {
 
     @Test
     void oneGibDownloadIsByteExactThroughTheBalancerWithA128MibHeap() throws Exception {
-        download(lb.url() + "/bytes/" + GIB, true);
-        assertTrue(lb.process.isAlive(), "the balancer survived:\n" + lb.output());
+        download(lb.proxyUrl() + "/bytes/" + GIB, true);
+        assertTrue(lb.process().isAlive(), "the balancer survived:\n" + (lb.stderr() + lb.stdout()));
         // The rate without the client's byte check, which would be the bottleneck.
         double direct = download(backend.url() + "/bytes/" + GIB, false);
-        double balanced = download(lb.url() + "/bytes/" + GIB, false);
+        double balanced = download(lb.proxyUrl() + "/bytes/" + GIB, false);
         String report = String.format("1 GiB download, balancer with -Xms64m -Xmx128m:%n"
                 + "  direct:       %.0f MiB/s%n  via balancer: %.0f MiB/s%n  balancer resident memory after: %d MiB%n",
-                direct, balanced, lb.residentKib() / 1024);
+                direct, balanced, residentKib(lb.pid()) / 1024);
         System.out.print(report);
         Files.writeString(Path.of("target", "streaming-rates.txt"), report);
     }
@@ -99,7 +100,7 @@ class StreamingTest {
     @Test
     void aClientThatStopsReadingHoldsTheBackendBack() throws Exception {
         InputStreamResponseListener listener = new InputStreamResponseListener();
-        client.newRequest(lb.url() + "/bytes/" + GIB).send(listener);
+        client.newRequest(lb.proxyUrl() + "/bytes/" + GIB).send(listener);
         assertEquals(200, listener.get(30, TimeUnit.SECONDS).getStatus());
         long before = backend.served.get();
         try (InputStream in = listener.getInputStream()) {
@@ -112,30 +113,30 @@ class StreamingTest {
             }
             long sent = backend.served.get() - before;
             assertTrue(sent < (64L << 20), "the backend wrote " + (sent >> 20) + " MiB for a client that read 1 MiB");
-            assertTrue(lb.process.isAlive(), "the balancer survived:\n" + lb.output());
+            assertTrue(lb.process().isAlive(), "the balancer survived:\n" + (lb.stderr() + lb.stdout()));
         }
     }
 
     @Test
     void rangeRequestsReturnTheRightBytes() throws Exception {
-        ContentResponse r = client.newRequest(lb.url() + "/bytes/" + GIB)
+        ContentResponse r = client.newRequest(lb.proxyUrl() + "/bytes/" + GIB)
                 .headers(h -> h.put(HttpHeader.RANGE, "bytes=1000000000-1000000099")).send();
         assertEquals(206, r.getStatus());
         assertEquals("bytes 1000000000-1000000099/" + GIB, r.getHeaders().get(HttpHeader.CONTENT_RANGE));
         assertEquals(100, r.getContent().length);
         assertEquals(-1, BytePattern.firstMismatch(r.getContent(), 1_000_000_000L, 100));
 
-        ContentResponse tail = client.newRequest(lb.url() + "/bytes/" + GIB)
+        ContentResponse tail = client.newRequest(lb.proxyUrl() + "/bytes/" + GIB)
                 .headers(h -> h.put(HttpHeader.RANGE, "bytes=-10")).send();
         assertEquals(206, tail.getStatus());
         assertEquals(-1, BytePattern.firstMismatch(tail.getContent(), GIB - 10, 10));
 
-        ContentResponse ifRangeMatches = client.newRequest(lb.url() + "/bytes/100000")
+        ContentResponse ifRangeMatches = client.newRequest(lb.proxyUrl() + "/bytes/100000")
                 .headers(h -> h.put(HttpHeader.RANGE, "bytes=500-599").put(HttpHeader.IF_RANGE, PatternBackend.ETAG)).send();
         assertEquals(206, ifRangeMatches.getStatus());
         assertEquals(-1, BytePattern.firstMismatch(ifRangeMatches.getContent(), 500, 100));
 
-        ContentResponse ifRangeStale = client.newRequest(lb.url() + "/bytes/100000")
+        ContentResponse ifRangeStale = client.newRequest(lb.proxyUrl() + "/bytes/100000")
                 .headers(h -> h.put(HttpHeader.RANGE, "bytes=500-599").put(HttpHeader.IF_RANGE, "\"old\"")).send();
         assertEquals(200, ifRangeStale.getStatus(), "a changed resource comes whole");
         assertEquals(100000, ifRangeStale.getContent().length);
@@ -143,8 +144,8 @@ class StreamingTest {
 
     @Test
     void oneGibUploadStreamsThrough() throws Exception {
-        double balanced = upload(lb.url());
-        assertTrue(lb.process.isAlive(), "the balancer survived:\n" + lb.output());
+        double balanced = upload(lb.proxyUrl());
+        assertTrue(lb.process().isAlive(), "the balancer survived:\n" + (lb.stderr() + lb.stdout()));
         double direct = upload(backend.url());
         String report = String.format("1 GiB upload (checked by the backend):%n  direct:       %.0f MiB/s%n"
                 + "  via balancer: %.0f MiB/s%n", direct, balanced);
@@ -165,7 +166,7 @@ class StreamingTest {
 
     @Test
     void expectContinueWaitsForTheBackendsAnswer() throws Exception {
-        ContentResponse accepted = client.POST(lb.url() + "/upload")
+        ContentResponse accepted = client.POST(lb.proxyUrl() + "/upload")
                 .headers(h -> h.put(HttpHeader.EXPECT, "100-continue"))
                 .body(new InputStreamRequestContent(new PatternInputStream(1 << 20)))
                 .send();
@@ -174,7 +175,7 @@ class StreamingTest {
 
         PatternInputStream body = new PatternInputStream(1 << 20);
         CompletableFuture<Result> rejected = new CompletableFuture<>();
-        client.POST(lb.url() + "/upload-reject")
+        client.POST(lb.proxyUrl() + "/upload-reject")
                 .headers(h -> h.put(HttpHeader.EXPECT, "100-continue"))
                 .body(new InputStreamRequestContent(body))
                 .timeout(10, TimeUnit.SECONDS)
@@ -184,6 +185,19 @@ class StreamingTest {
         // Jetty's client fails the request when the expectation is refused: the body was never sent.
         assertTrue(result.getRequestFailure() != null, "the body was not sent");
         assertTrue(body.position < (1 << 20), "the body was not read whole: " + body.position + " bytes");
+    }
+
+    /** Resident memory of a process, from /proc; -1 where there is none. */
+    private static long residentKib(long pid) throws java.io.IOException {
+        Path status = Path.of("/proc/" + pid + "/status");
+        if (Files.exists(status)) {
+            for (String line : Files.readAllLines(status)) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", ""));
+                }
+            }
+        }
+        return -1;
     }
 
     /** {@link BytePattern} content of a given length, made as it is read. */
