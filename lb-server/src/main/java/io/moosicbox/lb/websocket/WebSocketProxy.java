@@ -6,10 +6,12 @@ import io.moosicbox.lb.pool.Lease;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -37,7 +39,9 @@ import org.eclipse.jetty.util.component.Graceful;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.util.thread.Scheduler;
+import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.StatusCode;
 import org.eclipse.jetty.websocket.api.exceptions.UpgradeException;
 import org.eclipse.jetty.websocket.common.SessionTracker;
 import org.eclipse.jetty.websocket.core.WebSocketConnection;
@@ -288,8 +292,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
                 return refused(new TimeoutException("no WebSocket handshake from the backend in time"));
             }
             if (!registry.add(tunnel)) {
-                backend.close(org.eclipse.jetty.websocket.api.StatusCode.SHUTDOWN, "the balancer is shutting down",
-                        org.eclipse.jetty.websocket.api.Callback.NOOP);
+                backend.close(StatusCode.SHUTDOWN, "the balancer is shutting down", Callback.NOOP);
                 refusal = HttpStatus.SERVICE_UNAVAILABLE_503;
                 refusalReason = "the balancer is shutting down";
                 lease.release(false);
@@ -359,7 +362,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         @Override
         public void onHandshakeResponse(Request backendRequest, Response backendResponse) {
             if (backendResponse.getStatus() != HttpStatus.SWITCHING_PROTOCOLS_101) {
-                Map<String, String> kept = new java.util.HashMap<>();
+                Map<String, String> kept = new HashMap<>();
                 for (HttpHeader h : REFUSAL_HEADERS) {
                     String v = backendResponse.getHeaders().get(h);
                     if (v != null) {
@@ -386,7 +389,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
 
     private static boolean isTimeout(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException) {
+            if (t instanceof TimeoutException || t instanceof SocketTimeoutException) {
                 return true;
             }
         }
