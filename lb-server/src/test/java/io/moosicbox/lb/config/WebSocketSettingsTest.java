@@ -29,6 +29,28 @@ class WebSocketSettingsTest {
     }
 
     @Test
+    void theFileSetsThemAndTheEnvironmentWins() throws Exception {
+        String yaml = """
+                clusters:
+                  - name: default
+                    backends: [http://127.0.0.1:8001]
+                websocket: { idle_timeout: 2h, drain_grace: 5s }
+                """;
+        ConfigFile.Result file = ConfigFile.read("lb.yaml", new java.io.StringReader(yaml));
+        assertEquals(java.util.List.of(), file.problems());
+        assertEquals(Duration.ofHours(2), file.config().websocket().idleTimeout());
+        assertEquals(Duration.ofSeconds(5), file.config().websocket().drainGrace());
+        LbConfig merged = EnvConfig.load(file.config(), Map.of("WEBSOCKET_DRAIN_GRACE", "1m"));
+        assertEquals(Duration.ofHours(2), merged.websocket().idleTimeout());
+        assertEquals(Duration.ofMinutes(1), merged.websocket().drainGrace());
+
+        ConfigFile.Result bad = ConfigFile.read("lb.yaml", new java.io.StringReader(
+                yaml.replace("idle_timeout: 2h", "idle_timeout: never")));
+        assertEquals(java.util.List.of("lb.yaml:4: websocket.idle_timeout: \"never\": expected a duration such as 250ms, 5s, 2m or 1h"),
+                bad.problems());
+    }
+
+    @Test
     void badValuesAreErrorsNamingTheVariable() {
         ConfigException e = assertThrows(ConfigException.class, () -> EnvConfig.load(EnvConfig.defaults(),
                 Map.of("BACKEND_SERVERS", BACKENDS, "WEBSOCKET_IDLE_TIMEOUT", "0", "WEBSOCKET_DRAIN_GRACE", "soon")));
