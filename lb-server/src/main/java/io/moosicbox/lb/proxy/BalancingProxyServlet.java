@@ -212,12 +212,23 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         long headersTimeout = timeouts.responseHeaders().toMillis();
         if (headersTimeout > 0) {
             // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
+            // The response may begin before the request-success callback runs: the cancel listeners are
+            // registered first, and a timer set after the response began is cancelled at once.
+            java.util.concurrent.atomic.AtomicReference<Object> timer = new java.util.concurrent.atomic.AtomicReference<>();
+            Runnable cancel = () -> {
+                if (timer.getAndSet(Boolean.TRUE) instanceof Scheduler.Task task) {
+                    task.cancel();
+                }
+            };
+            proxyRequest.onResponseBegin(response -> cancel.run());
+            proxyRequest.onComplete(result -> cancel.run());
             proxyRequest.onRequestSuccess(r -> {
                 Scheduler.Task task = getHttpClient().getScheduler().schedule(
                         () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
                         headersTimeout, TimeUnit.MILLISECONDS);
-                proxyRequest.onResponseBegin(response -> task.cancel());
-                proxyRequest.onComplete(result -> task.cancel());
+                if (!timer.compareAndSet(null, task)) {
+                    task.cancel();
+                }
             });
         }
         super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
