@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  * number}); unknown keys are problems too, so that a misspelt setting is never silently ignored.
  */
 public final class ConfigFile {
-    private static final List<String> ROOT_KEYS = List.of("listeners", "tls", "clusters", "timeouts", "shutdown", "admin", "log_level", "access_log");
+    private static final List<String> ROOT_KEYS = List.of("listeners", "tls", "clusters", "timeouts", "shutdown", "admin", "log_level", "access_log", "websocket");
     private static final List<String> CLUSTER_KEYS = List.of("name", "hosts", "paths", "algorithm", "health_check", "backends",
             "retries", "queue_size", "queue_timeout", "slow_start", "hash_key",
             "eject_after", "eject_time", "eject_on_5xx", "check_before_traffic");
@@ -120,7 +120,12 @@ public final class ConfigFile {
             accessLog = new LbConfig.AccessLogConfig("off".equals(target) ? null : target,
                     value(al, "format", "access_log", EnvConfig::parseAccessLogFormat, d.accessLog().format()));
         }
-        return new LbConfig(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, accessLog);
+        MapNode w = section(m, "websocket", "", List.of("idle_timeout", "drain_grace"));
+        LbConfig.WebSocketConfig wd = d.websocket();
+        LbConfig.WebSocketConfig websocket = w == null ? wd : new LbConfig.WebSocketConfig(
+                value(w, "idle_timeout", "websocket", EnvConfig::parsePositiveDuration, wd.idleTimeout()),
+                value(w, "drain_grace", "websocket", Durations::parse, wd.drainGrace()));
+        return new LbConfig(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, accessLog, websocket);
     }
 
     private LbConfig.Listeners listeners(MapNode root, LbConfig.Listeners d) {

@@ -95,6 +95,10 @@ public final class ConfigPrinter {
         shutdown.put("timeout", dur(c.shutdown().timeout()));
         shutdown.put("delay", dur(c.shutdown().delay()));
         root.put("shutdown", shutdown);
+        Map<String, Object> websocket = new LinkedHashMap<>();
+        websocket.put("idle_timeout", dur(c.websocket().idleTimeout()));
+        websocket.put("drain_grace", dur(c.websocket().drainGrace()));
+        root.put("websocket", websocket);
         root.put("admin", Map.of("token", c.admin().token() == null ? "(none: changes from loopback only)" : "(set)"));
         root.put("log_level", c.logLevel());
         root.put("access_log", Map.of("target", c.accessLog().enabled() ? c.accessLog().target() : "off", "format", c.accessLog().format()));

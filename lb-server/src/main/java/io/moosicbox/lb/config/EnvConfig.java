@@ -81,9 +81,14 @@ public final class EnvConfig {
         List<ClusterConfig> clusters = applyClusters(base.clusters());
         String logLevel = logLevel(base.logLevel());
 
+        LbConfig.WebSocketConfig w = base.websocket();
+        LbConfig.WebSocketConfig websocket = new LbConfig.WebSocketConfig(
+                get("WEBSOCKET_IDLE_TIMEOUT", EnvConfig::parsePositiveDuration, w.idleTimeout()),
+                get("WEBSOCKET_DRAIN_GRACE", Durations::parse, w.drainGrace()));
+
         LbConfig.TlsConfig tls = TlsEnv.tls(this, base.tls());
         return new LbConfig(new LbConfig.Listeners(http, TlsEnv.https(this, l.https(), tls), admin), tls, clusters,
-                timeouts, shutdown, adminConfig, logLevel, accessLog(base.accessLog()));
+                timeouts, shutdown, adminConfig, logLevel, accessLog(base.accessLog()), websocket);
     }
 
     private LbConfig.AccessLogConfig accessLog(LbConfig.AccessLogConfig base) {

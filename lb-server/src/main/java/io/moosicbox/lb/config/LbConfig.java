@@ -15,16 +15,29 @@ public record LbConfig(
         ShutdownConfig shutdown,
         AdminConfig admin,
         String logLevel,
-        AccessLogConfig accessLog) {
+        AccessLogConfig accessLog,
+        WebSocketConfig websocket) {
 
     public LbConfig {
         clusters = List.copyOf(clusters);
     }
 
-    /** Without an access log, as before the access log existed. */
+    /** Without an access log and with the WebSocket defaults. */
     public LbConfig(Listeners listeners, TlsConfig tls, List<ClusterConfig> clusters, Timeouts timeouts,
                     ShutdownConfig shutdown, AdminConfig admin, String logLevel) {
-        this(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, AccessLogConfig.off());
+        this(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, AccessLogConfig.off(), WebSocketConfig.defaults());
+    }
+
+    /** With the WebSocket defaults. */
+    public LbConfig(Listeners listeners, TlsConfig tls, List<ClusterConfig> clusters, Timeouts timeouts,
+                    ShutdownConfig shutdown, AdminConfig admin, String logLevel, AccessLogConfig accessLog) {
+        this(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, accessLog, WebSocketConfig.defaults());
+    }
+
+    /** Without an access log. */
+    public LbConfig(Listeners listeners, TlsConfig tls, List<ClusterConfig> clusters, Timeouts timeouts,
+                    ShutdownConfig shutdown, AdminConfig admin, String logLevel, WebSocketConfig websocket) {
+        this(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, AccessLogConfig.off(), websocket);
     }
 
     /** @param https null when TLS is off */
@@ -118,6 +131,17 @@ public record LbConfig(
 
         public boolean enabled() {
             return target != null;
+        }
+    }
+
+    /**
+     * @param idleTimeout longest silence on a proxied WebSocket session, in either direction
+     * @param drainGrace  how long sessions stay open once their backend drains or the balancer
+     *                    shuts down, before they are closed with 1001 (capped by the shutdown timeout)
+     */
+    public record WebSocketConfig(Duration idleTimeout, Duration drainGrace) {
+        public static WebSocketConfig defaults() {
+            return new WebSocketConfig(Duration.ofHours(1), Duration.ofSeconds(30));
         }
     }
 }

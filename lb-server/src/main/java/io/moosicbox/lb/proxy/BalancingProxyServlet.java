@@ -6,6 +6,7 @@ import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
+import io.moosicbox.lb.websocket.WebSocketProxy;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ReadListener;
@@ -23,6 +24,7 @@ import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.ee10.servlet.ServletContextResponse;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.ClientConnector;
@@ -48,6 +50,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     private final LbConfig.Timeouts timeouts;
     private volatile ExchangeListener listener = ExchangeListener.NONE;
     private BackendTls backendTls = new BackendTls(LbConfig.BackendTls.defaults());
+    private volatile WebSocketProxy webSockets;
 
     public BalancingProxyServlet(Supplier<Router> router, LbConfig.Timeouts timeouts) {
         this.router = router;
@@ -68,6 +71,11 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         return backendTls.newHttpClient(connector);
     }
 
+    /** Requests with {@code Upgrade: websocket} go there, routed and balanced like any other. */
+    public void setWebSocketProxy(WebSocketProxy webSockets) {
+        this.webSockets = webSockets;
+    }
+
     @Override
     protected HttpClient newHttpClient() {
         HttpClient client = super.newHttpClient();
@@ -81,6 +89,10 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     protected void service(HttpServletRequest request, HttpServletResponse response) throws ServletException, IOException {
         request.setAttribute(START_ATTRIBUTE, System.nanoTime());
         try {
+            if (webSockets != null && WebSocketProxy.isUpgradeRequest(request)) {
+                proxyWebSocket(request, response);
+                return;
+            }
             super.service(request, response);
         } catch (Throwable failure) {
             // The exchange never started: nothing else will release the backend.
@@ -90,6 +102,18 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             }
             throw failure;
         }
+    }
+
+    private void proxyWebSocket(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        String target = rewriteTarget(request);
+        if (target == null) {
+            onProxyRewriteFailed(request, response);
+            return;
+        }
+        HttpFields.Mutable forwarded = HttpFields.build();
+        ForwardedHeaders.set(request, forwarded);
+        int status = webSockets.upgrade(request, response, (Lease) request.getAttribute(LEASE_ATTRIBUTE), target, forwarded);
+        report(request, response, status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504);
     }
 
     @Override
@@ -190,12 +214,23 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         long headersTimeout = timeouts.responseHeaders().toMillis();
         if (headersTimeout > 0) {
             // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
+            // The response may begin before the request-success callback runs: the cancel listeners are
+            // registered first, and a timer set after the response began is cancelled at once.
+            java.util.concurrent.atomic.AtomicReference<Object> timer = new java.util.concurrent.atomic.AtomicReference<>();
+            Runnable cancel = () -> {
+                if (timer.getAndSet(Boolean.TRUE) instanceof Scheduler.Task task) {
+                    task.cancel();
+                }
+            };
+            proxyRequest.onResponseBegin(response -> cancel.run());
+            proxyRequest.onComplete(result -> cancel.run());
             proxyRequest.onRequestSuccess(r -> {
                 Scheduler.Task task = getHttpClient().getScheduler().schedule(
                         () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
                         headersTimeout, TimeUnit.MILLISECONDS);
-                proxyRequest.onResponseBegin(response -> task.cancel());
-                proxyRequest.onComplete(result -> task.cancel());
+                if (!timer.compareAndSet(null, task)) {
+                    task.cancel();
+                }
             });
         }
         super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);

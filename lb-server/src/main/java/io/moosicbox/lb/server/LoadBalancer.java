@@ -13,6 +13,7 @@ import io.moosicbox.lb.tls.BackendTls;
 import io.moosicbox.lb.tls.CertificateInfo;
 import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
+import io.moosicbox.lb.websocket.WebSocketProxy;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
@@ -49,6 +50,7 @@ public final class LoadBalancer {
     private final GracefulHandler graceful;
     private final BalancingProxyServlet proxyServlet;
     private final TlsListener tls;
+    private final WebSocketProxy webSockets;
     private final AtomicBoolean shuttingDown = new AtomicBoolean();
     private final Topology topology;
     private final LongAdder reloadsSucceeded = new LongAdder();
@@ -112,7 +114,14 @@ public final class LoadBalancer {
         proxy.setInitParameter("idleTimeout", Long.toString(config.timeouts().idle().toMillis()));
         proxy.setInitParameter("preserveHost", "true");
         proxy.setInitParameter("maxConnections", "1024");
+        // Upload bodies are read and sent on in pieces of this size (Jetty's default, 4 KiB, caps uploads at tens of MB/s).
+        proxy.setInitParameter("requestBufferSize", Integer.toString(64 * 1024));
         proxyContext.addServlet(proxy, "/*");
+        // A server bean: on stop it keeps WebSocket sessions for their grace time, then closes them with 1001.
+        webSockets = new WebSocketProxy(config.websocket(), config.timeouts(), config.shutdown().timeout());
+        webSockets.setBackendTls(backendTls.newSslContextFactory());
+        webSockets.install(proxyContext);
+        proxyServlet.setWebSocketProxy(webSockets);
 
         adminContext = new ServletContextHandler("/");
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
@@ -124,6 +133,7 @@ public final class LoadBalancer {
         // timeout. Never shorten it; the shutdown timeout bounds the drain by itself.
         graceful.setShutdownIdleTimeout(Math.max(config.timeouts().idle().toMillis(), config.shutdown().timeout().toMillis()));
         server.setHandler(graceful);
+        server.addBean(webSockets);
     }
 
     private TlsListener newTlsListener(HttpConfiguration http, LbConfig config) {
@@ -175,6 +185,11 @@ public final class LoadBalancer {
         proxyServlet.setExchangeListener(listener);
     }
 
+    /** Proxied WebSocket sessions (open count); {@link #stop()} closes them gracefully. */
+    public WebSocketProxy webSockets() {
+        return webSockets;
+    }
+
     /** The admin listener's servlet context; add servlets before {@link #start()}. */
     public ServletContextHandler adminContext() {
         return adminContext;
@@ -196,7 +211,9 @@ public final class LoadBalancer {
     /**
      * Graceful stop: /ready turns 503 at once; after the shutdown delay the listeners close,
      * accepted requests get up to the shutdown timeout to finish, then whatever is left is cut.
-     * See {@link GracefulStop} for the phases.
+     * See {@link GracefulStop} for the phases. WebSocket sessions stay open for their grace time
+     * (at most the shutdown timeout), then are closed with 1001 by the {@link WebSocketProxy} bean,
+     * which {@code Graceful.shutdown} calls.
      */
     public void stop() throws Exception {
         shuttingDown.set(true);

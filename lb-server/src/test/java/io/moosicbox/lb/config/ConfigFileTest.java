@@ -195,7 +195,7 @@ class ConfigFileTest {
                 name + ":21: timeouts.connect: \"0\": must be more than 0",
                 name + ":22: shutdown.timeout: \"30\": expected a duration such as 250ms, 5s, 2m or 1h",
                 name + ":23: log_level: \"loud\": expected one of error, warn, info, debug, trace",
-                name + ":24: extra: unknown key; expected one of listeners, tls, clusters, timeouts, shutdown, admin, log_level",
+                name + ":24: extra: unknown key; expected one of listeners, tls, clusters, timeouts, shutdown, admin, log_level, access_log, websocket",
                 "IDLE_TIMEOUT=\"forever\": expected a duration such as 250ms, 5s, 2m or 1h");
         List<String> problems = e.problems();
         for (String want : expected) {

@@ -1,0 +1,265 @@
+package io.moosicbox.lb.websocket;
+
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.Lease;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.eclipse.jetty.util.thread.Scheduler;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.StatusCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One proxied WebSocket session: the client's session on the balancer, the balancer's session on
+ * the backend, and the lease that counts it on the backend. Frames pass in pieces as they arrive,
+ * and a side is read again only once its last piece was written to the other side: a slow reader
+ * slows its writer down instead of filling the balancer's memory.
+ *
+ * <p>Public, as are its endpoint classes, because Jetty binds endpoint methods by public lookup.
+ */
+public final class WebSocketTunnel {
+    private static final Logger LOG = LoggerFactory.getLogger(WebSocketTunnel.class);
+    /** How long a side may take to answer a close frame before its connection is cut. */
+    static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+
+    private final Lease lease;
+    private final Scheduler scheduler;
+    private final Consumer<WebSocketTunnel> onEnd;
+    private final ClientSide clientSide = new ClientSide();
+    private final BackendSide backendSide = new BackendSide();
+    private final AtomicInteger sidesLeft = new AtomicInteger(2);
+    private volatile boolean backendFailed;
+    /** A close from the backend that came before the client side opened; guarded by {@code this}. */
+    private int earlyCode;
+    private String earlyReason;
+
+    WebSocketTunnel(Lease lease, Scheduler scheduler, Consumer<WebSocketTunnel> onEnd) {
+        this.lease = lease;
+        this.scheduler = scheduler;
+        this.onEnd = onEnd;
+    }
+
+    Backend backend() {
+        return lease.backend();
+    }
+
+    ClientSide clientSide() {
+        return clientSide;
+    }
+
+    BackendSide backendSide() {
+        return backendSide;
+    }
+
+    /** Closes both sides with 1001, for a drain or a shutdown. */
+    void goAway(String reason) {
+        clientSide.close(StatusCode.SHUTDOWN, reason);
+        backendSide.close(StatusCode.SHUTDOWN, reason);
+    }
+
+    /** The client was never upgraded: only the backend side is left to close. */
+    void abandon() {
+        clientSide.end();
+        backendSide.close(StatusCode.SHUTDOWN, "the client upgrade failed");
+    }
+
+    private void sideEnded() {
+        if (sidesLeft.decrementAndGet() == 0) {
+            lease.release(backendFailed);
+            onEnd.accept(this);
+        }
+    }
+
+    /** One session of the tunnel and what it forwards to the other side. */
+    public abstract class Side implements Session.Listener {
+        volatile Session session;
+        private final AtomicBoolean ended = new AtomicBoolean();
+        private final AtomicBoolean closing = new AtomicBoolean();
+
+        abstract Side peer();
+
+        /** The close status the peer gets when this side ends with {@code code}. */
+        abstract void forwardClose(int code, String reason);
+
+        @Override
+        public void onWebSocketPartialBinary(ByteBuffer payload, boolean fin, Callback callback) {
+            Session to = peer().session;
+            if (to == null) {
+                callback.succeed();
+                demand();
+                return;
+            }
+            // The payload is the network buffer itself: it is handed back only once written on.
+            to.sendPartialBinary(payload, fin, Callback.from(() -> {
+                callback.succeed();
+                demand();
+            }, x -> {
+                callback.succeed();
+                forwardFailed(to, x);
+            }));
+        }
+
+        @Override
+        public void onWebSocketPartialText(String payload, boolean fin) {
+            Session to = peer().session;
+            if (to == null) {
+                demand();
+                return;
+            }
+            to.sendPartialText(payload, fin, Callback.from(this::demand, x -> forwardFailed(to, x)));
+        }
+
+        @Override
+        public void onWebSocketPing(ByteBuffer payload) {
+            Session to = peer().session;
+            if (to == null) {
+                demand();
+                return;
+            }
+            to.sendPing(payload, Callback.from(this::demand, x -> forwardFailed(to, x)));
+        }
+
+        @Override
+        public void onWebSocketPong(ByteBuffer payload) {
+            Session to = peer().session;
+            if (to == null) {
+                demand();
+                return;
+            }
+            to.sendPong(payload, Callback.from(this::demand, x -> forwardFailed(to, x)));
+        }
+
+        @Override
+        public void onWebSocketError(Throwable cause) {
+            LOG.debug("{} of {}: {}", getClass().getSimpleName(), backend(), cause.toString());
+        }
+
+        /** Called once per session, whether a close frame came or the connection ended. */
+        @Override
+        public void onWebSocketClose(int code, String reason, Callback callback) {
+            callback.succeed();
+            if (end()) {
+                forwardClose(code, reason);
+            }
+        }
+
+        /** A write to the other side failed: that side is ending, and its own close reaches this one. */
+        private void forwardFailed(Session to, Throwable failure) {
+            LOG.debug("forwarding to {} failed: {}", backend(), failure.toString());
+            if (to.isOpen()) {
+                to.close(StatusCode.SERVER_ERROR, "the balancer could not forward a frame", Callback.NOOP);
+            }
+            // Keep reading: frames are dropped until this side's close frame arrives.
+            demand();
+        }
+
+        void demand() {
+            Session s = session;
+            if (s != null && s.isOpen()) {
+                try {
+                    s.demand();
+                } catch (IllegalStateException closedMeanwhile) {
+                    LOG.trace("no demand on a closed session", closedMeanwhile);
+                }
+            }
+        }
+
+        /** Sends a close frame once, and cuts the connection if the other end does not answer in time. */
+        void close(int code, String reason) {
+            Session s = session;
+            if (s == null || ended.get() || !closing.compareAndSet(false, true)) {
+                return;
+            }
+            s.close(code, reason, Callback.NOOP);
+            scheduler.schedule(() -> {
+                if (!ended.get()) {
+                    s.disconnect();
+                }
+            }, CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        /** @return true the first time: the side counts as ended exactly once */
+        boolean end() {
+            if (ended.compareAndSet(false, true)) {
+                sideEnded();
+                return true;
+            }
+            return false;
+        }
+
+        boolean isEnded() {
+            return ended.get();
+        }
+    }
+
+    /** The client's session on the balancer. */
+    public final class ClientSide extends Side {
+        @Override
+        Side peer() {
+            return backendSide;
+        }
+
+        @Override
+        public void onWebSocketOpen(Session s) {
+            int code;
+            String reason;
+            synchronized (WebSocketTunnel.this) {
+                session = s;
+                code = earlyCode;
+                reason = earlyReason;
+            }
+            if (code != 0) {
+                close(code, reason);
+            } else {
+                backendSide.demand();
+            }
+            demand();
+        }
+
+        @Override
+        void forwardClose(int code, String reason) {
+            // 1006 and 1015 only describe a lost connection and cannot be sent: the client went away.
+            boolean lost = code == StatusCode.NO_CLOSE || code == StatusCode.FAILED_TLS_HANDSHAKE;
+            backendSide.close(lost ? StatusCode.SHUTDOWN : code, lost ? "the client went away" : reason);
+        }
+    }
+
+    /** The balancer's session on the backend. */
+    public final class BackendSide extends Side {
+        @Override
+        Side peer() {
+            return clientSide;
+        }
+
+        @Override
+        public void onWebSocketOpen(Session s) {
+            // Frames wait in the backend's connection until the client side is open to take them.
+            session = s;
+        }
+
+        @Override
+        void forwardClose(int code, String reason) {
+            boolean lost = code == StatusCode.NO_CLOSE || code == StatusCode.FAILED_TLS_HANDSHAKE;
+            if (lost) {
+                backendFailed = true;
+                lease.backend().recordError("WebSocket connection lost");
+            }
+            int forwardCode = lost ? StatusCode.INVALID_UPSTREAM_RESPONSE : code;
+            String forwardReason = lost ? "the backend connection was lost" : reason;
+            synchronized (WebSocketTunnel.this) {
+                if (clientSide.session == null) {
+                    earlyCode = forwardCode;
+                    earlyReason = forwardReason;
+                    return;
+                }
+            }
+            clientSide.close(forwardCode, forwardReason);
+        }
+    }
+}

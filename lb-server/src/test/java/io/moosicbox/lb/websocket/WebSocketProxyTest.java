@@ -1,0 +1,402 @@
+package io.moosicbox.lb.websocket;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.proxy.Exchange;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.exceptions.UpgradeException;
+import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The real balancer in front of a real Jetty WebSocket backend, driven by Jetty's WebSocket client. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class WebSocketProxyTest {
+    private static WebSocketClient client;
+    private EchoBackend backend;
+    private LoadBalancer lb;
+    private final java.util.concurrent.BlockingQueue<Exchange> exchanges = new java.util.concurrent.LinkedBlockingQueue<>();
+
+    @BeforeAll
+    static void startClient() throws Exception {
+        client = new WebSocketClient();
+        client.setMaxBinaryMessageSize(64L << 20);
+        client.setMaxTextMessageSize(64L << 20);
+        client.setIdleTimeout(java.time.Duration.ofMinutes(1));
+        client.start();
+    }
+
+    @AfterAll
+    static void stopClient() throws Exception {
+        client.stop();
+    }
+
+    @BeforeEach
+    void startBackend() throws Exception {
+        backend = new EchoBackend();
+    }
+
+    @AfterEach
+    void stopAll() throws Exception {
+        if (lb != null) {
+            lb.stop();
+        }
+        backend.close();
+    }
+
+    private LoadBalancer startLb(String... env) throws Exception {
+        Map<String, String> vars = new HashMap<>(Map.of(
+                "BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0",
+                "BACKEND_SERVERS", backend.url(),
+                "SHUTDOWN_TIMEOUT", "5s"));
+        for (int i = 0; i < env.length; i += 2) {
+            vars.put(env[i], env[i + 1]);
+        }
+        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), vars));
+        lb.setExchangeListener(exchanges::add);
+        lb.start();
+        return lb;
+    }
+
+    private Backend theBackend() {
+        return lb.clusters().getFirst().backends().getFirst();
+    }
+
+    private URI viaLb(String pathAndQuery) {
+        return URI.create("ws://127.0.0.1:" + lb.proxyPort() + pathAndQuery);
+    }
+
+    private TestClient connect(URI uri, ClientUpgradeRequest request) throws Exception {
+        TestClient endpoint = new TestClient();
+        client.connect(endpoint, uri, request).get(10, TimeUnit.SECONDS);
+        return endpoint;
+    }
+
+    private TestClient connect(URI uri) throws Exception {
+        return connect(uri, new ClientUpgradeRequest());
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("timed out waiting until " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private void awaitNoneInFlight() throws InterruptedException {
+        await("the backend's in-flight count is back to 0", () -> theBackend().inflight() == 0);
+        await("no WebSocket session is registered", () -> lb.webSockets().openSessions() == 0);
+    }
+
+    @Test
+    void echoesTextAndLargeBinaryAndPassesTheClientsHeaders() throws Exception {
+        startLb();
+        ClientUpgradeRequest request = new ClientUpgradeRequest();
+        request.setHeader("Cookie", "session=abc");
+        request.setHeader("Authorization", "Bearer secret");
+        request.setHeader("Origin", "http://music.example");
+        request.setHeader("X-Custom", "yes");
+        request.setHeader("X-Forwarded-For", "6.6.6.6");
+        TestClient c = connect(viaLb("/ws?profile=main"), request);
+
+        assertEquals(1, theBackend().inflight(), "an open session counts as in flight");
+        Exchange handshake = exchanges.poll(10, TimeUnit.SECONDS);
+        assertEquals(101, handshake.status());
+        assertEquals("/ws?profile=main", handshake.uri());
+        assertEquals(theBackend().address(), handshake.backend());
+        assertEquals("backend=1", c.session.getUpgradeResponse().getHeader("Set-Cookie"));
+        c.send("headers");
+        String headers = c.nextText();
+        for (String expected : List.of("Host=127.0.0.1:" + lb.proxyPort(), "Cookie=session=abc",
+                "Authorization=Bearer secret", "Origin=http://music.example", "X-Custom=yes",
+                "X-Forwarded-For=127.0.0.1", "X-Forwarded-Proto=http", "path=/ws", "query=profile=main")) {
+            assertTrue(headers.contains(expected), expected + " in " + headers);
+        }
+
+        c.send("hello");
+        assertEquals("hello", c.nextText());
+
+        byte[] big = new byte[8 << 20];
+        new Random(42).nextBytes(big);
+        Callback.Completable sent = new Callback.Completable();
+        c.session.sendBinary(ByteBuffer.wrap(big), sent);
+        sent.get(20, TimeUnit.SECONDS);
+        assertArrayEquals(big, c.nextBinary());
+
+        c.session.close();
+        assertTrue(backend.closes.poll(10, TimeUnit.SECONDS).startsWith("1000 "), "a normal close reaches the backend");
+        awaitNoneInFlight();
+        assertEquals(0, theBackend().failures());
+    }
+
+    @Test
+    void negotiatesTheSubprotocolWithTheBackend() throws Exception {
+        startLb();
+        ClientUpgradeRequest offers = new ClientUpgradeRequest();
+        offers.setSubProtocols("chat", "moosicbox.v2");
+        TestClient c = connect(viaLb("/ws"), offers);
+        assertEquals("moosicbox.v2", c.session.getUpgradeResponse().getAcceptedSubProtocol());
+        c.session.close();
+
+        ClientUpgradeRequest unknown = new ClientUpgradeRequest();
+        unknown.setSubProtocols("chat");
+        TestClient d = connect(viaLb("/ws"), unknown);
+        assertNull(d.session.getUpgradeResponse().getAcceptedSubProtocol());
+        d.send("still works");
+        assertEquals("still works", d.nextText());
+        d.session.close();
+        awaitNoneInFlight();
+    }
+
+    @Test
+    void pingReachesTheBackendAndItsPongComesBack() throws Exception {
+        startLb();
+        TestClient c = connect(viaLb("/ws"));
+        c.session.sendPing(ByteBuffer.wrap("hi".getBytes(StandardCharsets.UTF_8)), Callback.NOOP);
+        assertEquals("backend:hi", c.pongs.poll(10, TimeUnit.SECONDS));
+        c.session.close();
+        awaitNoneInFlight();
+    }
+
+    @Test
+    void closeCodesAndReasonsPassBothWays() throws Exception {
+        startLb();
+        TestClient c = connect(viaLb("/ws"));
+        c.session.close(4001, "client bye", Callback.NOOP);
+        assertEquals("4001 client bye", backend.closes.poll(10, TimeUnit.SECONDS));
+        assertEquals("4001 client bye", c.awaitClose());
+
+        TestClient d = connect(viaLb("/ws"));
+        d.send("close 4002 server bye");
+        assertEquals("4002 server bye", d.awaitClose());
+        awaitNoneInFlight();
+        assertEquals(0, theBackend().failures());
+    }
+
+    @Test
+    void backendKilledMidSessionClosesTheClientWith1014() throws Exception {
+        startLb();
+        TestClient c = connect(viaLb("/ws"));
+        c.send("die");
+        assertTrue(c.awaitClose().startsWith("1014 "), "close code for a lost backend");
+        awaitNoneInFlight();
+        assertEquals(1, theBackend().failures(), "a lost backend connection counts as a failure");
+    }
+
+    @Test
+    void refusalsAreHttpStatusesBeforeTheUpgrade() throws Exception {
+        startLb();
+        assertEquals(401, upgradeStatus(viaLb("/denied")), "the backend's own refusal is passed on");
+        awaitNoneInFlight();
+        assertEquals(401, exchanges.poll(10, TimeUnit.SECONDS).status());
+
+        theBackend().setState(BackendState.DOWN);
+        assertEquals(503, upgradeStatus(viaLb("/ws")));
+        lb.stop();
+
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        lb = null;
+        backend.close();
+        startLbOn("http://127.0.0.1:" + closedPort);
+        assertEquals(502, upgradeStatus(viaLb("/ws")));
+        awaitNoneInFlight();
+        assertEquals(1, theBackend().failures());
+    }
+
+    private void startLbOn(String backendUrl) throws Exception {
+        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
+                "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl)));
+        lb.start();
+    }
+
+    /** With a client of its own, whose idle connection does not outlive the check. */
+    private int upgradeStatus(URI uri) throws Exception {
+        WebSocketClient once = new WebSocketClient();
+        once.start();
+        try {
+            CompletableFuture<Session> f = once.connect(new TestClient(), uri);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+            if (!(e.getCause() instanceof UpgradeException u)) {
+                throw new AssertionError("expected an HTTP refusal", e);
+            }
+            return u.getResponseStatusCode();
+        } finally {
+            once.stop();
+        }
+    }
+
+    @Test
+    void drainClosesSessionsWithGoingAwayAfterTheGraceTime() throws Exception {
+        startLb("WEBSOCKET_DRAIN_GRACE", "1s");
+        TestClient c = connect(viaLb("/ws"));
+        long drainStarted = System.nanoTime();
+        theBackend().setState(BackendState.DRAINING);
+        c.send("during the grace time");
+        assertEquals("during the grace time", c.nextText());
+
+        String closed = c.awaitClose();
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - drainStarted);
+        assertTrue(closed.startsWith("1001 "), closed);
+        assertTrue(waited >= 1000, "closed after " + waited + " ms, before the grace time");
+        assertTrue(backend.closes.poll(10, TimeUnit.SECONDS).startsWith("1001 "), "the backend is told too");
+        awaitNoneInFlight();
+        await("the drained backend becomes DRAINED", () -> theBackend().state() == BackendState.DRAINED);
+    }
+
+    @Test
+    void shutdownClosesSessionsWithGoingAwayWithinTheTimeout() throws Exception {
+        startLb("WEBSOCKET_DRAIN_GRACE", "1s", "SHUTDOWN_TIMEOUT", "4s");
+        TestClient c = connect(viaLb("/ws"));
+        long started = System.nanoTime();
+        CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> {
+            try {
+                lb.stop();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        String closed = c.awaitClose();
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        assertTrue(closed.startsWith("1001 "), closed);
+        assertTrue(waited >= 900, "closed after " + waited + " ms, before the grace time");
+        stopped.get(10, TimeUnit.SECONDS);
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) < 4500, "stop kept within the shutdown timeout");
+        assertEquals(0, theBackend().inflight());
+        lb = null;
+    }
+
+    @Test
+    void sessionsOutliveTheHttpIdleTimeoutButNotTheirOwn() throws Exception {
+        startLb("IDLE_TIMEOUT", "300ms", "WEBSOCKET_IDLE_TIMEOUT", "2s");
+        TestClient c = connect(viaLb("/ws"));
+        Thread.sleep(900); // quiet for three HTTP idle timeouts
+        c.send("still here");
+        assertEquals("still here", c.nextText());
+        long quietSince = System.nanoTime();
+        String closed = c.awaitClose();
+        long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - quietSince);
+        assertTrue(waited >= 1500, "closed after " + waited + " ms of silence");
+        assertTrue(closed.startsWith("1001 "), closed);
+        awaitNoneInFlight();
+    }
+
+    @Test
+    void aClientThatDoesNotReadHoldsTheBackendBack() throws Exception {
+        startLb();
+        SlowClient slow = new SlowClient();
+        client.connect(slow, viaLb("/ws")).get(10, TimeUnit.SECONDS);
+        slow.session.sendText("flood 128", Callback.NOOP);
+        await("the backend has started sending", () -> backend.floodSent.get() > 0);
+        // Wait until the sender stalls: nothing more gets through while the client reads nothing.
+        long last = -1;
+        for (int i = 0; i < 50 && backend.floodSent.get() != last; i++) {
+            last = backend.floodSent.get();
+            Thread.sleep(200);
+        }
+        long stalledAt = backend.floodSent.get();
+        assertTrue(stalledAt < (64L << 20), "the backend sent " + (stalledAt >> 20) + " MiB to a client reading nothing");
+
+        slow.read();
+        await("all 128 MiB arrived", () -> slow.received.get() == (128L << 20));
+        assertEquals(128L << 20, backend.floodSent.get());
+        slow.session.close();
+        awaitNoneInFlight();
+    }
+
+    /** Reads only when told to. */
+    public static final class SlowClient implements Session.Listener {
+        final AtomicLong received = new AtomicLong();
+        volatile Session session;
+        private volatile boolean reading;
+
+        @Override
+        public void onWebSocketOpen(Session s) {
+            session = s;
+        }
+
+        @Override
+        public void onWebSocketPartialBinary(ByteBuffer payload, boolean fin, Callback callback) {
+            received.addAndGet(payload.remaining());
+            callback.succeed();
+            session.demand();
+        }
+
+        void read() {
+            if (!reading) {
+                reading = true;
+                session.demand();
+            }
+        }
+    }
+
+    /**
+     * Not a check but a measurement for the README: round trips of small messages through the
+     * balancer against the same backend directly. Printed to the test's output.
+     */
+    @Test
+    void measuresRoundTripLatencyThroughTheBalancerAgainstDirect() throws Exception {
+        startLb();
+        long[] direct = roundTrips(URI.create("ws://127.0.0.1:" + backend.port() + "/ws"), 2000);
+        long[] balanced = roundTrips(viaLb("/ws"), 2000);
+        String report = String.format("WebSocket round trip, 2000 x 32-byte text, after 500 warm-up:%n"
+                        + "  direct:       median %d us, p99 %d us%n  via balancer: median %d us, p99 %d us%n",
+                direct[direct.length / 2] / 1000, direct[direct.length * 99 / 100] / 1000,
+                balanced[balanced.length / 2] / 1000, balanced[balanced.length * 99 / 100] / 1000);
+        System.out.print(report);
+        java.nio.file.Files.writeString(java.nio.file.Path.of("target", "websocket-latency.txt"), report);
+        awaitNoneInFlight();
+    }
+
+    private long[] roundTrips(URI uri, int count) throws Exception {
+        TestClient c = connect(uri);
+        String message = "x".repeat(32);
+        List<Long> times = new ArrayList<>();
+        for (int i = 0; i < 500 + count; i++) {
+            long t = System.nanoTime();
+            c.send(message);
+            assertEquals(message, c.nextText());
+            if (i >= 500) {
+                times.add(System.nanoTime() - t);
+            }
+        }
+        c.session.close();
+        c.awaitClose();
+        return times.stream().mapToLong(Long::longValue).sorted().toArray();
+    }
+}
