@@ -24,6 +24,7 @@ public final class AdminApi {
         ConnectionMetrics.register(registry, lb.server());
         ReloadMetrics.register(registry, lb);
         TlsMetrics.register(registry, lb);
+        WebSocketMetrics.register(registry, lb);
         PrometheusRegistry jvm = new PrometheusRegistry();
         JvmMetrics.builder().register(jvm);
         registry.register(new CachedCollector(jvm, Duration.ofSeconds(1)));

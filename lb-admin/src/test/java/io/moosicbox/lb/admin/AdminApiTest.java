@@ -305,6 +305,7 @@ class AdminApiTest {
         assertTrue(m.contains("moosicbox_lb_upstream_response_headers_seconds_count{backend=\"" + two.address() + "\",cluster=\"default\"} 3"), m);
         assertTrue(m.contains("moosicbox_lb_backend_requests_total{backend=\"" + one.address() + "\",cluster=\"default\"} 3"), m);
         assertTrue(m.contains("moosicbox_lb_backend_inflight{backend=\"" + one.address() + "\",cluster=\"default\"} 0"), m);
+        assertTrue(m.contains("moosicbox_lb_websocket_sessions{backend=\"" + one.address() + "\",cluster=\"default\"} 0"), m);
         assertTrue(m.contains("moosicbox_lb_backend_state{backend=\"" + one.address() + "\",cluster=\"default\",state=\"UP\"} 1"), m);
         assertTrue(m.contains("moosicbox_lb_cluster_available_backends{cluster=\"default\"} 2"), m);
         assertTrue(m.contains("moosicbox_lb_cluster_queue_rejections_total{cluster=\"default\"} 0"), m);
