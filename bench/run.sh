@@ -32,6 +32,8 @@ trap cleanup EXIT
 # Ports: backends 19101-19102, HAProxy 19201, nginx 19202, moosicbox-lb 19203; TLS +100; lb admin 19303.
 head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 > "$work/1k"
 head -c $((BIG_MB * 1024 * 1024)) /dev/zero > "$work/big"
+# nginx workers run as an unprivileged user: the document root must be readable to them.
+chmod 755 "$work"; chmod 644 "$work/1k" "$work/big"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 cat "$work/cert.pem" "$work/key.pem" > "$work/haproxy.pem"
 
@@ -54,7 +56,7 @@ done
 cat > "$work/haproxy.cfg" <<CONF
 global
   nbthread 2
-  maxconn 20000
+  maxconn 8000
 defaults
   mode http
   timeout connect 5s
@@ -70,7 +72,7 @@ backend be
   server a 127.0.0.1:19101
   server b 127.0.0.1:19102
 CONF
-haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 & pids+=($!)
+haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 & pids+=($!)
 
 mkdir -p "$work/lbnginx"
 cat > "$work/lbnginx/nginx.conf" <<CONF
@@ -84,8 +86,7 @@ http {
   upstream be { server 127.0.0.1:19101; server 127.0.0.1:19102; keepalive 64; }
   server {
     listen 127.0.0.1:19202;
-    listen 127.0.0.1:19302 ssl;
-    http2 on;
+    listen 127.0.0.1:19302 ssl http2;
     ssl_certificate $work/cert.pem;
     ssl_certificate_key $work/key.pem;
     location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -100,7 +101,7 @@ SSL_CERT_PATH=$work/cert.pem SSL_KEY_PATH=$work/key.pem ACCESS_LOG=$work/lb-acce
 BACKEND_SERVERS="http://127.0.0.1:19101,http://127.0.0.1:19102" \
   "$LB_HOME/bin/moosicbox_lb" > "$work/lb.log" 2>&1 & pids+=($!)
 
-wait_port() { for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$1/1k" && return 0; sleep 0.1; done; echo "bench: port $1 did not answer" >&2; cat "$work/lb.log" >&2; exit 1; }
+wait_port() { for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$1/1k" && return 0; sleep 0.1; done; echo "bench: port $1 did not answer" >&2; cat "$work/lb.log" "$work/haproxy.log" >&2; exit 1; }
 for p in 19101 19102 19201 19202 19203; do wait_port $p; done
 lb_tls=0; curl -sk -o /dev/null "https://127.0.0.1:19303/1k" && lb_tls=1
 
