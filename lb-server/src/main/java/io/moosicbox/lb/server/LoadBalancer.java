@@ -3,6 +3,7 @@ package io.moosicbox.lb.server;
 import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.ListenerLimits;
 import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
@@ -65,6 +66,11 @@ public final class LoadBalancer {
 
     /** @param resolver looks up the host names of backends written with {@code resolve} (DNS discovery) */
     public LoadBalancer(LbConfig config, HostResolver resolver) {
+        this(config, resolver, ListenerLimits.defaults());
+    }
+
+    /** @param limits what the proxy listener refuses from clients (sizes, connections, rate) */
+    public LoadBalancer(LbConfig config, HostResolver resolver, ListenerLimits limits) {
         this.config = config;
         this.topology = new Topology(config.clusters(), resolver);
         // Backends stop changing (DNS discovery) once the drain begins.
@@ -84,8 +90,10 @@ public final class LoadBalancer {
         http.setSendServerVersion(false);
         http.setSendXPoweredBy(false);
         http.setIdleTimeout(config.timeouts().idle().toMillis());
+        ListenerHardening.configure(http);
         proxyConnector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
         proxyConnector.setName(PROXY_CONNECTOR);
+        ListenerHardening.limitConnections(server, proxyConnector, limits);
         listenOn(proxyConnector, config.listeners().http());
         proxyConnector.setIdleTimeout(config.timeouts().idle().toMillis());
 
@@ -122,6 +130,7 @@ public final class LoadBalancer {
         webSockets.setBackendTls(backendTls.newSslContextFactory());
         webSockets.install(proxyContext);
         proxyServlet.setWebSocketProxy(webSockets);
+        proxyContext.insertHandler(ListenerHardening.handler(limits));
 
         adminContext = new ServletContextHandler("/");
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
