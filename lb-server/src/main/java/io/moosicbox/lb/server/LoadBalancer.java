@@ -115,6 +115,7 @@ public final class LoadBalancer {
         if (tls != null) {
             tls.install(proxyContext);
         }
+        proxyServlet.setTrustedProxies(limits.trustedProxySet());
         ServletHolder proxy = new ServletHolder("proxy", proxyServlet);
         proxy.setAsyncSupported(true);
         // Timeouts are per phase (connect, response headers, idle): a total timeout would cut long streams.
