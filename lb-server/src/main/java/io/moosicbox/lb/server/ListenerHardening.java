@@ -4,13 +4,13 @@ import io.moosicbox.lb.config.ListenerLimits;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.DoSHandler;
 import org.eclipse.jetty.server.handler.SizeLimitHandler;
 import org.eclipse.jetty.util.Callback;
@@ -37,8 +37,9 @@ final class ListenerHardening {
         http.setRequestHeaderSize(MAX_HEADER_BYTES);
     }
 
-    static void limitConnections(Server server, ServerConnector connector, ListenerLimits limits) {
-        server.addBean(new NetworkConnectionLimit(limits.maxConnections(), connector));
+    /** One cap shared by the client listeners (plain and TLS); the admin listener is never limited. */
+    static void limitConnections(Server server, ListenerLimits limits, Connector... connectors) {
+        server.addBean(new NetworkConnectionLimit(limits.maxConnections(), connectors));
     }
 
     /** For {@link Handler.Singleton#insertHandler}: URI and header-count limits, then rate and body limits. */

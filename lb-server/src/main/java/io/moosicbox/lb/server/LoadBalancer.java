@@ -93,7 +93,6 @@ public final class LoadBalancer {
         ListenerHardening.configure(http);
         proxyConnector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
         proxyConnector.setName(PROXY_CONNECTOR);
-        ListenerHardening.limitConnections(server, proxyConnector, limits);
         listenOn(proxyConnector, config.listeners().http());
         proxyConnector.setIdleTimeout(config.timeouts().idle().toMillis());
 
@@ -103,6 +102,8 @@ public final class LoadBalancer {
         adminConnector.setName(ADMIN_CONNECTOR);
         listenOn(adminConnector, config.listeners().admin());
         tls = config.listeners().https() == null ? null : newTlsListener(http, config);
+        ListenerHardening.limitConnections(server, limits, tls == null ? new Connector[] {proxyConnector}
+                : new Connector[] {proxyConnector, tls.connector()});
         server.setConnectors(tls == null ? new Connector[] {proxyConnector, adminConnector}
                 : new Connector[] {proxyConnector, tls.connector(), adminConnector});
 
