@@ -56,19 +56,24 @@ class HardeningTest {
         Backend b = Backend.start(portB, "b", "normal");
         // Short timeouts so that the stopped backend's requests end within the test's bounds.
         try (LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", "127.0.0.1:" + portA + ",127.0.0.1:" + portB,
-                "RESPONSE_HEADERS_TIMEOUT", "2s", "IDLE_TIMEOUT", "2s"));
+                "RESPONSE_HEADERS_TIMEOUT", "2s", "IDLE_TIMEOUT", "2s", "HEALTH_CHECK_PATH", "/health",
+                "HEALTH_CHECK_INTERVAL", "500ms", "HEALTH_CHECK_TIMEOUT", "500ms", "LB_EJECT_TIME", "1s"));
              Load load = new Load(lb.proxyUrl() + "/data?n=" + BODY, 4)) {
             load.awaitServedBy("a", 1, Duration.ofSeconds(20));
             a.process.destroyForcibly().waitFor();               // SIGKILL, mid-response for some requests
             load.awaitOutcomes(20, Duration.ofSeconds(20));
             a = Backend.start(portA, "a", "normal");
+            // UP is logged only when a DOWN backend (ejected, or failing its checks) comes back.
+            awaitLog(lb, "backend 127.0.0.1:" + portA + " is UP", 1);
             long servedByA = load.servedBy("a");
             load.awaitServedBy("a", servedByA + 3, Duration.ofSeconds(30));   // back in rotation
 
             signal(b.process.pid(), "STOP");
-            long timedOut = load.gatewayErrors.sum() + load.errors.sum();
-            load.awaitFailures(timedOut + 2, Duration.ofSeconds(20));
+            long failures = load.gatewayErrors.sum() + load.errors.sum();
+            load.awaitFailures(failures + 1, Duration.ofSeconds(20));
+            Thread.sleep(2000);   // its health checks time out meanwhile: a stop of less than 3 checks goes unnoticed
             signal(b.process.pid(), "CONT");
+            awaitLog(lb, "backend 127.0.0.1:" + portB + " is UP", 1);
             long servedByB = load.servedBy("b");
             load.awaitServedBy("b", servedByB + 3, Duration.ofSeconds(30));
             load.stop();
@@ -325,6 +330,17 @@ class HardeningTest {
                 throw new IllegalStateException("the python3 backend did not start: " + new String(line, 0, n, StandardCharsets.US_ASCII));
             }
             return new Backend(p);
+        }
+    }
+
+    /** Waits until the balancer's log holds the line at least {@code count} times. */
+    private static void awaitLog(LbProcess lb, String line, int count) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while ((lb.stderr() + lb.stdout()).split(java.util.regex.Pattern.quote(line), -1).length - 1 < count) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no '" + line + "' in the log:\n" + lb.stderr() + lb.stdout());
+            }
+            Thread.sleep(50);
         }
     }
 
