@@ -5,6 +5,8 @@ import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.ConfigLoader;
 import io.moosicbox.lb.config.ConfigPrinter;
 import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.ListenerLimits;
+import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.server.ConfigSource;
 import io.moosicbox.lb.server.ConfigWatcher;
@@ -66,8 +68,10 @@ public final class Main {
                 prepareDemo(env, demo);
             }
             LbConfig config;
+            ListenerLimits limits;
             try {
                 config = ConfigLoader.load(file, env);
+                limits = ListenerLimits.fromEnv(env);
                 String watch = env.getOrDefault("LB_CONFIG_WATCH", "");
                 if (!List.of("", "true", "false").contains(watch)) {
                     throw new ConfigException(List.of("LB_CONFIG_WATCH=\"" + watch + "\": expected true or false"));
@@ -92,7 +96,7 @@ public final class Main {
             }
             Path configFile = file;
             Path watch = file != null && "true".equals(env.get("LB_CONFIG_WATCH")) ? file : null;
-            return serve(config, () -> ConfigLoader.load(configFile, env), watch, cli.demo(), out, err);
+            return serve(config, limits, () -> ConfigLoader.load(configFile, env), watch, cli.demo(), out, err);
         } catch (Exception e) {
             err.println("moosicbox_lb: " + e);
             return EXIT_FAILURE;
@@ -128,10 +132,10 @@ public final class Main {
     }
 
     /** @param watch the configuration file to reload when it changes, or null */
-    private static int serve(LbConfig config, ConfigSource source, Path watch, boolean demo, PrintStream out, PrintStream err)
+    private static int serve(LbConfig config, ListenerLimits limits, ConfigSource source, Path watch, boolean demo, PrintStream out, PrintStream err)
             throws Exception {
         Logger log = LoggerFactory.getLogger(Main.class);
-        LoadBalancer lb = new LoadBalancer(config);
+        LoadBalancer lb = new LoadBalancer(config, HostResolver.system(), limits);
         lb.setConfigSource(source);
         AdminApi.install(lb);
 

@@ -97,6 +97,9 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
             throw new IllegalArgumentException("'" + text + "' has a path, query or user; a backend is scheme://host:port only");
         }
         int port = uri.getPort() > 0 ? uri.getPort() : (scheme.equals("https") ? 443 : 80);
+        if (port > 65535) {
+            throw new IllegalArgumentException("'" + text + "' has port " + port + "; expected 1..65535");
+        }
         return URI.create(scheme + "://" + (uri.getHost().contains(":") && !uri.getHost().startsWith("[") ? "[" + uri.getHost() + "]" : uri.getHost()) + ":" + port);
     }
 

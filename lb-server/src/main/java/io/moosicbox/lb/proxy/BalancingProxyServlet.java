@@ -25,10 +25,12 @@ import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.ee10.servlet.ServletContextResponse;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.InetAddressSet;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
@@ -51,6 +53,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     private volatile ExchangeListener listener = ExchangeListener.NONE;
     private BackendTls backendTls = new BackendTls(LbConfig.BackendTls.defaults());
     private volatile WebSocketProxy webSockets;
+    private volatile InetAddressSet trustedProxies = new InetAddressSet();
 
     public BalancingProxyServlet(Supplier<Router> router, LbConfig.Timeouts timeouts) {
         this.router = router;
@@ -74,6 +77,11 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     /** Requests with {@code Upgrade: websocket} go there, routed and balanced like any other. */
     public void setWebSocketProxy(WebSocketProxy webSockets) {
         this.webSockets = webSockets;
+    }
+
+    /** Peers whose X-Forwarded-* and Forwarded headers are kept and appended to. */
+    public void setTrustedProxies(InetAddressSet trusted) {
+        this.trustedProxies = trusted;
     }
 
     @Override
@@ -174,7 +182,19 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     @Override
     protected void addProxyHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
         addViaHeader(clientRequest, proxyRequest);
-        proxyRequest.headers(h -> ForwardedHeaders.set(clientRequest, h));
+        boolean trusted = !trustedProxies.isEmpty() && isTrusted(clientRequest.getRemoteAddr());
+        proxyRequest.headers(h -> ForwardedHeaders.set(clientRequest, h, trusted));
+    }
+
+    /** Jetty drops only the fixed hop-by-hop list from responses; the ones the backend names in Connection go too. */
+    @Override
+    protected HttpField filterServerResponseHeader(HttpServletRequest clientRequest, org.eclipse.jetty.client.Response serverResponse,
+                                                   HttpField field) {
+        HttpField kept = super.filterServerResponseHeader(clientRequest, serverResponse, field);
+        if (kept == null) {
+            return null;
+        }
+        return serverResponse.getHeaders().contains(HttpHeader.CONNECTION, kept.getName()) ? null : kept;
     }
 
     @Override
@@ -425,6 +445,15 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         }
         Throwable f = result.getFailure();
         return f instanceof TimeoutException || result.getResponse() == null || result.getResponse().getStatus() == 0;
+    }
+
+    private boolean isTrusted(String peer) {
+        try {
+            // The servlet container gives the peer as a literal address: no name is looked up.
+            return trustedProxies.test(java.net.InetAddress.getByName(peer));
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private static String describe(Throwable failure) {

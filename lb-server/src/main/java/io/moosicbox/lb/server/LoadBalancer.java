@@ -3,6 +3,7 @@ package io.moosicbox.lb.server;
 import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.ListenerLimits;
 import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
@@ -65,6 +66,11 @@ public final class LoadBalancer {
 
     /** @param resolver looks up the host names of backends written with {@code resolve} (DNS discovery) */
     public LoadBalancer(LbConfig config, HostResolver resolver) {
+        this(config, resolver, ListenerLimits.defaults());
+    }
+
+    /** @param limits what the proxy listener refuses from clients (sizes, connections, rate) */
+    public LoadBalancer(LbConfig config, HostResolver resolver, ListenerLimits limits) {
         this.config = config;
         this.topology = new Topology(config.clusters(), resolver);
         // Backends stop changing (DNS discovery) once the drain begins.
@@ -84,6 +90,7 @@ public final class LoadBalancer {
         http.setSendServerVersion(false);
         http.setSendXPoweredBy(false);
         http.setIdleTimeout(config.timeouts().idle().toMillis());
+        ListenerHardening.configure(http);
         proxyConnector = new ServerConnector(server, new HttpConnectionFactory(http), new HTTP2CServerConnectionFactory(http));
         proxyConnector.setName(PROXY_CONNECTOR);
         listenOn(proxyConnector, config.listeners().http());
@@ -95,6 +102,8 @@ public final class LoadBalancer {
         adminConnector.setName(ADMIN_CONNECTOR);
         listenOn(adminConnector, config.listeners().admin());
         tls = config.listeners().https() == null ? null : newTlsListener(http, config);
+        ListenerHardening.limitConnections(server, limits, tls == null ? new Connector[] {proxyConnector}
+                : new Connector[] {proxyConnector, tls.connector()});
         server.setConnectors(tls == null ? new Connector[] {proxyConnector, adminConnector}
                 : new Connector[] {proxyConnector, tls.connector(), adminConnector});
 
@@ -107,6 +116,7 @@ public final class LoadBalancer {
         if (tls != null) {
             tls.install(proxyContext);
         }
+        proxyServlet.setTrustedProxies(limits.trustedProxySet());
         ServletHolder proxy = new ServletHolder("proxy", proxyServlet);
         proxy.setAsyncSupported(true);
         // Timeouts are per phase (connect, response headers, idle): a total timeout would cut long streams.
@@ -122,6 +132,7 @@ public final class LoadBalancer {
         webSockets.setBackendTls(backendTls.newSslContextFactory());
         webSockets.install(proxyContext);
         proxyServlet.setWebSocketProxy(webSockets);
+        proxyContext.insertHandler(ListenerHardening.handler(limits));
 
         adminContext = new ServletContextHandler("/");
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));

@@ -1,0 +1,81 @@
+package io.moosicbox.lb.server;
+
+import io.moosicbox.lb.config.ListenerLimits;
+import org.eclipse.jetty.http.HttpCompliance;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.DoSHandler;
+import org.eclipse.jetty.server.handler.SizeLimitHandler;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * What the proxy listener refuses before a request reaches a backend, built from Jetty's own
+ * parser compliance, size limits, connection limit and rate limiter.
+ */
+final class ListenerHardening {
+    static final int MAX_HEADER_BYTES = 64 * 1024;
+    static final int MAX_URI_BYTES = 8 * 1024;
+    static final int MAX_HEADER_COUNT = 100;
+
+    private ListenerHardening() {}
+
+    /**
+     * Strict RFC 9110 parsing: Content-Length with Transfer-Encoding, several Content-Lengths,
+     * unknown codings, bare LF and spaces in field names are answered 400 and the connection is
+     * closed, so that no second request can be smuggled behind the first.
+     */
+    static void configure(HttpConfiguration http) {
+        // RFC 9112 lets a recipient accept a bare LF; a proxy must not, since the backend may read it otherwise.
+        http.setHttpCompliance(HttpCompliance.RFC9110.without("RFC9110_NO_BARE_LF", HttpCompliance.Violation.LF_HEADER_TERMINATION));
+        http.setRequestHeaderSize(MAX_HEADER_BYTES);
+    }
+
+    /** One cap shared by the client listeners (plain and TLS); the admin listener is never limited. */
+    static void limitConnections(Server server, ListenerLimits limits, Connector... connectors) {
+        server.addBean(new NetworkConnectionLimit(limits.maxConnections(), connectors));
+    }
+
+    /** For {@link Handler.Singleton#insertHandler}: URI and header-count limits, then rate and body limits. */
+    static Handler.Singleton handler(ListenerLimits limits) {
+        Handler.Singleton first = new RequestShape();
+        Handler.Singleton last = first;
+        if (limits.ratePerIp() > 0) {
+            Handler.Singleton dos = new DoSHandler(null, DoSHandler.ID_FROM_REMOTE_ADDRESS,
+                    new DoSHandler.LeakingBucketTrackerFactory(limits.ratePerIp()), null, 100_000);
+            last.setHandler(dos);
+            last = dos;
+        }
+        if (limits.maxBodyBytes() > 0) {
+            Handler.Singleton size = new SizeLimitHandler(limits.maxBodyBytes(), -1);
+            last.setHandler(size);
+            last = size;
+        }
+        return first;
+    }
+
+    /** 414 for a URI over {@link #MAX_URI_BYTES}, 431 for more than {@link #MAX_HEADER_COUNT} fields. */
+    private static final class RequestShape extends Handler.Wrapper {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            HttpURI uri = request.getHttpURI();
+            String query = uri.getQuery();
+            if (uri.getPath().length() + (query == null ? 0 : query.length() + 1) > MAX_URI_BYTES) {
+                Response.writeError(request, response, callback, HttpStatus.URI_TOO_LONG_414);
+                return true;
+            }
+            if (request.getHeaders().size() > MAX_HEADER_COUNT) {
+                Response.writeError(request, response, callback, HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE_431,
+                        "more than " + MAX_HEADER_COUNT + " header fields");
+                return true;
+            }
+            return super.handle(request, response, callback);
+        }
+    }
+}

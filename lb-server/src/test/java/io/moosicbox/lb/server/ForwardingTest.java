@@ -1,0 +1,179 @@
+package io.moosicbox.lb.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.BackendSpec;
+import io.moosicbox.lb.config.ClusterConfig;
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.HealthCheckConfig;
+import io.moosicbox.lb.config.HostPort;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.ListenerLimits;
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.discovery.HostResolver;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What crosses the proxy besides the body: forwarding headers by trust, hop-by-hop headers both
+ * ways, and never the admin listener. The backend is a raw socket that records the request head
+ * it received and answers with hop-by-hop headers of its own.
+ */
+class ForwardingTest {
+    private static final String BACKEND_ANSWER = "HTTP/1.1 200 OK\r\nConnection: X-Internal, keep-alive\r\nX-Internal: secret\r\n"
+            + "Keep-Alive: timeout=5\r\nX-Public: yes\r\nContent-Length: 7\r\n\r\nbackend";
+    private final List<String> heads = new CopyOnWriteArrayList<>();
+    private ServerSocket backend;
+    private Thread backendThread;
+    private LoadBalancer lb;
+
+    private void start(List<String> trustedProxies) throws Exception {
+        backend = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        backendThread = Thread.ofVirtual().start(() -> {
+            while (!backend.isClosed()) {
+                try {
+                    Socket s = backend.accept();
+                    Thread.ofVirtual().start(() -> serve(s));
+                } catch (IOException closed) {
+                    return;
+                }
+            }
+        });
+        ClusterConfig all = new ClusterConfig("all", List.of("*"), List.of("/"), "round_robin", HealthCheckConfig.defaults(),
+                List.of(BackendSpec.parse("http://127.0.0.1:" + backend.getLocalPort())), PoolSettings.defaults());
+        LbConfig d = EnvConfig.defaults();
+        LbConfig config = new LbConfig(new LbConfig.Listeners(new HostPort("127.0.0.1", 0), null, new HostPort("127.0.0.1", 0)),
+                d.tls(), List.of(all), d.timeouts(), d.shutdown(), d.admin(), "info");
+        lb = new LoadBalancer(config, HostResolver.system(), new ListenerLimits(0, 100, 0, trustedProxies));
+        lb.adminContext().addServlet(new ServletHolder(new HttpServlet() {
+            @Override
+            protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+                resp.getWriter().print("admin secret");
+            }
+        }), "/secret");
+        lb.start();
+    }
+
+    private void serve(Socket s) {
+        try (s) {
+            InputStream in = s.getInputStream();
+            while (true) {
+                String head = readHead(in);
+                if (head.isEmpty()) {
+                    return;
+                }
+                heads.add(head);
+                s.getOutputStream().write(BACKEND_ANSWER.getBytes(StandardCharsets.ISO_8859_1));
+            }
+        } catch (IOException e) {
+            // the proxy closed the connection
+        }
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (lb != null) {
+            lb.server().stop();
+        }
+        if (backend != null) {
+            backend.close();
+            backendThread.join(5000);
+        }
+    }
+
+    @Test
+    void forwardingHeadersFromAnUntrustedClientAreReplaced() throws Exception {
+        start(List.of());
+        String answer = ask("GET / HTTP/1.1\r\nHost: music.example.com\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"
+                + "X-Forwarded-Host: evil\r\nForwarded: for=6.6.6.6\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+        String head = heads.getFirst().toLowerCase(Locale.ROOT);
+        assertTrue(head.contains("\r\nx-forwarded-for: 127.0.0.1\r\n"), head);
+        assertTrue(head.contains("\r\nx-forwarded-proto: http\r\n"), head);
+        assertTrue(head.contains("\r\nx-forwarded-host: music.example.com\r\n"), head);
+        assertFalse(head.contains("6.6.6.6"), head);
+        assertFalse(head.contains("evil"), head);
+    }
+
+    @Test
+    void aTrustedProxyIsAppendedTo() throws Exception {
+        start(List.of("10.0.0.0/8", "127.0.0.1"));
+        ask("GET / HTTP/1.1\r\nHost: music.example.com\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"
+                + "Forwarded: for=203.0.113.7;proto=https\r\n\r\n");
+        String head = heads.getFirst().toLowerCase(Locale.ROOT);
+        assertTrue(head.contains("\r\nx-forwarded-for: 203.0.113.7, 127.0.0.1\r\n"), head);
+        assertTrue(head.contains("\r\nx-forwarded-proto: https\r\n"), head);
+        assertTrue(head.contains("\r\nforwarded: for=203.0.113.7;proto=https, for=127.0.0.1;"), head);
+    }
+
+    @Test
+    void hopByHopHeadersAreStrippedBothWays() throws Exception {
+        start(List.of());
+        String answer = ask("GET / HTTP/1.1\r\nHost: x\r\nConnection: X-Client-Hop\r\nX-Client-Hop: 1\r\nKeep-Alive: 300\r\n"
+                + "Proxy-Authorization: Basic eDp5\r\nTE: trailers\r\nX-End: 1\r\n\r\n");
+        String head = heads.getFirst().toLowerCase(Locale.ROOT);
+        assertFalse(head.contains("x-client-hop"), head);
+        assertFalse(head.contains("keep-alive: 300"), head);
+        assertFalse(head.contains("proxy-authorization"), head);
+        assertTrue(head.contains("x-end: 1"), head);
+        String lower = answer.toLowerCase(Locale.ROOT);
+        assertTrue(lower.contains("\r\nx-public: yes\r\n"), answer);
+        assertFalse(lower.contains("x-internal"), answer);
+        assertFalse(lower.contains("keep-alive: timeout"), answer);
+    }
+
+    @Test
+    void theAdminListenerIsNeverReachedThroughTheProxy() throws Exception {
+        start(List.of());
+        for (String host : List.of("127.0.0.1:" + lb.adminPort(), "localhost:" + lb.adminPort(), "127.0.0.1:" + lb.proxyPort())) {
+            String answer = ask("GET /secret HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+            assertTrue(answer.endsWith("backend"), answer);
+            assertFalse(answer.contains("admin secret"), answer);
+        }
+        assertEquals(3, heads.size());
+        try (Socket admin = new Socket("127.0.0.1", lb.adminPort())) {
+            admin.getOutputStream().write("GET /secret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertTrue(new String(admin.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1).endsWith("admin secret"),
+                    "the servlet is there on the admin listener");
+        }
+    }
+
+    private String ask(String request) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = s.getInputStream();
+            String head = readHead(in);
+            int at = head.toLowerCase(Locale.ROOT).indexOf("content-length: ");
+            int len = Integer.parseInt(head.substring(at + 16, head.indexOf('\r', at)).trim());
+            return head + new String(in.readNBytes(len), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                return "";
+            }
+            head.write(b);
+        }
+        return head.toString(StandardCharsets.ISO_8859_1);
+    }
+}
