@@ -14,7 +14,6 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -392,10 +391,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
                 // Clients and other proxies back off instead of hammering a cluster with nothing ready.
                 response.setHeader(HttpHeader.RETRY_AFTER.asString(), "1");
             }
-            response.setContentType("text/plain;charset=utf-8");
-            byte[] body = (status + " " + reason + "\n").getBytes(StandardCharsets.UTF_8);
-            response.setContentLength(body.length);
-            response.getOutputStream().write(body);
+            PlainTextError.writeBody(response, status, reason);
         } catch (IOException | IllegalStateException e) {
             _log.debug("could not send {} to the client", status, e);
         } finally {

@@ -1,5 +1,6 @@
 package io.moosicbox.lb.websocket;
 
+import io.moosicbox.lb.proxy.PlainTextError;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Lease;
@@ -8,7 +9,6 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
@@ -217,10 +217,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             if (status == HttpStatus.SERVICE_UNAVAILABLE_503 && !headers.containsKey(HttpHeader.RETRY_AFTER.asString())) {
                 response.setHeader(HttpHeader.RETRY_AFTER.asString(), "1");
             }
-            response.setContentType("text/plain;charset=utf-8");
-            byte[] body = (status + " " + reason + "\n").getBytes(StandardCharsets.UTF_8);
-            response.setContentLength(body.length);
-            response.getOutputStream().write(body);
+            PlainTextError.writeBody(response, status, reason);
         } catch (IOException | IllegalStateException e) {
             LOG.debug("could not send {} to the client", status, e);
         }
