@@ -124,19 +124,9 @@ class ShutdownTest {
         HttpClient client = new HttpClient();
         client.start();
         try (LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", a.url(), "SHUTDOWN_TIMEOUT", "30s"))) {
-            int before = a.slowRequests.get();
-            CompletableFuture<ContentResponse> slow = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return client.newRequest(lb.proxyUrl() + "/slow?ms=8000").timeout(30, TimeUnit.SECONDS).send();
-                } catch (Exception e) {
-                    throw new CompletionException(e);
-                }
-            }, Executors.newVirtualThreadPerTaskExecutor());
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (a.slowRequests.get() == before && System.nanoTime() < until) {
-                Thread.sleep(5);
-            }
+            CompletableFuture<ContentResponse> slow = slowRequestInFlight(client, lb);
             lb.signal("TERM");
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (!lb.stderr().contains("phase 2/3 (drain)") && System.nanoTime() < until) {
                 Thread.sleep(5);
             }
@@ -159,18 +149,7 @@ class ShutdownTest {
         HttpClient client = new HttpClient();
         client.start();
         try (LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", a.url(), "SHUTDOWN_TIMEOUT", "2s"))) {
-            int before = a.slowRequests.get();
-            CompletableFuture<ContentResponse> slow = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return client.newRequest(lb.proxyUrl() + "/slow?ms=8000").timeout(30, TimeUnit.SECONDS).send();
-                } catch (Exception e) {
-                    throw new CompletionException(e);
-                }
-            }, Executors.newVirtualThreadPerTaskExecutor());
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (a.slowRequests.get() == before && System.nanoTime() < until) {
-                Thread.sleep(5);
-            }
+            CompletableFuture<ContentResponse> slow = slowRequestInFlight(client, lb);
             long termAt = System.nanoTime();
             lb.signal("TERM");
             int exit = lb.awaitExit(Duration.ofSeconds(15));
@@ -188,5 +167,23 @@ class ShutdownTest {
         } finally {
             client.stop();
         }
+    }
+
+    /** Sends an 8 s request through the balancer and returns once backend a is answering it. */
+    private static CompletableFuture<ContentResponse> slowRequestInFlight(HttpClient client, LbProcess lb)
+            throws InterruptedException {
+        int before = a.slowRequests.get();
+        CompletableFuture<ContentResponse> slow = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.newRequest(lb.proxyUrl() + "/slow?ms=8000").timeout(30, TimeUnit.SECONDS).send();
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        }, Executors.newVirtualThreadPerTaskExecutor());
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (a.slowRequests.get() == before && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        return slow;
     }
 }

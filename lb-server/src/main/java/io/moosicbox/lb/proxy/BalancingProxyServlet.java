@@ -37,15 +37,6 @@ import org.eclipse.jetty.util.thread.Scheduler;
  * Jetty's {@link AsyncProxyServlet}, and keeps the backend's in-flight count exact.
  */
 public class BalancingProxyServlet extends AsyncProxyServlet {
-    static final String LEASE_ATTRIBUTE = "moosicbox.lb.lease";
-    static final String MISS_ATTRIBUTE = "moosicbox.lb.miss";
-    static final String START_ATTRIBUTE = "moosicbox.lb.start";
-    static final String CLUSTER_ATTRIBUTE = "moosicbox.lb.cluster";
-    static final String UPSTREAM_ATTRIBUTE = "moosicbox.lb.upstream";
-    static final String BACKEND_FAILURE_ATTRIBUTE = "moosicbox.lb.backendFailure";
-    static final String RETRIES_ATTRIBUTE = "moosicbox.lb.retries";
-    static final String CLIENT_FAILURE_ATTRIBUTE = "moosicbox.lb.clientFailure";
-    static final String BUSY_ATTRIBUTE = "moosicbox.lb.busy";
 
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
@@ -94,7 +85,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
 
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response) throws ServletException, IOException {
-        request.setAttribute(START_ATTRIBUTE, System.nanoTime());
+        ProxyExchange exchange = ProxyExchange.start(request);
         try {
             if (webSockets != null && WebSocketProxy.isUpgradeRequest(request)) {
                 proxyWebSocket(request, response);
@@ -103,7 +94,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             super.service(request, response);
         } catch (Throwable failure) {
             // The exchange never started: nothing else will release the backend.
-            Lease lease = (Lease) request.getAttribute(LEASE_ATTRIBUTE);
+            Lease lease = exchange.lease;
             if (lease != null) {
                 lease.release(false);
             }
@@ -119,28 +110,29 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         }
         HttpFields.Mutable forwarded = HttpFields.build();
         ForwardedHeaders.set(request, forwarded);
-        int status = webSockets.upgrade(request, response, (Lease) request.getAttribute(LEASE_ATTRIBUTE), target, forwarded);
+        int status = webSockets.upgrade(request, response, ProxyExchange.of(request).lease, target, forwarded);
         report(request, response, status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504);
     }
 
     @Override
     protected String rewriteTarget(HttpServletRequest request) {
+        ProxyExchange exchange = ProxyExchange.of(request);
         Router.Route route = router.get().route(ForwardedHeaders.hostOf(request), request.getRequestURI());
         if (route.cluster() == null) {
-            request.setAttribute(MISS_ATTRIBUTE, route.miss());
+            exchange.miss = route.miss();
             return null;
         }
         Cluster cluster = route.cluster();
-        request.setAttribute(CLUSTER_ATTRIBUTE, cluster);
+        exchange.cluster = cluster;
         // May wait (on this virtual thread) in the cluster's queue while every backend is at max_conns.
         Lease lease = cluster.acquire(new ServletRequestInfo(request));
         if (lease == null) {
             if (!cluster.available().isEmpty()) {
-                request.setAttribute(BUSY_ATTRIBUTE, Boolean.TRUE);
+                exchange.busy = true;
             }
             return null;
         }
-        request.setAttribute(LEASE_ATTRIBUTE, lease);
+        exchange.lease = lease;
         return targetOf(lease.backend(), request);
     }
 
@@ -152,12 +144,13 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
 
     @Override
     protected void onProxyRewriteFailed(HttpServletRequest request, HttpServletResponse response) {
-        Router.Miss miss = (Router.Miss) request.getAttribute(MISS_ATTRIBUTE);
+        ProxyExchange exchange = ProxyExchange.of(request);
+        Router.Miss miss = exchange.miss;
         if (miss == Router.Miss.UNKNOWN_HOST) {
             sendError(request, response, HttpStatus.MISDIRECTED_REQUEST_421, "no route for this host");
         } else if (miss == Router.Miss.NO_PATH) {
             sendError(request, response, HttpStatus.NOT_FOUND_404, "no route for this path");
-        } else if (request.getAttribute(BUSY_ATTRIBUTE) != null) {
+        } else if (exchange.busy) {
             sendError(request, response, HttpStatus.SERVICE_UNAVAILABLE_503, "every backend is at its connection limit");
         } else {
             sendError(request, response, HttpStatus.SERVICE_UNAVAILABLE_503, "no backend is available");
@@ -198,38 +191,40 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
 
     @Override
     protected void sendProxyRequest(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Request proxyRequest) {
-        Lease lease = (Lease) clientRequest.getAttribute(LEASE_ATTRIBUTE);
-        proxyRequest.onRequestBegin(r -> clientRequest.setAttribute(UPSTREAM_ATTRIBUTE, System.nanoTime()));
+        ProxyExchange exchange = ProxyExchange.of(clientRequest);
+        Lease lease = exchange.lease;
+        proxyRequest.onRequestBegin(r -> exchange.sentNanos = System.nanoTime());
         proxyRequest.onResponseBegin(r -> {
-            Object sent = clientRequest.getAttribute(UPSTREAM_ATTRIBUTE);
-            if (sent instanceof Long at) {
-                long latency = System.nanoTime() - at;
-                clientRequest.setAttribute(UPSTREAM_ATTRIBUTE, -latency - 1);
-                lease.backend().recordLatency(latency);
+            long sent = exchange.sentNanos;
+            if (sent != 0) {
+                exchange.upstreamNanos = System.nanoTime() - sent;
+                lease.backend().recordLatency(exchange.upstreamNanos);
             }
         });
         proxyRequest.onComplete(result -> {
             // A client that hung up or sent a broken body says nothing about the backend.
-            boolean backendFailure = clientRequest.getAttribute(CLIENT_FAILURE_ATTRIBUTE) == null && isBackendFailure(result);
-            clientRequest.setAttribute(BACKEND_FAILURE_ATTRIBUTE, backendFailure);
-            lease.release(backendFailure || isCounted5xx(clientRequest, result));
+            boolean backendFailure = !exchange.clientFailure && isBackendFailure(result);
+            exchange.backendFailure = backendFailure;
+            lease.release(backendFailure || isCounted5xx(exchange, result));
         });
-        // Reported when the client's response is complete, so that proxy-made error statuses are seen; once, not per retry.
-        if (clientRequest.getAttribute(RETRIES_ATTRIBUTE) == null) clientRequest.getAsyncContext().addListener(new AsyncListener() {
-            @Override
-            public void onComplete(AsyncEvent event) {
-                report(clientRequest, proxyResponse, Boolean.TRUE.equals(clientRequest.getAttribute(BACKEND_FAILURE_ATTRIBUTE)));
-            }
+        if (exchange.retries == 0) {
+            // Reported when the client's response is complete, so that proxy-made error statuses are seen; once, not per retry.
+            clientRequest.getAsyncContext().addListener(new AsyncListener() {
+                @Override
+                public void onComplete(AsyncEvent event) {
+                    report(clientRequest, proxyResponse, exchange.backendFailure);
+                }
 
-            @Override
-            public void onTimeout(AsyncEvent event) {}
+                @Override
+                public void onTimeout(AsyncEvent event) {}
 
-            @Override
-            public void onError(AsyncEvent event) {}
+                @Override
+                public void onError(AsyncEvent event) {}
 
-            @Override
-            public void onStartAsync(AsyncEvent event) {}
-        });
+                @Override
+                public void onStartAsync(AsyncEvent event) {}
+            });
+        }
         long headersTimeout = timeouts.responseHeaders().toMillis();
         if (headersTimeout > 0) {
             // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
@@ -258,7 +253,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     @Override
     protected void onProxyResponseFailure(HttpServletRequest clientRequest, HttpServletResponse proxyResponse,
                                           org.eclipse.jetty.client.Response serverResponse, Throwable failure) {
-        Lease lease = (Lease) clientRequest.getAttribute(LEASE_ATTRIBUTE);
+        Lease lease = ProxyExchange.of(clientRequest).lease;
         if (lease != null && serverResponse.getStatus() == 0) {
             lease.backend().recordError(describe(failure));
         }
@@ -271,7 +266,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     @Override
     protected void onClientRequestFailure(HttpServletRequest clientRequest, Request proxyRequest,
                                           HttpServletResponse proxyResponse, Throwable failure) {
-        clientRequest.setAttribute(CLIENT_FAILURE_ATTRIBUTE, Boolean.TRUE);
+        ProxyExchange.of(clientRequest).clientFailure = true;
         super.onClientRequestFailure(clientRequest, proxyRequest, proxyResponse, failure);
     }
 
@@ -303,7 +298,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
         return new StreamReader(request, response, proxyRequest, content) {
             @Override
             public void onError(Throwable failure) {
-                request.setAttribute(CLIENT_FAILURE_ATTRIBUTE, Boolean.TRUE);
+                ProxyExchange.of(request).clientFailure = true;
                 super.onError(failure);
             }
         };
@@ -311,14 +306,13 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
 
     /** Sends a failed attempt to another backend when {@link RetryPolicy} allows; @return whether it did */
     private boolean retry(HttpServletRequest request, HttpServletResponse response, Lease failed, Throwable failure) {
-        Cluster cluster = (Cluster) request.getAttribute(CLUSTER_ATTRIBUTE);
-        Object upstream = request.getAttribute(UPSTREAM_ATTRIBUTE);
-        boolean sent = upstream instanceof Long;
-        boolean answered = upstream instanceof Long at && at < 0;
-        int retries = request.getAttribute(RETRIES_ATTRIBUTE) instanceof Integer n ? n : 0;
-        if (cluster == null || response.isCommitted() || request.getAttribute(CLIENT_FAILURE_ATTRIBUTE) != null
+        ProxyExchange exchange = ProxyExchange.of(request);
+        Cluster cluster = exchange.cluster;
+        boolean sent = exchange.sentNanos != 0;
+        boolean answered = exchange.upstreamNanos >= 0;
+        if (cluster == null || response.isCommitted() || exchange.clientFailure
                 || !RetryPolicy.permits(request.getMethod(), hasContent(request), sent, answered,
-                        failure instanceof TimeoutException, retries, cluster.config().pool().retries())) {
+                        failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
             return false;
         }
         Lease next = cluster.tryAcquire(new ServletRequestInfo(request), failed.backend());
@@ -326,9 +320,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             return false;
         }
         failed.backend().recordRetry();
-        request.setAttribute(RETRIES_ATTRIBUTE, retries + 1);
-        request.setAttribute(LEASE_ATTRIBUTE, next);
-        request.removeAttribute(UPSTREAM_ATTRIBUTE);
+        exchange.retryOn(next);
         try {
             Request proxyRequest = newProxyRequest(request, targetOf(next.backend(), request));
             copyRequestHeaders(request, proxyRequest);
@@ -347,9 +339,9 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
     }
 
     /** Whether the cluster counts this 5xx answer against the backend's passive health. */
-    private static boolean isCounted5xx(HttpServletRequest request, Result result) {
+    private static boolean isCounted5xx(ProxyExchange exchange, Result result) {
         return result.getResponse() != null && result.getResponse().getStatus() >= 500
-                && request.getAttribute(CLUSTER_ATTRIBUTE) instanceof Cluster c && c.config().pool().ejectOn5xx();
+                && exchange.cluster != null && exchange.cluster.config().pool().ejectOn5xx();
     }
 
     @Override
@@ -367,7 +359,7 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
      * the client connection is aborted so that a truncated body is never taken as complete.
      */
     private void sendError(HttpServletRequest request, HttpServletResponse response, int status, String reason) {
-        if (request.getAttribute(LEASE_ATTRIBUTE) == null) {
+        if (ProxyExchange.of(request).lease == null) {
             // No backend was involved: the proxy request's completion will not report this one.
             try {
                 writeError(request, response, status, reason);
@@ -408,13 +400,12 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
             return;
         }
         try {
-            long start = request.getAttribute(START_ATTRIBUTE) instanceof Long t ? t : System.nanoTime();
-            // Stored negated (minus one) once the response began, so that a positive value means "sent, no answer".
-            long upstream = request.getAttribute(UPSTREAM_ATTRIBUTE) instanceof Long u && u < 0 ? -(u + 1) : -1;
-            Lease lease = (Lease) request.getAttribute(LEASE_ATTRIBUTE);
+            ProxyExchange exchange = ProxyExchange.of(request);
+            long start = exchange.startNanos;
+            Lease lease = exchange.lease;
             String query = request.getQueryString();
             l.onComplete(new Exchange(
-                    request.getAttribute(CLUSTER_ATTRIBUTE) instanceof Cluster c ? c.name() : null,
+                    exchange.cluster != null ? exchange.cluster.name() : null,
                     lease == null ? null : lease.backend().address(),
                     request.getMethod(),
                     query == null ? request.getRequestURI() : request.getRequestURI() + "?" + query,
@@ -423,8 +414,8 @@ public class BalancingProxyServlet extends AsyncProxyServlet {
                     request.getProtocol(),
                     start,
                     System.nanoTime() - start,
-                    upstream,
-                    request.getAttribute(RETRIES_ATTRIBUTE) instanceof Integer n ? n : 0,
+                    exchange.upstreamNanos,
+                    exchange.retries,
                     Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
                     backendFailure,
                     request.getHeader("Referer"),
