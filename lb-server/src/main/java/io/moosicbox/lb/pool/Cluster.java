@@ -89,6 +89,14 @@ public final class Cluster {
     }
 
     /**
+     * Whether {@link #acquire} may wait for room when {@link #tryAcquire} found none: a backend
+     * is ready and {@code max_conns} is what kept the request out.
+     */
+    public boolean mayWait() {
+        return limited && !available().isEmpty();
+    }
+
+    /**
      * Without waiting: a lease on a ready backend below its {@code max_conns}, other than
      * {@code exclude} (the backend a retried request just failed on).
      *

@@ -1,5 +1,10 @@
 package io.moosicbox.lb.proxy;
 
+import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.pool.Lease;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+
 /**
  * One finished client request, as metrics and the access log see it.
  *
@@ -34,4 +39,26 @@ public record Exchange(
         long responseBytes,
         boolean backendFailure,
         String referer,
-        String userAgent) {}
+        String userAgent) {
+
+    /** What a finished client request tells metrics and the access log. */
+    static Exchange of(Request request, int status, long responseBytes, Cluster cluster, Lease lease,
+                       long startNanos, long upstreamNanos, int retries, boolean backendFailure) {
+        return new Exchange(
+                cluster != null ? cluster.name() : null,
+                lease == null ? null : lease.backend().address(),
+                request.getMethod(),
+                request.getHttpURI().getPathQuery(),
+                status,
+                Request.getRemoteAddr(request),
+                request.getConnectionMetaData().getProtocol(),
+                startNanos,
+                System.nanoTime() - startNanos,
+                upstreamNanos,
+                retries,
+                responseBytes,
+                backendFailure,
+                request.getHeaders().get(HttpHeader.REFERER),
+                request.getHeaders().get(HttpHeader.USER_AGENT));
+    }
+}

@@ -2,17 +2,45 @@ package io.moosicbox.lb.proxy;
 
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
 
 /** The body of every error the balancer makes itself: one short line, never a stack trace. */
 public final class PlainTextError {
+    private static final String CONTENT_TYPE = "text/plain;charset=utf-8";
+
     private PlainTextError() {}
 
     /** Writes {@code "STATUS reason\n"} as the whole body; the status and headers are set by the caller. */
     public static void writeBody(HttpServletResponse response, int status, String reason) throws IOException {
-        response.setContentType("text/plain;charset=utf-8");
-        byte[] body = (status + " " + reason + "\n").getBytes(StandardCharsets.UTF_8);
+        response.setContentType(CONTENT_TYPE);
+        byte[] body = body(status, reason);
         response.setContentLength(body.length);
         response.getOutputStream().write(body);
+    }
+
+    /**
+     * Answers with {@code status} and {@code "STATUS reason\n"}, replacing whatever the response
+     * held; a 503 tells the client when to come back. The response must not be committed.
+     */
+    public static void write(Response response, int status, String reason, Callback callback) {
+        response.reset();
+        response.setStatus(status);
+        if (status == HttpStatus.SERVICE_UNAVAILABLE_503) {
+            // Clients and other proxies back off instead of hammering a cluster with nothing ready.
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        }
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, CONTENT_TYPE);
+        byte[] body = body(status, reason);
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+        response.write(true, ByteBuffer.wrap(body), callback);
+    }
+
+    private static byte[] body(int status, String reason) {
+        return (status + " " + reason + "\n").getBytes(StandardCharsets.UTF_8);
     }
 }

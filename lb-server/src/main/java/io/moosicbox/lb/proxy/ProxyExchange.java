@@ -2,26 +2,26 @@ package io.moosicbox.lb.proxy;
 
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.Lease;
-import io.moosicbox.lb.route.Router;
-import jakarta.servlet.http.HttpServletRequest;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
 
 /**
- * What the proxy knows about one client request while it is in flight: one object in one request
- * attribute, rather than a boxed value per fact. Written by the request's own callbacks, which
- * Jetty runs one after another; fields read from another callback are volatile.
+ * One client request while it is proxied, across its attempts (a retry is a new attempt on
+ * another backend). It is also the callback that ends the client's exchange, so that every way a
+ * request ends (answered, error, cut) is reported once. Fields read from another callback of the
+ * exchange are volatile: Jetty runs them one after another, not always on one thread.
  */
-final class ProxyExchange {
-    private static final String ATTRIBUTE = ProxyExchange.class.getName();
-
+final class ProxyExchange implements Callback {
+    final Request request;
+    final Response response;
+    private final Callback callback;
+    private final Reporter reporter;
     final long startNanos = System.nanoTime();
-    /** Why no cluster matched; null when one did. */
-    Router.Miss miss;
-    Cluster cluster;
-    /** Every backend of the cluster was at its max_conns (rather than none being available). */
-    boolean busy;
+    volatile Cluster cluster;
     /** The backend of the current attempt; null when none was picked. */
     volatile Lease lease;
-    int retries;
+    volatile int retries;
     /** When the current attempt began sending to its backend; 0 before. */
     volatile long sentNanos;
     /** From sending to the response headers of the current attempt; -1 while none came. */
@@ -30,14 +30,16 @@ final class ProxyExchange {
     volatile boolean clientFailure;
     volatile boolean backendFailure;
 
-    static ProxyExchange start(HttpServletRequest request) {
-        ProxyExchange exchange = new ProxyExchange();
-        request.setAttribute(ATTRIBUTE, exchange);
-        return exchange;
+    /** Told once, when the client's exchange ends. */
+    interface Reporter {
+        void report(ProxyExchange exchange);
     }
 
-    static ProxyExchange of(HttpServletRequest request) {
-        return (ProxyExchange) request.getAttribute(ATTRIBUTE);
+    ProxyExchange(Request request, Response response, Callback callback, Reporter reporter) {
+        this.request = request;
+        this.response = response;
+        this.callback = callback;
+        this.reporter = reporter;
     }
 
     /** A new attempt on another backend starts with nothing sent and nothing answered. */
@@ -46,5 +48,22 @@ final class ProxyExchange {
         lease = next;
         sentNanos = 0;
         upstreamNanos = -1;
+    }
+
+    @Override
+    public void succeeded() {
+        reporter.report(this);
+        callback.succeeded();
+    }
+
+    @Override
+    public void failed(Throwable failure) {
+        reporter.report(this);
+        callback.failed(failure);
+    }
+
+    @Override
+    public InvocationType getInvocationType() {
+        return InvocationType.NON_BLOCKING;
     }
 }

@@ -8,7 +8,8 @@ import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.health.HealthChecker;
-import io.moosicbox.lb.proxy.BalancingProxyServlet;
+import io.moosicbox.lb.proxy.BalancingProxyHandler;
+import io.moosicbox.lb.proxy.WebSocketUpgradeServlet;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
 import io.moosicbox.lb.tls.CertificateInfo;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
@@ -26,7 +28,7 @@ import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.ContextHandlerCollection;
+import org.eclipse.jetty.server.handler.ConditionalHandler;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
@@ -49,7 +51,8 @@ public final class LoadBalancer {
     private final ServerConnector adminConnector;
     private final ServletContextHandler adminContext;
     private final GracefulHandler graceful;
-    private final BalancingProxyServlet proxyServlet;
+    private final BalancingProxyHandler proxyHandler;
+    private final WebSocketUpgradeServlet webSocketServlet;
     private final TlsListener tls;
     private final WebSocketProxy webSockets;
     private final AtomicBoolean shuttingDown = new AtomicBoolean();
@@ -107,37 +110,35 @@ public final class LoadBalancer {
         server.setConnectors(tls == null ? new Connector[] {proxyConnector, adminConnector}
                 : new Connector[] {proxyConnector, tls.connector(), adminConnector});
 
-        ServletContextHandler proxyContext = new ServletContextHandler("/");
-        proxyContext.setVirtualHosts(tls == null ? List.of("@" + PROXY_CONNECTOR) : List.of("@" + PROXY_CONNECTOR, "@" + TlsListener.CONNECTOR));
-        proxyServlet = new BalancingProxyServlet(topology::router, config.timeouts());
+        proxyHandler = new BalancingProxyHandler(topology::router, config.timeouts(), virtualThreads);
         BackendTls backendTls = new BackendTls(config.tls().backends());
-        proxyServlet.setBackendTls(backendTls);
+        proxyHandler.setBackendTls(backendTls);
+        proxyHandler.setTrustedProxies(limits.trustedProxySet());
         healthChecker.setSslContextFactory(backendTls.newSslContextFactory());
-        if (tls != null) {
-            tls.install(proxyContext);
-        }
-        proxyServlet.setTrustedProxies(limits.trustedProxySet());
-        ServletHolder proxy = new ServletHolder("proxy", proxyServlet);
-        proxy.setAsyncSupported(true);
-        // Timeouts are per phase (connect, response headers, idle): a total timeout would cut long streams.
-        proxy.setInitParameter("timeout", "0");
-        proxy.setInitParameter("idleTimeout", Long.toString(config.timeouts().idle().toMillis()));
-        proxy.setInitParameter("preserveHost", "true");
-        proxy.setInitParameter("maxConnections", "1024");
-        // Upload bodies are read and sent on in pieces of this size (Jetty's default, 4 KiB, caps uploads at tens of MB/s).
-        proxy.setInitParameter("requestBufferSize", Integer.toString(64 * 1024));
-        proxyContext.addServlet(proxy, "/*");
+
         // A server bean: on stop it keeps WebSocket sessions for their grace time, then closes them with 1001.
         webSockets = new WebSocketProxy(config.websocket(), config.timeouts(), config.shutdown().timeout());
         webSockets.setBackendTls(backendTls.newSslContextFactory());
-        webSockets.install(proxyContext);
-        proxyServlet.setWebSocketProxy(webSockets);
-        proxyContext.insertHandler(ListenerHardening.handler(limits));
+        webSocketServlet = new WebSocketUpgradeServlet(topology::router, webSockets);
+        ServletContextHandler webSocketContext = new ServletContextHandler("/");
+        webSocketContext.addServlet(new ServletHolder("websocket", webSocketServlet), "/*");
+        webSockets.install(webSocketContext);
+        ConditionalHandler upgrades = new ConditionalHandler.DontHandle(new Offload(webSocketContext, virtualThreads));
+        upgrades.include(request -> !WebSocketProxy.isUpgradeRequest(request));
+
+        Handler redirect = tls == null ? null : tls.redirectHandler();
+        Handler.Wrapper proxyListeners = new Handler.Wrapper(redirect == null
+                ? new Handler.Sequence(upgrades, proxyHandler) : new Handler.Sequence(upgrades, redirect, proxyHandler));
+        proxyListeners.insertHandler(ListenerHardening.handler(limits));
 
         adminContext = new ServletContextHandler("/");
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
+        ConditionalHandler admin = new ConditionalHandler.DontHandle(new Offload(adminContext, virtualThreads));
+        admin.include(request -> !ADMIN_CONNECTOR.equals(request.getConnectionMetaData().getConnector().getName()));
 
-        graceful = new ServingGracefulHandler(new ContextHandlerCollection(proxyContext, adminContext));
+        // Every handler on the proxy's path is non-blocking, so Jetty serves a proxied request on the
+        // thread that read it; the servlet contexts (admin, WebSocket handshakes) get virtual threads.
+        graceful = new ServingGracefulHandler(new Handler.Sequence(admin, proxyListeners));
         // Jetty shortens every connection's idle timeout to this when the drain begins, counted from
         // the connection's last byte, not from the drain: a request waiting on a quiet backend
         // would be cut (HTTP/2: the whole session's streams failed) long before the shutdown
@@ -193,7 +194,8 @@ public final class LoadBalancer {
 
     /** Metrics and access logs subscribe here; one listener, set before {@link #start()}. */
     public void setExchangeListener(io.moosicbox.lb.proxy.ExchangeListener listener) {
-        proxyServlet.setExchangeListener(listener);
+        proxyHandler.setExchangeListener(listener);
+        webSocketServlet.setExchangeListener(listener);
     }
 
     /** Proxied WebSocket sessions (open count); {@link #stop()} closes them gracefully. */

@@ -2,19 +2,16 @@ package io.moosicbox.lb.tls;
 
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
-import jakarta.servlet.DispatcherType;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
-import org.eclipse.jetty.ee10.servlet.FilterHolder;
-import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.http2.HTTP2Cipher;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.SecureRequestCustomizer;
@@ -103,12 +100,12 @@ public final class TlsListener extends ContainerLifeCycle {
         return current.certificates();
     }
 
-    /** With {@code redirect_http}, plain requests on the proxy context get a 308 to this listener. */
-    public void install(ServletContextHandler proxyContext) {
-        if (config.redirectHttp()) {
-            proxyContext.addFilter(new FilterHolder(new HttpsRedirectFilter(connector::getLocalPort)), "/*",
-                    EnumSet.of(DispatcherType.REQUEST));
-        }
+    /**
+     * With {@code redirect_http}, the handler that answers plain requests with a 308 to this
+     * listener and leaves the rest to the next handler; null without it.
+     */
+    public Handler redirectHandler() {
+        return config.redirectHttp() ? new HttpsRedirectHandler(connector::getLocalPort) : null;
     }
 
     @Override

@@ -147,8 +147,8 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
     }
 
     /** Whether the request asks for a WebSocket; such requests go to {@link #upgrade}. */
-    public static boolean isUpgradeRequest(HttpServletRequest request) {
-        String upgrade = request.getHeader("Upgrade");
+    public static boolean isUpgradeRequest(org.eclipse.jetty.server.Request request) {
+        String upgrade = request.getHeaders().get(HttpHeader.UPGRADE);
         return upgrade != null && "GET".equals(request.getMethod()) && upgrade.toLowerCase(Locale.ROOT).contains("websocket");
     }
 

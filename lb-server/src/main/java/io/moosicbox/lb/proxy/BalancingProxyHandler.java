@@ -1,0 +1,398 @@
+package io.moosicbox.lb.proxy;
+
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.pool.Lease;
+import io.moosicbox.lb.pool.RequestInfo;
+import io.moosicbox.lb.route.Router;
+import io.moosicbox.lb.tls.BackendTls;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.eclipse.jetty.client.AsyncRequestContent;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.proxy.ProxyHandler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.InetAddressSet;
+import org.eclipse.jetty.util.thread.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy: routes each request to a cluster, picks a backend, and streams the exchange through
+ * Jetty's {@link ProxyHandler}, keeping the backend's in-flight count exact. It never blocks, so
+ * Jetty runs it on the thread that read the request, and the backend's answer is written back on
+ * the thread that read it: no hand-off between threads per request. The one wait there is
+ * (every backend at {@code max_conns}) happens on a virtual thread.
+ */
+public class BalancingProxyHandler extends ProxyHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(BalancingProxyHandler.class);
+    // ProxyHandler's own protocol handlers (100 Continue, 102, 103) find the exchange under these names.
+    private static final String CLIENT_REQUEST = ProxyHandler.class.getName() + ".clientToProxyRequest";
+    private static final String CLIENT_RESPONSE = ProxyHandler.class.getName() + ".proxyToClientResponse";
+    private static final String CONTINUE_ACTION = ProxyHandler.class.getName() + ".proxyToServerContinue";
+    private static final int MAX_CONNECTIONS_PER_BACKEND = 1024;
+
+    private final Supplier<Router> router;
+    private final LbConfig.Timeouts timeouts;
+    private final Executor waiting;
+    private volatile ExchangeListener listener = ExchangeListener.NONE;
+    private BackendTls backendTls = new BackendTls(LbConfig.BackendTls.defaults());
+    private volatile InetAddressSet trustedProxies = new InetAddressSet();
+
+    /** @param waiting runs the requests that wait for room in a full cluster (virtual threads) */
+    public BalancingProxyHandler(Supplier<Router> router, LbConfig.Timeouts timeouts, Executor waiting) {
+        this.router = router;
+        this.timeouts = timeouts;
+        this.waiting = waiting;
+    }
+
+    public void setExchangeListener(ExchangeListener listener) {
+        this.listener = listener;
+    }
+
+    /** How https:// backends are verified, and whether they get HTTP/2; set before the server starts. */
+    public void setBackendTls(BackendTls backendTls) {
+        this.backendTls = backendTls;
+    }
+
+    /** Peers whose X-Forwarded-* and Forwarded headers are kept and appended to. */
+    public void setTrustedProxies(InetAddressSet trusted) {
+        this.trustedProxies = trusted;
+    }
+
+    @Override
+    public InvocationType getInvocationType() {
+        return InvocationType.NON_BLOCKING;
+    }
+
+    @Override
+    protected HttpClient newHttpClient() {
+        ClientConnector connector = new ClientConnector();
+        connector.setExecutor(getServer().getThreadPool());
+        HttpClient client = backendTls.newHttpClient(connector);
+        client.setConnectTimeout(timeouts.connect().toMillis());
+        client.setIdleTimeout(timeouts.idle().toMillis());
+        client.setMaxConnectionsPerDestination(MAX_CONNECTIONS_PER_BACKEND);
+        // The client's own User-Agent passes through; without one, none is invented.
+        client.setUserAgentField(null);
+        // Backend responses are handled on the selector thread that read them: the listeners never block.
+        client.getHttpClientTransport().setInvocationType(InvocationType.NON_BLOCKING);
+        return client;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        ProxyExchange exchange = new ProxyExchange(request, response, callback, this::report);
+        Router.Route route = router.get().route(ForwardedHeaders.hostOf(request), request.getHttpURI().getPath());
+        Cluster cluster = route.cluster();
+        if (cluster == null) {
+            if (route.miss() == Router.Miss.UNKNOWN_HOST) {
+                refuse(exchange, HttpStatus.MISDIRECTED_REQUEST_421, "no route for this host");
+            } else {
+                refuse(exchange, HttpStatus.NOT_FOUND_404, "no route for this path");
+            }
+            return true;
+        }
+        exchange.cluster = cluster;
+        RequestInfo info = new CoreRequestInfo(request);
+        Lease lease = cluster.tryAcquire(info, null);
+        if (lease == null && cluster.mayWait()) {
+            // Waiting in the cluster's queue blocks: never on the thread that serves other connections.
+            waiting.execute(() -> forward(exchange, cluster.acquire(info)));
+            return true;
+        }
+        forward(exchange, lease);
+        return true;
+    }
+
+    /** Never called: {@link #handle} routes and picks the backend itself, where the choice can fail with an answer. */
+    @Override
+    protected HttpURI rewriteHttpURI(Request request) {
+        throw new UnsupportedOperationException("the backend is chosen in handle()");
+    }
+
+    private void forward(ProxyExchange exchange, Lease lease) {
+        if (lease == null) {
+            boolean busy = !exchange.cluster.available().isEmpty();
+            refuse(exchange, HttpStatus.SERVICE_UNAVAILABLE_503,
+                    busy ? "every backend is at its connection limit" : "no backend is available");
+            return;
+        }
+        exchange.lease = lease;
+        send(exchange);
+    }
+
+    /** Sends the current attempt of the exchange to its lease's backend. */
+    private void send(ProxyExchange exchange) {
+        Request client = exchange.request;
+        Lease lease = exchange.lease;
+        org.eclipse.jetty.client.Request proxyRequest;
+        try {
+            proxyRequest = getHttpClient().newRequest(lease.backend().baseUrl() + client.getHttpURI().getPathQuery())
+                    .method(client.getMethod())
+                    .idleTimeout(timeouts.idle().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (IllegalArgumentException e) {
+            lease.release(false);
+            refuse(exchange, HttpStatus.BAD_REQUEST_400, "the request URI is not valid");
+            return;
+        }
+        proxyRequest.attribute(CLIENT_REQUEST, client).attribute(CLIENT_RESPONSE, exchange.response);
+        copyRequestHeaders(client, proxyRequest);
+        addProxyHeaders(client, proxyRequest);
+        if (hasContent(client)) {
+            proxyRequest.body(requestContent(exchange, proxyRequest));
+        }
+        track(exchange, proxyRequest);
+        sendProxyToServerRequest(client, proxyRequest, exchange.response, exchange);
+    }
+
+    /**
+     * The client's body is read only once the attempt's connection is up: a request whose
+     * connection failed leaves the body unread, and can still go to another backend.
+     */
+    private org.eclipse.jetty.client.Request.Content requestContent(ProxyExchange exchange, org.eclipse.jetty.client.Request proxyRequest) {
+        Request client = exchange.request;
+        AsyncRequestContent deferred = new AsyncRequestContent();
+        Runnable copy = () -> Content.copy(newProxyToServerRequestContent(client, exchange.response, proxyRequest), deferred,
+                Callback.from(deferred::close, deferred::fail));
+        if (HttpHeaderValue.CONTINUE.is(client.getHeaders().get(HttpHeader.EXPECT))) {
+            // ProxyHandler's 100 Continue handler runs this once the backend asked for the body.
+            proxyRequest.attribute(CONTINUE_ACTION, copy);
+        } else {
+            proxyRequest.onRequestBegin(r -> copy.run());
+        }
+        return deferred;
+    }
+
+    /** A client whose upload breaks off fails the backend request: that must not count against the backend. */
+    @Override
+    protected org.eclipse.jetty.client.Request.Content newProxyToServerRequestContent(Request client, Response response,
+                                                                                      org.eclipse.jetty.client.Request proxyRequest) {
+        return new ProxyRequestContent(client) {
+            @Override
+            public Content.Chunk read() {
+                Content.Chunk chunk = super.read();
+                if (Content.Chunk.isFailure(chunk)) {
+                    ProxyExchange exchange = exchangeOf(proxyRequest);
+                    if (exchange != null) {
+                        exchange.clientFailure = true;
+                    }
+                }
+                return chunk;
+            }
+        };
+    }
+
+    /** Timing, the lease's release, and the response-headers timeout of one attempt. */
+    private void track(ProxyExchange exchange, org.eclipse.jetty.client.Request proxyRequest) {
+        Lease lease = exchange.lease;
+        proxyRequest.attribute(ProxyExchange.class.getName(), exchange);
+        proxyRequest.onRequestBegin(r -> exchange.sentNanos = System.nanoTime());
+        proxyRequest.onResponseBegin(r -> {
+            long sent = exchange.sentNanos;
+            if (sent != 0) {
+                exchange.upstreamNanos = System.nanoTime() - sent;
+                lease.backend().recordLatency(exchange.upstreamNanos);
+            }
+        });
+        proxyRequest.onComplete(result -> {
+            // A client that hung up or sent a broken body says nothing about the backend.
+            boolean backendFailure = !exchange.clientFailure && isBackendFailure(result);
+            exchange.backendFailure = backendFailure;
+            lease.release(backendFailure || isCounted5xx(exchange, result));
+        });
+        long headersTimeout = timeouts.responseHeaders().toMillis();
+        if (headersTimeout > 0) {
+            // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
+            // The response may begin before the request-success callback runs: the cancel listeners are
+            // registered first, and a timer set after the response began is cancelled at once.
+            AtomicReference<Object> timer = new AtomicReference<>();
+            Runnable cancel = () -> {
+                if (timer.getAndSet(Boolean.TRUE) instanceof Scheduler.Task task) {
+                    task.cancel();
+                }
+            };
+            proxyRequest.onResponseBegin(r -> cancel.run());
+            proxyRequest.onComplete(r -> cancel.run());
+            proxyRequest.onRequestSuccess(r -> {
+                Scheduler.Task task = getHttpClient().getScheduler().schedule(
+                        () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
+                        headersTimeout, TimeUnit.MILLISECONDS);
+                if (!timer.compareAndSet(null, task)) {
+                    task.cancel();
+                }
+            });
+        }
+    }
+
+    private static ProxyExchange exchangeOf(org.eclipse.jetty.client.Request proxyRequest) {
+        return (ProxyExchange) proxyRequest.getAttributes().get(ProxyExchange.class.getName());
+    }
+
+    @Override
+    protected void copyRequestHeaders(Request client, org.eclipse.jetty.client.Request proxyRequest) {
+        super.copyRequestHeaders(client, proxyRequest);
+        // HTTP/2 clients send :authority, not Host; the backend still gets the name the client asked for.
+        // Not over HTTP/2 to the backend: a Host that differs from :authority is forbidden there (RFC 9113 8.3.1).
+        proxyRequest.headers(h -> {
+            if (backendTls.http2()) {
+                h.remove(HttpHeader.HOST);
+            } else {
+                h.put(HttpHeader.HOST, ForwardedHeaders.hostOf(client));
+            }
+        });
+    }
+
+    @Override
+    protected void addProxyHeaders(Request client, org.eclipse.jetty.client.Request proxyRequest) {
+        addViaHeader(client, proxyRequest);
+        boolean trusted = !trustedProxies.isEmpty() && isTrusted(Request.getRemoteAddr(client));
+        proxyRequest.headers(h -> ForwardedHeaders.set(client, h, trusted));
+    }
+
+    @Override
+    protected org.eclipse.jetty.client.Response.CompleteListener newServerToProxyResponseListener(
+            Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
+        return new ProxyResponseListener(client, proxyRequest, response, callback) {
+            /** Jetty drops only the fixed hop-by-hop list; the headers the backend names in Connection go too. */
+            @Override
+            public void onHeaders(org.eclipse.jetty.client.Response backendResponse) {
+                super.onHeaders(backendResponse);
+                HttpFields backendHeaders = backendResponse.getHeaders();
+                if (backendHeaders.contains(HttpHeader.CONNECTION)) {
+                    for (String name : backendHeaders.getCSV(HttpHeader.CONNECTION, false)) {
+                        response.getHeaders().remove(name);
+                    }
+                }
+            }
+        };
+    }
+
+    /**
+     * A failed attempt goes to another backend when {@link RetryPolicy} allows; otherwise the
+     * client gets 502 (or 504 after a timeout), or its connection is cut when the response had
+     * already begun, so that a truncated body is never taken for a complete one.
+     */
+    @Override
+    protected void onServerToProxyResponseFailure(Request client, org.eclipse.jetty.client.Request proxyRequest,
+                                                  org.eclipse.jetty.client.Response backendResponse, Response response,
+                                                  Callback callback, Throwable failure) {
+        ProxyExchange exchange = (ProxyExchange) callback;
+        Lease lease = exchange.lease;
+        if (backendResponse.getStatus() == 0) {
+            lease.backend().recordError(describe(failure));
+        }
+        if (retry(exchange, failure)) {
+            return;
+        }
+        if (response.isCommitted()) {
+            callback.failed(failure);
+            return;
+        }
+        if (failure instanceof TimeoutException) {
+            refuse(exchange, HttpStatus.GATEWAY_TIMEOUT_504, "the backend did not answer in time");
+        } else {
+            refuse(exchange, HttpStatus.BAD_GATEWAY_502, "the backend could not be reached or failed");
+        }
+    }
+
+    /** @return whether the exchange went to another backend */
+    private boolean retry(ProxyExchange exchange, Throwable failure) {
+        Cluster cluster = exchange.cluster;
+        Request client = exchange.request;
+        Lease failed = exchange.lease;
+        boolean sent = exchange.sentNanos != 0;
+        boolean answered = exchange.upstreamNanos >= 0;
+        if (exchange.response.isCommitted() || exchange.clientFailure
+                || !RetryPolicy.permits(client.getMethod(), hasContent(client), sent, answered,
+                        failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
+            return false;
+        }
+        Lease next = cluster.tryAcquire(new CoreRequestInfo(client), failed.backend());
+        if (next == null) {
+            return false;
+        }
+        failed.backend().recordRetry();
+        exchange.retryOn(next);
+        send(exchange);
+        return true;
+    }
+
+    /** An answer the balancer makes itself; once the response has begun, the client's connection is cut instead. */
+    private static void refuse(ProxyExchange exchange, int status, String reason) {
+        if (exchange.response.isCommitted()) {
+            exchange.failed(new java.io.IOException(status + " " + reason + " after the response began"));
+            return;
+        }
+        PlainTextError.write(exchange.response, status, reason, exchange);
+    }
+
+    /** Tells the listener about a finished exchange; never lets a listener's failure reach the client. */
+    private void report(ProxyExchange exchange) {
+        ExchangeListener l = listener;
+        if (l == ExchangeListener.NONE) {
+            return;
+        }
+        try {
+            l.onComplete(Exchange.of(exchange.request, exchange.response.getStatus(),
+                    Response.getContentBytesWritten(exchange.response), exchange.cluster, exchange.lease,
+                    exchange.startNanos, exchange.upstreamNanos, exchange.retries, exchange.backendFailure));
+        } catch (RuntimeException e) {
+            LOG.warn("exchange listener failed", e);
+        }
+    }
+
+    /** Whether the cluster counts this 5xx answer against the backend's passive health. */
+    private static boolean isCounted5xx(ProxyExchange exchange, Result result) {
+        return result.getResponse() != null && result.getResponse().getStatus() >= 500
+                && exchange.cluster.config().pool().ejectOn5xx();
+    }
+
+    /** Whether the exchange failed for the backend's sake: nothing came back, or it was too slow. */
+    static boolean isBackendFailure(Result result) {
+        if (!result.isFailed()) {
+            return false;
+        }
+        Throwable f = result.getFailure();
+        return f instanceof TimeoutException || result.getResponse() == null || result.getResponse().getStatus() == 0;
+    }
+
+    private static boolean hasContent(Request client) {
+        if (client.getLength() > 0) {
+            return true;
+        }
+        HttpFields headers = client.getHeaders();
+        return headers.contains(HttpHeader.CONTENT_TYPE) || headers.contains(HttpHeader.TRANSFER_ENCODING);
+    }
+
+    private boolean isTrusted(String peer) {
+        try {
+            // Jetty gives the peer as a literal address: no name is looked up.
+            return trustedProxies.test(InetAddress.getByName(peer));
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private static String describe(Throwable failure) {
+        String message = failure.getMessage();
+        return failure.getClass().getSimpleName() + (message != null ? ": " + message : "");
+    }
+}

@@ -1,0 +1,87 @@
+package io.moosicbox.lb.proxy;
+
+import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.pool.Lease;
+import io.moosicbox.lb.route.Router;
+import io.moosicbox.lb.websocket.WebSocketProxy;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.function.Supplier;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.ee10.servlet.ServletContextResponse;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * WebSocket upgrades, routed and balanced like any request, then bridged by {@link WebSocketProxy}
+ * (Jetty's proxy does not carry WebSockets). Runs on a virtual thread: the handshake with the
+ * backend and a wait for room in a full cluster block.
+ */
+public final class WebSocketUpgradeServlet extends HttpServlet {
+    private static final Logger LOG = LoggerFactory.getLogger(WebSocketUpgradeServlet.class);
+
+    private final transient Supplier<Router> router;
+    private final transient WebSocketProxy webSockets;
+    private transient volatile ExchangeListener listener = ExchangeListener.NONE;
+
+    public WebSocketUpgradeServlet(Supplier<Router> router, WebSocketProxy webSockets) {
+        this.router = router;
+        this.webSockets = webSockets;
+    }
+
+    public void setExchangeListener(ExchangeListener listener) {
+        this.listener = listener;
+    }
+
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        long start = System.nanoTime();
+        Request client = ServletContextRequest.getServletContextRequest(request);
+        Router.Route route = router.get().route(ForwardedHeaders.hostOf(client), client.getHttpURI().getPath());
+        Cluster cluster = route.cluster();
+        Lease lease = null;
+        if (cluster == null) {
+            refuse(response, route.miss() == Router.Miss.UNKNOWN_HOST ? HttpStatus.MISDIRECTED_REQUEST_421 : HttpStatus.NOT_FOUND_404,
+                    route.miss() == Router.Miss.UNKNOWN_HOST ? "no route for this host" : "no route for this path");
+        } else if ((lease = cluster.acquire(new CoreRequestInfo(client))) == null) {
+            refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, cluster.available().isEmpty()
+                    ? "no backend is available" : "every backend is at its connection limit");
+        } else {
+            HttpFields.Mutable forwarded = HttpFields.build();
+            ForwardedHeaders.set(client, forwarded);
+            webSockets.upgrade(request, response, lease, lease.backend().baseUrl() + client.getHttpURI().getPathQuery(), forwarded);
+        }
+        report(client, response, cluster, lease, start);
+    }
+
+    private static void refuse(HttpServletResponse response, int status, String reason) throws IOException {
+        response.setStatus(status);
+        if (status == HttpStatus.SERVICE_UNAVAILABLE_503) {
+            response.setHeader(HttpHeader.RETRY_AFTER.asString(), "1");
+        }
+        PlainTextError.writeBody(response, status, reason);
+    }
+
+    private void report(Request client, HttpServletResponse response, Cluster cluster, Lease lease, long start) {
+        ExchangeListener l = listener;
+        if (l == ExchangeListener.NONE) {
+            return;
+        }
+        try {
+            int status = response.getStatus();
+            l.onComplete(Exchange.of(client, status,
+                    Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
+                    cluster, lease, start, -1, 0,
+                    status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504));
+        } catch (RuntimeException e) {
+            LOG.warn("exchange listener failed", e);
+        }
+    }
+}
