@@ -30,7 +30,6 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.InetAddressSet;
-import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +54,7 @@ public class BalancingProxyHandler extends ProxyHandler {
     private volatile ExchangeListener listener = ExchangeListener.NONE;
     private BackendTls backendTls = new BackendTls(LbConfig.BackendTls.defaults());
     private volatile InetAddressSet trustedProxies = new InetAddressSet();
+    private HeadersDeadlines headersDeadlines;
 
     /** @param waiting runs the requests that wait for room in a full cluster (virtual threads) */
     public BalancingProxyHandler(Supplier<Router> router, LbConfig.Timeouts timeouts, Executor waiting) {
@@ -80,6 +80,25 @@ public class BalancingProxyHandler extends ProxyHandler {
     @Override
     public InvocationType getInvocationType() {
         return InvocationType.NON_BLOCKING;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        long headersTimeout = timeouts.responseHeaders().toMillis();
+        if (headersTimeout > 0) {
+            headersDeadlines = new HeadersDeadlines(headersTimeout, getHttpClient().getScheduler());
+            headersDeadlines.start();
+        }
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        if (headersDeadlines != null) {
+            headersDeadlines.stop();
+            headersDeadlines = null;
+        }
+        super.doStop();
     }
 
     @Override
@@ -218,25 +237,23 @@ public class BalancingProxyHandler extends ProxyHandler {
             exchange.backendFailure = backendFailure;
             lease.release(backendFailure || isCounted5xx(exchange, result));
         });
-        long headersTimeout = timeouts.responseHeaders().toMillis();
-        if (headersTimeout > 0) {
+        HeadersDeadlines deadlines = headersDeadlines;
+        if (deadlines != null) {
             // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
             // The response may begin before the request-success callback runs: the cancel listeners are
-            // registered first, and a timer set after the response began is cancelled at once.
-            AtomicReference<Object> timer = new AtomicReference<>();
+            // registered first, and a deadline set after the response began is cancelled at once.
+            AtomicReference<Object> deadline = new AtomicReference<>();
             Runnable cancel = () -> {
-                if (timer.getAndSet(Boolean.TRUE) instanceof Scheduler.Task task) {
-                    task.cancel();
+                if (deadline.getAndSet(Boolean.TRUE) instanceof HeadersDeadlines.Pending p) {
+                    deadlines.cancel(p);
                 }
             };
             proxyRequest.onResponseBegin(r -> cancel.run());
             proxyRequest.onComplete(r -> cancel.run());
             proxyRequest.onRequestSuccess(r -> {
-                Scheduler.Task task = getHttpClient().getScheduler().schedule(
-                        () -> proxyRequest.abort(new TimeoutException("no response headers within " + headersTimeout + " ms")),
-                        headersTimeout, TimeUnit.MILLISECONDS);
-                if (!timer.compareAndSet(null, task)) {
-                    task.cancel();
+                HeadersDeadlines.Pending p = deadlines.start(proxyRequest);
+                if (!deadline.compareAndSet(null, p)) {
+                    deadlines.cancel(p);
                 }
             });
         }
