@@ -130,6 +130,15 @@ public class BalancingProxyHandler extends ProxyHandler {
             return true;
         }
         exchange.cluster = cluster;
+        // An HTTP/2 client that cancels its stream (a player seeking) frees the backend at once,
+        // rather than when the backend's answer finds nobody to write to.
+        request.addFailureListener(failure -> {
+            exchange.clientFailure = true;
+            org.eclipse.jetty.client.Request attempt = exchange.attempt;
+            if (attempt != null) {
+                attempt.abort(failure);
+            }
+        });
         RequestInfo info = new CoreRequestInfo(request);
         Lease lease = cluster.tryAcquire(info, null);
         if (lease == null && cluster.mayWait()) {
@@ -179,6 +188,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             proxyRequest.body(requestContent(exchange, proxyRequest));
         }
         track(exchange, proxyRequest);
+        exchange.attempt = proxyRequest;
         sendProxyToServerRequest(client, proxyRequest, exchange.response, exchange);
     }
 

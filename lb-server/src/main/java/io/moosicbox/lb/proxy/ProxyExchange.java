@@ -22,6 +22,8 @@ final class ProxyExchange implements Callback {
     /** The backend of the current attempt; null when none was picked. */
     volatile Lease lease;
     volatile int retries;
+    /** The request of the current attempt to the backend. */
+    volatile org.eclipse.jetty.client.Request attempt;
     /** When the current attempt began sending to its backend; 0 before. */
     volatile long sentNanos;
     /** From sending to the response headers of the current attempt; -1 while none came. */

@@ -392,6 +392,31 @@ class PoolProxyTest {
         assertEquals(200, get(lb, "/").getStatus());
     }
 
+    /** A player that seeks cancels its HTTP/2 stream: the backend request ends then, not when the backend answers. */
+    @Test
+    void anHttp2StreamCancelledByTheClientFreesTheBackendAtOnce() throws Exception {
+        TestBackend a = startBackend("a");
+        LoadBalancer lb = balancer(Duration.ofSeconds(30), cluster("round_robin", PoolSettings.defaults(), a.url()));
+        Backend live = backend(lb, a);
+        HttpClient h2 = new HttpClient(new org.eclipse.jetty.http2.client.transport.HttpClientTransportOverHTTP2(
+                new org.eclipse.jetty.http2.client.HTTP2Client()));
+        h2.start();
+        try {
+            a.delayMs.set(10_000);
+            var request = h2.newRequest("127.0.0.1", lb.proxyPort()).path("/").timeout(20, TimeUnit.SECONDS);
+            request.send(result -> {});
+            await("request at the backend", Duration.ofSeconds(5), () -> live.inflight() == 1);
+            long cancelled = System.nanoTime();
+            request.abort(new Exception("the player seeks"));
+            await("backend freed", Duration.ofSeconds(3), () -> live.inflight() == 0);
+            assertTrue(System.nanoTime() - cancelled < TimeUnit.SECONDS.toNanos(3), "freed before the backend answered");
+            assertEquals(0, live.failures(), "a client that cancels is not the backend's failure");
+        } finally {
+            a.delayMs.set(0);
+            h2.stop();
+        }
+    }
+
     @Test
     void retriesAreBoundedAndCounted() throws Exception {
         int[] deadPorts = new int[3];
