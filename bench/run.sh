@@ -16,6 +16,8 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 H2_REQUESTS=${H2_REQUESTS:-100000}
 BIG_MB=${BIG_MB:-512}
+# The JVM compiles its hot path in the first seconds under load: every target gets the same warm-up.
+WARMUP=${WARMUP:-15}
 
 for tool in nginx haproxy wrk h2load openssl curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing (apt-get install nginx-light haproxy wrk nghttp2-client openssl curl)" >&2; exit 1; }
@@ -106,7 +108,7 @@ for p in 19101 19102 19201 19202 19203; do wait_port $p; done
 lb_tls=0; curl -sk -o /dev/null "https://127.0.0.1:19303/1k" && lb_tls=1
 
 # Warm-up: the JVM compiles its hot path; the others are measured after the same warm-up.
-for p in 19201 19202 19203; do wrk -t"$THREADS" -c"$CONNS" -d5s "http://127.0.0.1:$p/1k" >/dev/null; done
+for p in 19201 19202 19203; do wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$p/1k" >/dev/null; done
 
 declare -A rps p50 p99
 names=(haproxy nginx moosicbox-lb)
@@ -145,6 +147,10 @@ echo
 echo "| target | req/s | failed | vs HAProxy |"
 echo "|---|---|---|---|"
 h2=0
+# HTTP/2 and TLS are other code paths for the JVM to compile: each target gets a warm-up run first.
+for pair in haproxy:19301 nginx:19302 moosicbox-lb:19303; do
+  h2load -n"$((H2_REQUESTS / 4))" -c16 -m10 -t2 "https://127.0.0.1:${pair##*:}/1k" >/dev/null 2>&1 || true
+done
 for pair in haproxy:19301 nginx:19302 moosicbox-lb:19303; do
   name=${pair%%:*}; port=${pair##*:}
   if [ "$name" = moosicbox-lb ] && [ "$lb_tls" = 0 ]; then echo "| $name | (TLS listener not available) | | |"; continue; fi
