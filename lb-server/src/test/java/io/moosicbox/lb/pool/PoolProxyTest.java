@@ -430,11 +430,22 @@ class PoolProxyTest {
                 pool(1, 100, Duration.ofSeconds(5), 0, Duration.ofSeconds(10)),
                 "http://127.0.0.1:" + deadPorts[0], "http://127.0.0.1:" + deadPorts[1], "http://127.0.0.1:" + deadPorts[2]));
         toClose.add(lb::stop);
-        lb.setExchangeListener(e -> maxRetries.accumulateAndGet(e.retries(), Math::max));
-        ContentResponse r = get(lb, "/");
+        AtomicInteger exchanges = new AtomicInteger();
+        lb.setExchangeListener(e -> {
+            exchanges.incrementAndGet();
+            maxRetries.accumulateAndGet(e.retries(), Math::max);
+        });
+        // A client of its own: no pooled connection left from another test's balancer on a reused port.
+        HttpClient own = new HttpClient();
+        own.start();
+        toClose.add(own::stop);
+        ContentResponse r = own.newRequest("127.0.0.1", lb.proxyPort()).path("/").timeout(10, TimeUnit.SECONDS).send();
         assertEquals(502, r.getStatus());
+        await("exchange reported", Duration.ofSeconds(2), () -> exchanges.get() == 1);
         long tried = TestBalancer.only(lb).backends().stream().mapToLong(Backend::requests).sum();
-        assertEquals(2, tried, "one try and one retry (LB_RETRIES=1)");
+        assertEquals(2, tried, "one try and one retry (LB_RETRIES=1); per backend: "
+                + TestBalancer.only(lb).backends().stream().map(b -> b.address() + "=" + b.requests()).toList()
+                + ", exchanges: " + exchanges.get());
         await("exchange reported", Duration.ofSeconds(2), () -> maxRetries.get() == 1);
         awaitIdle(lb);
     }
