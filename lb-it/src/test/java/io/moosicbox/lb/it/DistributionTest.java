@@ -4,10 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The tarball as a user gets it: its layout, its start script, its options and its errors. */
 class DistributionTest {
@@ -114,6 +118,44 @@ class DistributionTest {
             assertEquals("{\"status\":\"UP\"}", Http.curl(lb.adminUrl() + "/health").stdout());
             assertEquals(0, lb.terminate(Duration.ofSeconds(30)), lb.stderr());
         }
+    }
+
+    @Test
+    void anAppCdsArchiveIsWrittenOnTheFirstCleanStopAndUsedAsItIsByTheNext(@TempDir Path dir) throws Exception {
+        Path archive = dir.resolve("lb.jsa");
+        Map<String, String> env = Map.of("LB_CDS_ARCHIVE", archive.toString());
+        try (LbProcess check = LbProcess.launch(env, "--version")) {
+            assertEquals(0, check.awaitExit(Duration.ofSeconds(30)), check.stderr());
+        }
+        assertFalse(Files.exists(archive), "a --version run would archive only the few classes it loads");
+
+        FileTime written = null;
+        for (int run = 1; run <= 2; run++) {
+            try (LbProcess lb = LbProcess.launch(env, "--demo")) {
+                lb.awaitListening(Duration.ofSeconds(30));
+                assertTrue(Http.curl(lb.proxyUrl() + "/").stdout().startsWith("Hello from demo-backend-"));
+                assertEquals(0, lb.terminate(Duration.ofSeconds(30)), "run " + run + ":\n" + lb.stderr() + lb.stdout());
+                assertFalse((lb.stdout() + lb.stderr()).contains("cds"), "the archive is written silently:\n" + lb.stdout());
+            }
+            assertTrue(Files.size(archive) > 1_000_000, "run " + run + " left no archive");
+            if (written == null) {
+                written = Files.getLastModifiedTime(archive);
+            } else {
+                // A JVM that could not use the archive would have written a new one as it exited.
+                assertEquals(written, Files.getLastModifiedTime(archive), "the second run did not use the archive");
+            }
+        }
+    }
+
+    @Test
+    void anAppCdsArchiveThatCannotBeWrittenIsLeftOffAndTheStopStaysClean(@TempDir Path dir) throws Exception {
+        // The JVM would exit 1 after a clean stop if it could not write the archive.
+        Path archive = dir.resolve("missing-folder/lb.jsa");
+        try (LbProcess lb = LbProcess.launch(Map.of("LB_CDS_ARCHIVE", archive.toString()), "--demo")) {
+            lb.awaitListening(Duration.ofSeconds(30));
+            assertEquals(0, lb.terminate(Duration.ofSeconds(30)), lb.stderr() + lb.stdout());
+        }
+        assertFalse(Files.exists(archive.getParent()));
     }
 
     /** The unpacked folder is named moosicbox-lb-VERSION. */
