@@ -22,10 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * and then stay open; and SLOW connections that each download a large body at RATE bytes per second
  * through a small receive buffer, so that back-pressure reaches the balancer. Prints {@code READY}
  * once all are open, holds them HOLD seconds while the slow ones keep reading, then sends a second
- * request on every idle connection (proof that it was really kept open) and prints the outcome.
- * Exits 1 if any connection failed.
+ * request on every idle connection (proof that it was really kept open; 32 at a time, or all at
+ * once with {@code burst}) and prints the outcome. Exits 1 if any connection failed.
  *
- * <pre>java ScaleClient.java HOST PORT IDLE SLOW SMALL_PATH BIG_PATH RATE HOLD</pre>
+ * <pre>java ScaleClient.java HOST PORT IDLE SLOW SMALL_PATH BIG_PATH RATE HOLD [burst]</pre>
  */
 public final class ScaleClient {
     private static final int CONNECT_CONCURRENCY = 32;
@@ -45,8 +45,8 @@ public final class ScaleClient {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 8) {
-            System.err.println("usage: java ScaleClient.java HOST PORT IDLE SLOW SMALL_PATH BIG_PATH RATE HOLD");
+        if (args.length < 8 || args.length > 9) {
+            System.err.println("usage: java ScaleClient.java HOST PORT IDLE SLOW SMALL_PATH BIG_PATH RATE HOLD [burst]");
             System.exit(2);
         }
         ScaleClient client = new ScaleClient(args[0], Integer.parseInt(args[1]));
@@ -54,10 +54,12 @@ public final class ScaleClient {
         int slow = Integer.parseInt(args[3]);
         int rate = Integer.parseInt(args[6]);
         int holdSeconds = Integer.parseInt(args[7]);
-        System.exit(client.run(idle, slow, args[4], args[5], rate, holdSeconds) ? 0 : 1);
+        boolean burst = args.length == 9 && args[8].equals("burst");
+        System.exit(client.run(idle, slow, args[4], args[5], rate, holdSeconds, burst) ? 0 : 1);
     }
 
-    private boolean run(int idle, int slow, String smallPath, String bigPath, int rate, int holdSeconds) throws Exception {
+    private boolean run(int idle, int slow, String smallPath, String bigPath, int rate, int holdSeconds, boolean burst)
+            throws Exception {
         long start = System.nanoTime();
         Socket[] idleSockets = new Socket[idle];
         CountDownLatch slowStarted = new CountDownLatch(slow);
@@ -109,15 +111,19 @@ public final class ScaleClient {
             List<? extends java.util.concurrent.Future<?>> checks = java.util.stream.IntStream.range(0, idle)
                     .filter(i -> idleSockets[i] != null)
                     .mapToObj(i -> threads.submit(() -> {
-                        // As many at once as while connecting: this checks the connections, it is no burst test.
-                        connecting.acquireUninterruptibly();
+                        // As many at once as while connecting, unless a burst is asked for: all at the same instant.
+                        if (!burst) {
+                            connecting.acquireUninterruptibly();
+                        }
                         try (Socket s = idleSockets[i]) {
                             exchange(s, smallPath, true);
                             reused.incrementAndGet();
                         } catch (IOException | RuntimeException e) {
                             errors.add("idle connection " + i + " on its second request: " + e);
                         } finally {
-                            connecting.release();
+                            if (!burst) {
+                                connecting.release();
+                            }
                         }
                     }))
                     .toList();
@@ -127,7 +133,14 @@ public final class ScaleClient {
             log("idle connections still open and answering after the hold: %d of %d", reused.get(), idle);
             threads.shutdownNow();
         }
-        errors.stream().limit(10).forEach(e -> System.out.println("error: " + e));
+        // One line per kind of error (connection numbers left out), most frequent first.
+        errors.stream()
+                .collect(java.util.stream.Collectors.groupingBy(e -> e.replaceAll("connection \\d+", "connection N"),
+                        java.util.stream.Collectors.counting()))
+                .entrySet().stream()
+                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(10)
+                .forEach(e -> System.out.println("error: " + e.getValue() + " x " + e.getKey()));
         log("DONE errors=%d", errors.size());
         return errors.isEmpty();
     }

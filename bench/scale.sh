@@ -10,6 +10,7 @@
 #   IDLE=2000 SLOW=200 HOLD=10 bench/scale.sh       a smaller run
 #   NMT=1 JAVA_OPTS=-XX:NativeMemoryTracking=summary bench/scale.sh    also where the memory goes
 #   HISTO=1 bench/scale.sh                          also the live objects (after a full GC)
+#   BURST=1 bench/scale.sh                          the idle connections' second requests all at once
 #
 # Open files: the client and the balancer each need IDLE + SLOW descriptors and more (the balancer
 # also one per backend connection). The script raises its soft limit (ulimit -n) up to the hard
@@ -96,7 +97,8 @@ fresh() { curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "http://127.0.0
 rss0=$(rss_mb); threads0=$(threads); heap0=$(heap)
 echo "scale: balancer idle after 200 requests: RSS $rss0 MB, $threads0 threads, heap $heap0"
 
-timeout 480 "$LB_JAVA" -XX:+UseSerialGC -Xss256k bench/ScaleClient.java 127.0.0.1 19503 "$IDLE" "$SLOW" /1k /big "$RATE" "$HOLD" \
+: > "$work/client.log"
+timeout 480 "$LB_JAVA" -XX:+UseSerialGC -Xss256k bench/ScaleClient.java 127.0.0.1 19503 "$IDLE" "$SLOW" /1k /big "$RATE" "$HOLD" ${BURST:+burst} \
   > "$work/client.log" 2>&1 & client=$!; pids+=($client)
 
 deadline=$((SECONDS + 330))
@@ -148,7 +150,7 @@ echo "| Java heap used of committed (before / held) | $heap0 / $heap1 |"
 echo "| balancer threads (before / held) | $threads0 / $threads1 |"
 echo "| client connections established on the proxy port while held | $conns |"
 echo "| fresh requests while held: ms (min / median / max), non-200 | $(echo "$sorted" | head -n 1) / $(echo "$sorted" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') / $(echo "$sorted" | tail -n 1), $fresh_bad |"
-echo "| client result | $(grep -q '^DONE errors=0' "$work/client.log" && echo 'no errors' || echo "FAILED (exit $client_rc): $(grep -c '^error' "$work/client.log") errors shown above") |"
+echo "| client result | $(grep -q '^DONE errors=0' "$work/client.log" && echo 'no errors' || echo "FAILED (exit $client_rc): see the errors above") |"
 if [ "$client_rc" != 0 ] || [ "$fresh_bad" != 0 ]; then
   echo; echo "scale: the balancer's log ends:"; tail -n 20 "$work/lb.log"; exit 1
 fi
