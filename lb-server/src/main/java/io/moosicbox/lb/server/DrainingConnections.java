@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * its own). Clients open no new stream after it, finish the ones they have, then send their own
  * GOAWAY and close. A session that stays silent with no stream for {@link #GOAWAY_GRACE_MS} (far
  * longer than any round trip, so no stream can still be on its way) gets the final GOAWAY with the
- * real last-stream-id, and is closed if it stays silent as long again.
+ * real last-stream-id, and is closed if it stays silent as long again. Closing the socket any
+ * sooner, even with no stream left on the server, cuts responses the client has received but not
+ * yet read (the Jetty 12.1 HTTP/2 client fails them with ClosedChannelException).
  *
  * <p>HTTP/1.1 keep-alive connections that wait for their next request stay open until their idle
  * timeout. Once nothing is in flight anywhere, a connection silent for {@link #QUIET_MS} with
