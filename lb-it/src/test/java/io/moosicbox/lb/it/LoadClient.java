@@ -74,7 +74,7 @@ final class LoadClient implements AutoCloseable {
     }
 
     /**
-     * What browsers and curl do for an idempotent request: when a reused connection closes before
+     * What browsers and curl do for an idempotent request: when a connection closes or is reset before
      * any response byte (the server never read the request, or HTTP/2 refused the stream), send it
      * again, here up to twice, after a short pause (an HTTP/2 client can pick the same closing
      * session again at once). Each retry carries a new id; the test checks that the ids retried
@@ -90,8 +90,10 @@ final class LoadClient implements AutoCloseable {
                 Throwable cause = e.getCause();
                 // "session closed": the client picked a pooled HTTP/2 session that had just closed; nothing was sent.
                 boolean neverSent = cause instanceof IllegalStateException && "session closed".equals(cause.getMessage());
+                // A reset with no byte of an answer: e.g. a connection still in the kernel's accept queue when the listener closed.
+                boolean reset = cause instanceof java.net.SocketException && String.valueOf(cause.getMessage()).contains("Connection reset");
                 if (attempt == MAX_RETRIES || !(cause instanceof java.io.EOFException) && !(cause instanceof RetryableRequestException)
-                        && !(cause instanceof java.nio.channels.ClosedChannelException) && !neverSent) {
+                        && !(cause instanceof java.nio.channels.ClosedChannelException) && !neverSent && !reset) {
                     throw e;
                 }
                 retried.increment();
