@@ -19,6 +19,7 @@ import org.eclipse.jetty.client.RetryableRequestException;
  * closed listener does).
  */
 final class LoadClient implements AutoCloseable {
+    private static final int MAX_RETRIES = 2;
     final LongAdder sent = new LongAdder();
     final LongAdder completed = new LongAdder();
     final LongAdder refused = new LongAdder();
@@ -73,27 +74,34 @@ final class LoadClient implements AutoCloseable {
     }
 
     /**
-     * What browsers and curl do for an idempotent request: when a reused connection closes before
-     * any response byte (the server never read the request, or HTTP/2 refused the stream), send it once more.
-     * The retry carries a new id; the test checks that the first one never reached a backend, so a
-     * request the balancer accepted and then lost cannot pass for an unread one.
+     * What browsers and curl do for an idempotent request: when a connection closes or is reset before
+     * any response byte (the server never read the request, or HTTP/2 refused the stream), send it
+     * again, here up to twice, after a short pause (an HTTP/2 client can pick the same closing
+     * session again at once). Each retry carries a new id; the test checks that the ids retried
+     * never reached a backend, so a request the balancer accepted and then lost cannot pass for an
+     * unread one.
      */
     private ContentResponse sendRetryingUnread(HttpClient client, String url) throws Exception {
-        try {
-            return client.newRequest(url).timeout(30, TimeUnit.SECONDS).send();
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            // "session closed": the client picked a pooled HTTP/2 session that had just closed; nothing was sent.
-            boolean neverSent = cause instanceof IllegalStateException && "session closed".equals(cause.getMessage());
-            if (!(cause instanceof java.io.EOFException) && !(cause instanceof RetryableRequestException)
-                    && !(cause instanceof java.nio.channels.ClosedChannelException) && !neverSent) {
-                throw e;
+        for (int attempt = 0; ; attempt++) {
+            String attemptUrl = attempt == 0 ? url : url + "-retry" + attempt;
+            try {
+                return client.newRequest(attemptUrl).timeout(30, TimeUnit.SECONDS).send();
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                // "session closed": the client picked a pooled HTTP/2 session that had just closed; nothing was sent.
+                boolean neverSent = cause instanceof IllegalStateException && "session closed".equals(cause.getMessage());
+                // A reset with no byte of an answer: e.g. a connection still in the kernel's accept queue when the listener closed.
+                boolean reset = cause instanceof java.net.SocketException && String.valueOf(cause.getMessage()).contains("Connection reset");
+                if (attempt == MAX_RETRIES || !(cause instanceof java.io.EOFException) && !(cause instanceof RetryableRequestException)
+                        && !(cause instanceof java.nio.channels.ClosedChannelException) && !neverSent && !reset) {
+                    throw e;
+                }
+                retried.increment();
+                java.io.StringWriter trace = new java.io.StringWriter();
+                cause.printStackTrace(new java.io.PrintWriter(trace));
+                retriedIds.put(attemptUrl.substring(attemptUrl.lastIndexOf("id=") + 3), trace.toString());
+                sleepQuietly();
             }
-            retried.increment();
-            java.io.StringWriter trace = new java.io.StringWriter();
-            cause.printStackTrace(new java.io.PrintWriter(trace));
-            retriedIds.put(url.substring(url.lastIndexOf("id=") + 3), trace.toString());
-            return client.newRequest(url + "-retry").timeout(30, TimeUnit.SECONDS).send();
         }
     }
 

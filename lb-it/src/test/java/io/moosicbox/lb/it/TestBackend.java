@@ -27,6 +27,8 @@ final class TestBackend implements AutoCloseable {
     final java.util.concurrent.atomic.AtomicInteger slowInProgress = new java.util.concurrent.atomic.AtomicInteger();
     /** Requests to /slow that arrived, ever: a test waits for its own to arrive. */
     final java.util.concurrent.atomic.AtomicInteger slowRequests = new java.util.concurrent.atomic.AtomicInteger();
+    /** Every request that reached this backend. */
+    final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
     /** The {@code id} query parameter of every request that reached this backend. */
     final java.util.Set<String> seenIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -58,6 +60,7 @@ final class TestBackend implements AutoCloseable {
     }
 
     private boolean serve(Request request, Response response, Callback callback) throws Exception {
+        requests.incrementAndGet();
         String path = Request.getPathInContext(request);
         String id = Request.extractQueryParameters(request).getValue("id");
         if (id != null) {
