@@ -19,17 +19,8 @@ BIG_MB=${BIG_MB:-512}
 # The JVM compiles its hot path in the first seconds under load: every target gets the same warm-up.
 WARMUP=${WARMUP:-15}
 
-for tool in nginx haproxy wrk h2load openssl curl; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing (apt-get install nginx-light haproxy wrk nghttp2-client openssl curl)" >&2; exit 1; }
-done
-version=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' pom.xml | head -n 1)
-LB_HOME=dist/target/moosicbox-lb-$version/moosicbox-lb-$version
-[ -x "$LB_HOME/bin/moosicbox_lb" ] || { echo "bench: build the tarball first: ./dev build" >&2; exit 1; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/common.sh
+bench_setup bench "nginx-light haproxy wrk nghttp2-client openssl curl" nginx haproxy wrk h2load openssl curl
 
 # Ports: backends 19101-19102, HAProxy 19201, nginx 19202, moosicbox-lb 19203; TLS +100; lb admin 19303.
 head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 > "$work/1k"

@@ -27,12 +27,8 @@ HOLD=${HOLD:-30}      # seconds both loads are held once they are all open
 # and the fresh requests; IDLE_TIMEOUT (default 60s) must outlast setting up and holding them.
 MAX_CONNS=$((IDLE + SLOW + 1000))
 
-for tool in nginx curl ps timeout; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "scale: $tool is missing (apt-get install nginx-light curl procps coreutils)" >&2; exit 1; }
-done
-version=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' pom.xml | head -n 1)
-LB_HOME=dist/target/moosicbox-lb-$version/moosicbox-lb-$version
-[ -x "$LB_HOME/bin/moosicbox_lb" ] || { echo "scale: build the tarball first: ./dev build" >&2; exit 1; }
+. bench/common.sh
+bench_setup scale "nginx-light curl procps coreutils" nginx curl ps timeout
 . "$LB_HOME/bin/find-java.sh"
 lb_find_java || { echo "scale: no Java 21+ found; looked at $LB_JAVA_LOOKED" >&2; exit 1; }
 
@@ -46,10 +42,6 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
   ulimit -n "$need"
 fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 
 # Ports: backends 19501-19502, balancer 19503, its admin 19603.
 head -c 1024 /dev/zero | tr '\0' x > "$work/1k"

@@ -15,17 +15,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 [ $# -gt 0 ] || set -- ""
 
-for tool in nginx curl; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "startup: $tool is missing (apt-get install nginx-light curl)" >&2; exit 1; }
-done
-version=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' pom.xml | head -n 1)
-LB_HOME=dist/target/moosicbox-lb-$version/moosicbox-lb-$version
-[ -x "$LB_HOME/bin/moosicbox_lb" ] || { echo "startup: build the tarball first: ./dev build" >&2; exit 1; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+. bench/common.sh
+bench_setup startup "nginx-light curl" nginx curl
 
 # Ports: backend 19701, balancer 19702, its admin 19703.
 head -c 1024 /dev/zero | tr '\0' x > "$work/1k"

@@ -38,15 +38,7 @@ class BackendRemovalTest {
                 assertEquals(200, drain.status(), drain.body());
                 await("a DRAINED once its requests finished", () -> "DRAINED".equals(state(lb, a)));
                 // DRAINED: the balancer has no request on it, not even one on its way there.
-                int atDrained = a.seenIds.size();
-
-                load.awaitCompleted(load.completed.sum() + 100, 15_000);
-                load.close();
-                String report = "drain: " + load.summary() + ", a served " + atDrained + " of them";
-                System.out.println(report);
-                assertEquals(0, load.failed.sum(), report);
-                assertEquals(0, load.retried.sum(), "no connection of the clients closed: " + report);
-                assertEquals(atDrained, a.seenIds.size(), "the drained backend took no request: " + report);
+                String report = assertTakenOutLosesNothing("drain", load, a);
                 assertTrue(b.seenIds.size() > 100, report);
             } finally {
                 client.stop();
@@ -73,21 +65,31 @@ class BackendRemovalTest {
                     // finish, then none arrives: wait until it has been quiet a while under load.
                     await("a's last requests finished", () -> a.slowInProgress.get() == 0);
                     awaitQuiet(a, 500);
-                    int atQuiet = a.seenIds.size();
-
-                    load.awaitCompleted(load.completed.sum() + 100, 15_000);
-                    load.close();
-                    String report = "reload: " + load.summary() + ", a served " + atQuiet + " of them";
-                    System.out.println(report);
-                    assertEquals(0, load.failed.sum(), report);
-                    assertEquals(0, load.retried.sum(), "no connection of the clients closed: " + report);
-                    assertEquals(atQuiet, a.seenIds.size(), "the removed backend took no request: " + report);
+                    assertTakenOutLosesNothing("reload", load, a);
                     assertTrue(lb.stderr().contains("backend 127.0.0.1:" + a.port() + " left cluster default: draining"), lb.stderr());
                 } finally {
                     client.stop();
                 }
             }
         }
+    }
+
+    /**
+     * Once {@code out} is out of rotation (drained, or removed and quiet): 100 more requests all
+     * succeed, none sent again, and {@code out} takes none of them.
+     *
+     * @return the load's summary, for further assertions
+     */
+    private static String assertTakenOutLosesNothing(String what, LoadClient load, TestBackend out) throws Exception {
+        int atOut = out.seenIds.size();
+        load.awaitCompleted(load.completed.sum() + 100, 15_000);
+        load.close();
+        String report = what + ": " + load.summary() + ", the backend taken out served " + atOut + " of them";
+        System.out.println(report);
+        assertEquals(0, load.failed.sum(), report);
+        assertEquals(0, load.retried.sum(), "no connection of the clients closed: " + report);
+        assertEquals(atOut, out.seenIds.size(), "the backend taken out took no request: " + report);
+        return report;
     }
 
     private static String clusterOf(String backends) {
