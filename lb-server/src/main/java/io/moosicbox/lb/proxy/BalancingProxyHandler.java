@@ -12,12 +12,10 @@ import java.net.UnknownHostException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Result;
-import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
@@ -122,11 +120,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         Router.Route route = router.get().route(ForwardedHeaders.hostOf(request), request.getHttpURI().getPath());
         Cluster cluster = route.cluster();
         if (cluster == null) {
-            if (route.miss() == Router.Miss.UNKNOWN_HOST) {
-                refuse(exchange, HttpStatus.MISDIRECTED_REQUEST_421, "no route for this host");
-            } else {
-                refuse(exchange, HttpStatus.NOT_FOUND_404, "no route for this path");
-            }
+            refuse(exchange, route.miss().status(), route.miss().reason());
             return true;
         }
         exchange.cluster = cluster;
@@ -134,9 +128,9 @@ public class BalancingProxyHandler extends ProxyHandler {
         // rather than when the backend's answer finds nobody to write to.
         request.addFailureListener(failure -> {
             exchange.clientFailure = true;
-            org.eclipse.jetty.client.Request attempt = exchange.attempt;
+            Attempt attempt = exchange.attempt;
             if (attempt != null) {
-                attempt.abort(failure);
+                attempt.request.abort(failure);
             }
         });
         RequestInfo info = new CoreRequestInfo(request);
@@ -158,19 +152,15 @@ public class BalancingProxyHandler extends ProxyHandler {
 
     private void forward(ProxyExchange exchange, Lease lease) {
         if (lease == null) {
-            boolean busy = !exchange.cluster.available().isEmpty();
-            refuse(exchange, HttpStatus.SERVICE_UNAVAILABLE_503,
-                    busy ? "every backend is at its connection limit" : "no backend is available");
+            refuse(exchange, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(exchange.cluster));
             return;
         }
-        exchange.lease = lease;
-        send(exchange);
+        send(exchange, lease);
     }
 
-    /** Sends the current attempt of the exchange to its lease's backend. */
-    private void send(ProxyExchange exchange) {
+    /** Starts an attempt of the exchange on the lease's backend. */
+    private void send(ProxyExchange exchange, Lease lease) {
         Request client = exchange.request;
-        Lease lease = exchange.lease;
         org.eclipse.jetty.client.Request proxyRequest;
         try {
             proxyRequest = getHttpClient().newRequest(lease.backend().baseUrl() + client.getHttpURI().getPathQuery())
@@ -187,8 +177,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         if (hasContent(client)) {
             proxyRequest.body(requestContent(exchange, proxyRequest));
         }
-        track(exchange, proxyRequest);
-        exchange.attempt = proxyRequest;
+        exchange.attempt = new Attempt(exchange, lease, proxyRequest, headersDeadlines).listen();
         sendProxyToServerRequest(client, proxyRequest, exchange.response, exchange);
     }
 
@@ -197,11 +186,9 @@ public class BalancingProxyHandler extends ProxyHandler {
      * connection failed leaves the body unread, and can still go to another backend.
      */
     private org.eclipse.jetty.client.Request.Content requestContent(ProxyExchange exchange, org.eclipse.jetty.client.Request proxyRequest) {
-        Request client = exchange.request;
         AsyncRequestContent deferred = new AsyncRequestContent();
-        Runnable copy = () -> Content.copy(newProxyToServerRequestContent(client, exchange.response, proxyRequest), deferred,
-                Callback.from(deferred::close, deferred::fail));
-        if (HttpHeaderValue.CONTINUE.is(client.getHeaders().get(HttpHeader.EXPECT))) {
+        Runnable copy = () -> Content.copy(clientBody(exchange), deferred, Callback.from(deferred::close, deferred::fail));
+        if (HttpHeaderValue.CONTINUE.is(exchange.request.getHeaders().get(HttpHeader.EXPECT))) {
             // ProxyHandler's 100 Continue handler runs this once the backend asked for the body.
             proxyRequest.attribute(CONTINUE_ACTION, copy);
         } else {
@@ -210,67 +197,18 @@ public class BalancingProxyHandler extends ProxyHandler {
         return deferred;
     }
 
-    /** A client whose upload breaks off fails the backend request: that must not count against the backend. */
-    @Override
-    protected org.eclipse.jetty.client.Request.Content newProxyToServerRequestContent(Request client, Response response,
-                                                                                      org.eclipse.jetty.client.Request proxyRequest) {
-        return new ProxyRequestContent(client) {
+    /** The client's body; one whose upload breaks off fails the backend request, which must not count against the backend. */
+    private static Content.Source clientBody(ProxyExchange exchange) {
+        return new ProxyRequestContent(exchange.request) {
             @Override
             public Content.Chunk read() {
                 Content.Chunk chunk = super.read();
                 if (Content.Chunk.isFailure(chunk)) {
-                    ProxyExchange exchange = exchangeOf(proxyRequest);
-                    if (exchange != null) {
-                        exchange.clientFailure = true;
-                    }
+                    exchange.clientFailure = true;
                 }
                 return chunk;
             }
         };
-    }
-
-    /** Timing, the lease's release, and the response-headers timeout of one attempt. */
-    private void track(ProxyExchange exchange, org.eclipse.jetty.client.Request proxyRequest) {
-        Lease lease = exchange.lease;
-        proxyRequest.attribute(ProxyExchange.class.getName(), exchange);
-        proxyRequest.onRequestBegin(r -> exchange.sentNanos = System.nanoTime());
-        proxyRequest.onResponseBegin(r -> {
-            long sent = exchange.sentNanos;
-            if (sent != 0) {
-                exchange.upstreamNanos = System.nanoTime() - sent;
-                lease.backend().recordLatency(exchange.upstreamNanos);
-            }
-        });
-        proxyRequest.onComplete(result -> {
-            // A client that hung up or sent a broken body says nothing about the backend.
-            boolean backendFailure = !exchange.clientFailure && isBackendFailure(result);
-            exchange.backendFailure = backendFailure;
-            lease.release(backendFailure || isCounted5xx(exchange, result));
-        });
-        HeadersDeadlines deadlines = headersDeadlines;
-        if (deadlines != null) {
-            // Starts when the request is fully sent, so a long upload is not mistaken for a slow backend.
-            // The response may begin before the request-success callback runs: the cancel listeners are
-            // registered first, and a deadline set after the response began is cancelled at once.
-            AtomicReference<Object> deadline = new AtomicReference<>();
-            Runnable cancel = () -> {
-                if (deadline.getAndSet(Boolean.TRUE) instanceof HeadersDeadlines.Pending p) {
-                    deadlines.cancel(p);
-                }
-            };
-            proxyRequest.onResponseBegin(r -> cancel.run());
-            proxyRequest.onComplete(r -> cancel.run());
-            proxyRequest.onRequestSuccess(r -> {
-                HeadersDeadlines.Pending p = deadlines.start(proxyRequest);
-                if (!deadline.compareAndSet(null, p)) {
-                    deadlines.cancel(p);
-                }
-            });
-        }
-    }
-
-    private static ProxyExchange exchangeOf(org.eclipse.jetty.client.Request proxyRequest) {
-        return (ProxyExchange) proxyRequest.getAttributes().get(ProxyExchange.class.getName());
     }
 
     @Override
@@ -322,9 +260,8 @@ public class BalancingProxyHandler extends ProxyHandler {
                                                   org.eclipse.jetty.client.Response backendResponse, Response response,
                                                   Callback callback, Throwable failure) {
         ProxyExchange exchange = (ProxyExchange) callback;
-        Lease lease = exchange.lease;
         if (backendResponse.getStatus() == 0) {
-            lease.backend().recordError(describe(failure));
+            exchange.attempt.lease.backend().recordError(describe(failure));
         }
         if (retry(exchange, failure)) {
             return;
@@ -344,21 +281,19 @@ public class BalancingProxyHandler extends ProxyHandler {
     private boolean retry(ProxyExchange exchange, Throwable failure) {
         Cluster cluster = exchange.cluster;
         Request client = exchange.request;
-        Lease failed = exchange.lease;
-        boolean sent = exchange.sentNanos != 0;
-        boolean answered = exchange.upstreamNanos >= 0;
+        Attempt failed = exchange.attempt;
         if (exchange.response.isCommitted() || exchange.clientFailure
-                || !RetryPolicy.permits(client.getMethod(), hasContent(client), sent, answered,
+                || !RetryPolicy.permits(client.getMethod(), hasContent(client), failed.sent(), failed.answered(),
                         failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
             return false;
         }
-        Lease next = cluster.tryAcquire(new CoreRequestInfo(client), failed.backend());
+        Lease next = cluster.tryAcquire(new CoreRequestInfo(client), failed.lease.backend());
         if (next == null) {
             return false;
         }
-        failed.backend().recordRetry();
-        exchange.retryOn(next);
-        send(exchange);
+        failed.lease.backend().recordRetry();
+        exchange.retries++;
+        send(exchange, next);
         return true;
     }
 
@@ -378,18 +313,14 @@ public class BalancingProxyHandler extends ProxyHandler {
             return;
         }
         try {
+            Attempt last = exchange.attempt;
             l.onComplete(Exchange.of(exchange.request, exchange.response.getStatus(),
-                    Response.getContentBytesWritten(exchange.response), exchange.cluster, exchange.lease,
-                    exchange.startNanos, exchange.upstreamNanos, exchange.retries, exchange.backendFailure));
+                    Response.getContentBytesWritten(exchange.response), exchange.cluster, last == null ? null : last.lease,
+                    exchange.startNanos, last == null ? -1 : last.upstreamNanos, exchange.retries,
+                    last != null && last.backendFailure));
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);
         }
-    }
-
-    /** Whether the cluster counts this 5xx answer against the backend's passive health. */
-    private static boolean isCounted5xx(ProxyExchange exchange, Result result) {
-        return result.getResponse() != null && result.getResponse().getStatus() >= 500
-                && exchange.cluster.config().pool().ejectOn5xx();
     }
 
     /** Whether the exchange failed for the backend's sake: nothing came back, or it was too slow. */

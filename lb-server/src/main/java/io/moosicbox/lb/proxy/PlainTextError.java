@@ -40,6 +40,11 @@ public final class PlainTextError {
         response.write(true, ByteBuffer.wrap(body), callback);
     }
 
+    /** Why a cluster gave no backend: none is ready, or every ready one is at its {@code max_conns}. */
+    static String unavailable(io.moosicbox.lb.pool.Cluster cluster) {
+        return cluster.available().isEmpty() ? "no backend is available" : "every backend is at its connection limit";
+    }
+
     private static byte[] body(int status, String reason) {
         return (status + " " + reason + "\n").getBytes(StandardCharsets.UTF_8);
     }

@@ -1,16 +1,15 @@
 package io.moosicbox.lb.proxy;
 
 import io.moosicbox.lb.pool.Cluster;
-import io.moosicbox.lb.pool.Lease;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * One client request while it is proxied, across its attempts (a retry is a new attempt on
- * another backend). It is also the callback that ends the client's exchange, so that every way a
- * request ends (answered, error, cut) is reported once. Fields read from another callback of the
- * exchange are volatile: Jetty runs them one after another, not always on one thread.
+ * One client request while it is proxied, across its attempts (a retry is a new {@link Attempt}
+ * on another backend). It is also the callback that ends the client's exchange, so that every
+ * way a request ends (answered, error, cut) is reported once. Fields read from another callback
+ * of the exchange are volatile: Jetty runs them one after another, not always on one thread.
  */
 final class ProxyExchange implements Callback {
     final Request request;
@@ -19,18 +18,11 @@ final class ProxyExchange implements Callback {
     private final Reporter reporter;
     final long startNanos = System.nanoTime();
     volatile Cluster cluster;
-    /** The backend of the current attempt; null when none was picked. */
-    volatile Lease lease;
+    /** The current try; null while no backend was picked. */
+    volatile Attempt attempt;
     volatile int retries;
-    /** The request of the current attempt to the backend. */
-    volatile org.eclipse.jetty.client.Request attempt;
-    /** When the current attempt began sending to its backend; 0 before. */
-    volatile long sentNanos;
-    /** From sending to the response headers of the current attempt; -1 while none came. */
-    volatile long upstreamNanos = -1;
     /** The client hung up or sent a broken body: says nothing about the backend. */
     volatile boolean clientFailure;
-    volatile boolean backendFailure;
 
     /** Told once, when the client's exchange ends. */
     interface Reporter {
@@ -42,14 +34,6 @@ final class ProxyExchange implements Callback {
         this.response = response;
         this.callback = callback;
         this.reporter = reporter;
-    }
-
-    /** A new attempt on another backend starts with nothing sent and nothing answered. */
-    void retryOn(Lease next) {
-        retries++;
-        lease = next;
-        sentNanos = 0;
-        upstreamNanos = -1;
     }
 
     @Override

@@ -48,11 +48,9 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         Cluster cluster = route.cluster();
         Lease lease = null;
         if (cluster == null) {
-            refuse(response, route.miss() == Router.Miss.UNKNOWN_HOST ? HttpStatus.MISDIRECTED_REQUEST_421 : HttpStatus.NOT_FOUND_404,
-                    route.miss() == Router.Miss.UNKNOWN_HOST ? "no route for this host" : "no route for this path");
+            refuse(response, route.miss().status(), route.miss().reason());
         } else if ((lease = cluster.acquire(new CoreRequestInfo(client))) == null) {
-            refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, cluster.available().isEmpty()
-                    ? "no backend is available" : "every backend is at its connection limit");
+            refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(cluster));
         } else {
             HttpFields.Mutable forwarded = HttpFields.build();
             ForwardedHeaders.set(client, forwarded);

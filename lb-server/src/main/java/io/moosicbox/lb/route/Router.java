@@ -21,7 +21,27 @@ public final class Router {
     public static final String ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
     /** Why a request found no cluster; the proxy turns it into a status. */
-    public enum Miss { UNKNOWN_HOST, NO_PATH }
+    /** Why no cluster matched, and what the client is answered. */
+    public enum Miss {
+        UNKNOWN_HOST(421, "no route for this host"),
+        NO_PATH(404, "no route for this path");
+
+        private final int status;
+        private final String reason;
+
+        Miss(int status, String reason) {
+            this.status = status;
+            this.reason = reason;
+        }
+
+        public int status() {
+            return status;
+        }
+
+        public String reason() {
+            return reason;
+        }
+    }
 
     /** @param cluster null on a miss */
     public record Route(Cluster cluster, Miss miss) {}

@@ -406,10 +406,9 @@ class PoolProxyTest {
             var request = h2.newRequest("127.0.0.1", lb.proxyPort()).path("/").timeout(20, TimeUnit.SECONDS);
             request.send(result -> {});
             await("request at the backend", Duration.ofSeconds(5), () -> live.inflight() == 1);
-            long cancelled = System.nanoTime();
             request.abort(new Exception("the player seeks"));
+            // The backend answers after 10 s: freed within 3 s means the cancel reached it.
             await("backend freed", Duration.ofSeconds(3), () -> live.inflight() == 0);
-            assertTrue(System.nanoTime() - cancelled < TimeUnit.SECONDS.toNanos(3), "freed before the backend answered");
             assertEquals(0, live.failures(), "a client that cancels is not the backend's failure");
         } finally {
             a.delayMs.set(0);

@@ -1,0 +1,98 @@
+package io.moosicbox.lb.proxy;
+
+import io.moosicbox.lb.pool.Lease;
+import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
+
+/**
+ * One try of a client request on one backend: its timing, its lease (released once, when the
+ * try ends) and its response-headers deadline. One object registered for every event of the
+ * backend request, rather than a closure per event.
+ */
+final class Attempt implements Request.BeginListener, Request.SuccessListener, Response.BeginListener, Response.CompleteListener {
+    private static final Object ENDED = new Object();
+
+    final ProxyExchange exchange;
+    final Lease lease;
+    final Request request;
+    private final HeadersDeadlines deadlines;
+    /** Null until the request is sent whole, then its deadline; {@link #ENDED} once the response began or the try ended. */
+    private final AtomicReference<Object> deadline = new AtomicReference<>();
+    /** When the request began going to the backend; 0 before. */
+    volatile long sentNanos;
+    /** From sending to the response headers; -1 while none came. */
+    volatile long upstreamNanos = -1;
+    volatile boolean backendFailure;
+
+    /** @param deadlines the response-headers timeout, or null when there is none */
+    Attempt(ProxyExchange exchange, Lease lease, Request request, HeadersDeadlines deadlines) {
+        this.exchange = exchange;
+        this.lease = lease;
+        this.request = request;
+        this.deadlines = deadlines;
+    }
+
+    /** Registers the attempt for the events of its backend request; before it is sent. */
+    Attempt listen() {
+        request.onRequestBegin(this).onRequestSuccess(this).onResponseBegin(this).onComplete(this);
+        return this;
+    }
+
+    boolean sent() {
+        return sentNanos != 0;
+    }
+
+    boolean answered() {
+        return upstreamNanos >= 0;
+    }
+
+    @Override
+    public void onBegin(Request request) {
+        sentNanos = System.nanoTime();
+    }
+
+    /** Sent whole: the backend now has the timeout to begin its answer (a long upload is not a slow backend). */
+    @Override
+    public void onSuccess(Request request) {
+        if (deadlines != null) {
+            HeadersDeadlines.Pending p = deadlines.start(request);
+            // The response may have begun already: then the deadline is dropped at once.
+            if (!deadline.compareAndSet(null, p)) {
+                deadlines.cancel(p);
+            }
+        }
+    }
+
+    @Override
+    public void onBegin(Response response) {
+        endDeadline();
+        long sent = sentNanos;
+        if (sent != 0) {
+            upstreamNanos = System.nanoTime() - sent;
+            lease.backend().recordLatency(upstreamNanos);
+        }
+    }
+
+    @Override
+    public void onComplete(Result result) {
+        endDeadline();
+        // A client that hung up or sent a broken body says nothing about the backend.
+        boolean failed = !exchange.clientFailure && BalancingProxyHandler.isBackendFailure(result);
+        backendFailure = failed;
+        lease.release(failed || isCounted5xx(result));
+    }
+
+    private void endDeadline() {
+        if (deadlines != null && deadline.getAndSet(ENDED) instanceof HeadersDeadlines.Pending p) {
+            deadlines.cancel(p);
+        }
+    }
+
+    /** Whether the cluster counts this 5xx answer against the backend's passive health. */
+    private boolean isCounted5xx(Result result) {
+        return result.getResponse() != null && result.getResponse().getStatus() >= 500
+                && exchange.cluster.config().pool().ejectOn5xx();
+    }
+}
