@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.time.Duration;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /** An operator drains a backend with curl and watches it in /api/backends and /metrics. */
@@ -27,16 +25,6 @@ class AdminCurlTest {
             }
         }
         throw new AssertionError(address + " is not in " + r.body());
-    }
-
-    private static void await(String what, Supplier<Boolean> condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.get()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 
     @Test
@@ -64,7 +52,7 @@ class AdminCurlTest {
 
             Curl.Reply enable = Curl.run("-X", "POST", lb.adminUrl() + "/api/backends/" + address(one) + "/enable");
             assertEquals(200, enable.status(), enable.body());
-            await("UP again", () -> {
+            Await.until("UP again", () -> {
                 try {
                     return backend(lb, address(one)).get("state").asText().equals("UP");
                 } catch (Exception e) {

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.client.HttpClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,11 +31,11 @@ class BackendRemovalTest {
             HttpClient client = startClient();
             try (LoadClient load = new LoadClient(client, lb.proxyUrl(), 8, 30_000, "/", "/", "/slow?ms=200")) {
                 load.awaitCompleted(100, 15_000);
-                await("slow requests in flight on a", () -> a.slowInProgress.get() > 0);
+                Await.until("slow requests in flight on a", () -> a.slowInProgress.get() > 0);
 
                 Curl.Reply drain = Curl.run("-X", "POST", lb.adminUrl() + "/api/backends/127.0.0.1:" + a.port() + "/drain");
                 assertEquals(200, drain.status(), drain.body());
-                await("a DRAINED once its requests finished", () -> "DRAINED".equals(state(lb, a)));
+                Await.until("a DRAINED once its requests finished", () -> "DRAINED".equals(state(lb, a)));
                 // DRAINED: the balancer has no request on it, not even one on its way there.
                 String report = assertTakenOutLosesNothing("drain", load, a);
                 assertTrue(b.seenIds.size() > 100, report);
@@ -55,7 +54,7 @@ class BackendRemovalTest {
                 HttpClient client = startClient();
                 try (LoadClient load = new LoadClient(client, lb.proxyUrl(), 8, 30_000, "/", "/", "/slow?ms=200")) {
                     load.awaitCompleted(100, 15_000);
-                    await("slow requests in flight on a", () -> a.slowInProgress.get() > 0);
+                    Await.until("slow requests in flight on a", () -> a.slowInProgress.get() > 0);
 
                     Files.writeString(file, clusterOf(b.url()));
                     Curl.Reply reload = Curl.run("-X", "POST", lb.adminUrl() + "/api/reload");
@@ -63,7 +62,7 @@ class BackendRemovalTest {
                     assertTrue(JSON.readTree(reload.body()).get("applied").asBoolean(), reload.body());
                     // The removed backend is no longer listed; the requests leased to it before the swap
                     // finish, then none arrives: wait until it has been quiet a while under load.
-                    await("a's last requests finished", () -> a.slowInProgress.get() == 0);
+                    Await.until("a's last requests finished", () -> a.slowInProgress.get() == 0);
                     awaitQuiet(a, 500);
                     assertTakenOutLosesNothing("reload", load, a);
                     assertTrue(lb.stderr().contains("backend 127.0.0.1:" + a.port() + " left cluster default: draining"), lb.stderr());
@@ -138,11 +137,4 @@ class BackendRemovalTest {
         }
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.sleep(20);
-        }
-    }
 }

@@ -8,8 +8,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,16 +19,6 @@ class RoutingConfigTest {
     private static String get(LbProcess lb, String host, String path) throws Exception {
         Http.Result r = Http.curl("-o", "-", "-w", "%{http_code} ", "-H", "Host: " + host, lb.proxyUrl() + path);
         return r.stdout().trim().replace("\n", " ");
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
     }
 
     @Test
@@ -74,7 +62,7 @@ class RoutingConfigTest {
                             backends: [%s]
                         """.formatted(a.url(), b.url()));
                 lb.signal("HUP");
-                await("the reload", () -> {
+                Await.until("the reload", () -> {
                     try {
                         return get(lb, "other.example.com", "/api/x").equals("b 200");
                     } catch (Exception e) {
@@ -86,7 +74,7 @@ class RoutingConfigTest {
 
                 Files.writeString(file, "clusters:\n  - name: music\n    backends: [{url: " + a.url() + ", weight: lots}]\n");
                 lb.signal("HUP");
-                await("the refusal in the log", () -> {
+                Await.until("the refusal in the log", () -> {
                     try {
                         return lb.stderr().contains("reload refused") || lb.stdout().contains("reload refused");
                     } catch (Exception e) {
