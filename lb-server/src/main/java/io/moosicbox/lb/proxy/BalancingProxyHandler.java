@@ -53,6 +53,7 @@ public class BalancingProxyHandler extends ProxyHandler {
     private BackendTls backendTls = new BackendTls(LbConfig.BackendTls.defaults());
     private volatile InetAddressSet trustedProxies = new InetAddressSet();
     private HeadersDeadlines headersDeadlines;
+    private int selectors = 1;
 
     /** @param waiting runs the requests that wait for room in a full cluster (virtual threads) */
     public BalancingProxyHandler(Supplier<Router> router, LbConfig.Timeouts timeouts, Executor waiting) {
@@ -68,6 +69,11 @@ public class BalancingProxyHandler extends ProxyHandler {
     /** How https:// backends are verified, and whether they get HTTP/2; set before the server starts. */
     public void setBackendTls(BackendTls backendTls) {
         this.backendTls = backendTls;
+    }
+
+    /** Threads that read and write backend connections (and run the proxy's work on them); set before start. */
+    public void setSelectors(int selectors) {
+        this.selectors = selectors;
     }
 
     /** Peers whose X-Forwarded-* and Forwarded headers are kept and appended to. */
@@ -103,6 +109,7 @@ public class BalancingProxyHandler extends ProxyHandler {
     protected HttpClient newHttpClient() {
         ClientConnector connector = new ClientConnector();
         connector.setExecutor(getServer().getThreadPool());
+        connector.setSelectors(selectors);
         HttpClient client = backendTls.newHttpClient(connector);
         client.setConnectTimeout(timeouts.connect().toMillis());
         client.setIdleTimeout(timeouts.idle().toMillis());

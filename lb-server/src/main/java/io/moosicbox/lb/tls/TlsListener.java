@@ -53,10 +53,11 @@ public final class TlsListener extends ContainerLifeCycle {
     private byte[] refusedDigest;
 
     /**
+     * @param selectors threads that serve this listener's connections (see LoadBalancer.SELECTORS)
      * @param plain the plain listener's HTTP configuration; TLS adds to a copy of it
      * @throws PemException when a certificate cannot be served (the configuration check reports it first)
      */
-    public TlsListener(Server server, HttpConfiguration plain, HostPort address, LbConfig.TlsConfig config)
+    public TlsListener(Server server, int selectors, HttpConfiguration plain, HostPort address, LbConfig.TlsConfig config)
             throws PemException {
         this.config = config;
         this.pairs = config.certificates();
@@ -84,7 +85,7 @@ public final class TlsListener extends ContainerLifeCycle {
         ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
         alpn.setDefaultProtocol(http11.getProtocol());
         SslConnectionFactory tls = new SslConnectionFactory(sslContextFactory, alpn.getProtocol());
-        connector = new ServerConnector(server, tls, alpn, h2, http11);
+        connector = new ServerConnector(server, -1, selectors, tls, alpn, h2, http11);
         connector.setName(CONNECTOR);
         connector.setHost(address.host().equals("0.0.0.0") || address.host().equals("*") ? null : address.host());
         connector.setPort(address.port());
