@@ -17,7 +17,7 @@ THREADS=${THREADS:-2}
 H2_REQUESTS=${H2_REQUESTS:-100000}
 BIG_MB=${BIG_MB:-512}
 # The JVM compiles its hot path in the first seconds under load: every target gets the same warm-up.
-WARMUP=${WARMUP:-15}
+WARMUP=${WARMUP:-30}
 
 . bench/common.sh
 bench_setup bench "nginx-light haproxy wrk nghttp2-client openssl curl" nginx haproxy wrk h2load openssl curl
@@ -93,6 +93,7 @@ BIND_ADDRESS=127.0.0.1:19203 ADMIN_BIND_ADDRESS=127.0.0.1:19403 SSL_BIND_ADDRESS
 SSL_CERT_PATH=$work/cert.pem SSL_KEY_PATH=$work/key.pem ACCESS_LOG=$work/lb-access.log LOG_LEVEL=warn \
 BACKEND_SERVERS="http://127.0.0.1:19101,http://127.0.0.1:19102" \
   "$LB_HOME/bin/moosicbox_lb" > "$work/lb.log" 2>&1 & pids+=($!)
+lb_pid=$!  # the launcher execs the JVM: same process
 
 wait_port() { for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$1/1k" && return 0; sleep 0.1; done; echo "bench: port $1 did not answer" >&2; cat "$work/lb.log" "$work/haproxy.log" >&2; exit 1; }
 for p in 19101 19102 19201 19202 19203; do wait_port $p; done
@@ -131,6 +132,12 @@ for name in "${names[@]}"; do
   printf "| %s | %.0f | %s | %s | %.2f | %.2f |\n" "$name" "$r" "$(echo "${p50[$name]}" | med_lat)" "$(echo "${p99[$name]}" | med_lat)" \
     "$(echo "$r / $h" | bc -l)" "$(echo "$r / $n" | bc -l)"
 done
+# A shared machine's speed drifts between rounds; each round's ratio compares neighbours in time.
+read -ra hs <<< "${rps[haproxy]}"; read -ra ls <<< "${rps[moosicbox-lb]}"
+echo
+echo -n "moosicbox-lb / HAProxy per round:"
+for i in "${!hs[@]}"; do printf " %.2f" "$(echo "${ls[$i]} / ${hs[$i]}" | bc -l)"; done
+echo
 
 echo
 echo "### HTTP/2 over TLS, h2load -n$H2_REQUESTS -c16 -m10 -t2"
@@ -163,4 +170,4 @@ for pair in direct:19101 haproxy:19201 nginx:19202 moosicbox-lb:19203; do
   printf "| %s | %.0f |\n" "$name" "$(echo "$s / 1048576" | bc -l)"
 done
 echo
-echo "moosicbox-lb RSS after the run: $(ps -o rss= -p "$(pgrep -f 'io.moosicbox.lb.dist.Main' | head -n 1)" | awk '{printf "%.0f MiB", $1/1024}')"
+echo "moosicbox-lb RSS after the run: $(ps -o rss= -p "$lb_pid" | awk '{printf "%.0f MiB", $1/1024}')"

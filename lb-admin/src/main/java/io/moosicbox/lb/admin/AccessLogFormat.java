@@ -17,9 +17,7 @@ enum AccessLogFormat {
     COMBINED {
         @Override
         void append(StringBuilder b, Exchange e) {
-            b.append(dash(e.clientAddress())).append(" - - [");
-            CLF_TIME.formatTo(arrival(e), b);
-            b.append("] \"").append(e.method()).append(' ');
+            b.append(dash(e.clientAddress())).append(" - - [").append(clfTime(arrival(e))).append("] \"").append(e.method()).append(' ');
             quoted(b, e.uri());
             b.append(' ').append(e.protocol()).append("\" ").append(e.status()).append(' ');
             if (e.responseBytes() > 0) {
@@ -50,7 +48,7 @@ enum AccessLogFormat {
     JSON {
         @Override
         void append(StringBuilder b, Exchange e) {
-            b.append("{\"time\":\"").append(arrival(e).toInstant()).append('"');
+            b.append("{\"time\":\"").append(arrival(e)).append('"');
             string(b, "client", e.clientAddress());
             string(b, "method", e.method());
             string(b, "uri", e.uri());
@@ -77,13 +75,26 @@ enum AccessLogFormat {
 
     private static final DateTimeFormatter CLF_TIME =
             DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.US).withZone(ZoneId.systemDefault());
+    /** The last second formatted: thousands of lines share it, and formatting a date was the writer's top cost. */
+    private static volatile FormattedSecond lastSecond = new FormattedSecond(Long.MIN_VALUE, "");
+
+    private record FormattedSecond(long epochSecond, String text) {}
 
     abstract void append(StringBuilder b, Exchange e);
 
     /** Wall-clock arrival time, worked out here rather than on the request thread. */
-    private static java.time.ZonedDateTime arrival(Exchange e) {
+    private static Instant arrival(Exchange e) {
         long agoNanos = System.nanoTime() - e.startNanos();
-        return Instant.now().minusNanos(agoNanos).atZone(ZoneId.systemDefault());
+        return Instant.now().minusNanos(agoNanos);
+    }
+
+    private static String clfTime(Instant time) {
+        FormattedSecond last = lastSecond;
+        if (last.epochSecond() != time.getEpochSecond()) {
+            last = new FormattedSecond(time.getEpochSecond(), CLF_TIME.format(time));
+            lastSecond = last;
+        }
+        return last.text();
     }
 
     private static String dash(String s) {

@@ -367,4 +367,22 @@ class AdminApiTest {
                 + "\"GET /a \\\\\"b\\\\\" HTTP/1\\.1\" 206 1024 \"-\" \"curl/8\" cluster=\"default\" backend=\"10\\.0\\.0\\.1:8001\" "
                 + "upstream=0\\.002000 duration=0\\.012345 retries=1"), line);
     }
+
+    /** Lines from different seconds, interleaved: each gets its own arrival second, none a neighbour's. */
+    @Test
+    void combinedTimeIsTheArrivalSecondOfEachLine() {
+        java.time.format.DateTimeFormatter clf = java.time.format.DateTimeFormatter
+                .ofPattern("dd/MMM/yyyy:HH:mm:ss Z", java.util.Locale.US);
+        for (int i = 0; i < 4; i++) {
+            long agoSeconds = i % 2 == 0 ? 0 : 7;
+            var e = new io.moosicbox.lb.proxy.Exchange("default", "10.0.0.1:8001", "GET", "/", 200, "192.0.2.7", "HTTP/1.1",
+                    System.nanoTime() - java.util.concurrent.TimeUnit.SECONDS.toNanos(agoSeconds), 1_000, 1_000, 0, 1, false, null, null);
+            StringBuilder b = new StringBuilder();
+            AccessLogFormat.COMBINED.append(b, e);
+            String time = b.substring(b.indexOf("[") + 1, b.indexOf("]"));
+            long logged = java.time.ZonedDateTime.parse(time, clf).toEpochSecond();
+            long expected = java.time.Instant.now().getEpochSecond() - agoSeconds;
+            assertTrue(Math.abs(logged - expected) <= 1, "line " + i + ": " + time + " for an arrival " + agoSeconds + " s ago");
+        }
+    }
 }
