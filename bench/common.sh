@@ -23,3 +23,51 @@ bench_cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
+
+# Two nginx backends, 127.0.0.1:19101 and :19102, serving the files of $work (their document root).
+bench_backends() {
+  local port
+  # nginx workers run as an unprivileged user: the document root must be readable to them.
+  chmod 755 "$work"
+  for port in 19101 19102; do
+    mkdir -p "$work/b$port"
+    cat > "$work/b$port/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/b$port/nginx.pid;
+error_log $work/b$port/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port; root $work; location / { } }
+}
+CONF
+    nginx -c "$work/b$port/nginx.conf" -g 'daemon off;' & pids+=($!)
+  done
+}
+
+# HAProxy on 127.0.0.1:19201 balancing the two backends round robin; $1: more frontend lines
+# (a TLS bind). Sets haproxy_pid.
+bench_haproxy() {
+  cat > "$work/haproxy.cfg" <<CONF
+global
+  nbthread 2
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:19201
+${1:-}
+  default_backend be
+backend be
+  balance roundrobin
+  server a 127.0.0.1:19101
+  server b 127.0.0.1:19102
+CONF
+  haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 & pids+=($!)
+  haproxy_pid=$!
+}

@@ -25,47 +25,11 @@ bench_setup bench "nginx-light haproxy wrk nghttp2-client openssl curl" nginx ha
 # Ports: backends 19101-19102, HAProxy 19201, nginx 19202, moosicbox-lb 19203; TLS +100; lb admin 19303.
 head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 > "$work/1k"
 head -c $((BIG_MB * 1024 * 1024)) /dev/zero > "$work/big"
-# nginx workers run as an unprivileged user: the document root must be readable to them.
-chmod 755 "$work"; chmod 644 "$work/1k" "$work/big"
+chmod 644 "$work/1k" "$work/big"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 cat "$work/cert.pem" "$work/key.pem" > "$work/haproxy.pem"
-
-for port in 19101 19102; do
-  mkdir -p "$work/b$port"
-  cat > "$work/b$port/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/b$port/nginx.pid;
-error_log $work/b$port/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; root $work; location / { } }
-}
-CONF
-  nginx -c "$work/b$port/nginx.conf" -g 'daemon off;' & pids+=($!)
-done
-
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 2
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:19201
-  bind 127.0.0.1:19301 ssl crt $work/haproxy.pem alpn h2,http/1.1
-  default_backend be
-backend be
-  balance roundrobin
-  server a 127.0.0.1:19101
-  server b 127.0.0.1:19102
-CONF
-haproxy -f "$work/haproxy.cfg" -db > "$work/haproxy.log" 2>&1 & pids+=($!)
+bench_backends
+bench_haproxy "  bind 127.0.0.1:19301 ssl crt $work/haproxy.pem alpn h2,http/1.1"
 
 mkdir -p "$work/lbnginx"
 cat > "$work/lbnginx/nginx.conf" <<CONF

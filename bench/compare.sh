@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Side-by-side A/B of balancer settings on a machine whose speed drifts: every variant runs at
+# once (each on its own ports), and each round measures HAProxy and then every variant in turn,
+# so each ratio compares neighbours in time. Installs nothing. Needs: nginx, haproxy, wrk, curl
+# (Debian: nginx-light haproxy wrk curl), and the built tarball (./dev build). Loopback only.
+#
+#   bench/compare.sh 'g1|' 'parallel|-XX:+UseParallelGC'
+#   bench/compare.sh 'one selector|-XX:ActiveProcessorCount=1' 'default|'
+#   bench/compare.sh 'log|' 'no log||ACCESS_LOG=off'
+#
+# Each argument is LABEL|JAVA_OPTS|ENV=VALUE... (ENV entries separated by spaces). Every variant
+# gets metrics on and the access log to a file unless its ENV says otherwise. Prints each round
+# (req/s, p99, the balancer's CPU per request, the machine's idle share, the ratio to HAProxy) and
+# the mean ratio of each variant.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-4}
+DURATION=${DURATION:-6}
+WARMUP=${WARMUP:-20}
+CONNS=${CONNS:-64}
+[ $# -ge 1 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
+
+. bench/common.sh
+bench_setup compare "nginx-light haproxy wrk curl" nginx haproxy wrk curl bc
+
+# Ports: backends 19101-19102, HAProxy 19201, variants 19211.., their admin 19411..
+head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 > "$work/1k"
+chmod 644 "$work/1k"
+bench_backends
+bench_haproxy
+
+labels=(); ports=(); lb_pids=()
+i=0
+for spec in "$@"; do
+  IFS='|' read -r label java_opts envs <<< "$spec"
+  port=$((19211 + i))
+  # shellcheck disable=SC2086
+  env JAVA_OPTS="$java_opts" BIND_ADDRESS=127.0.0.1:$port ADMIN_BIND_ADDRESS=127.0.0.1:$((19411 + i)) LOG_LEVEL=warn \
+    ACCESS_LOG="$work/access-$i.log" BACKEND_SERVERS="http://127.0.0.1:19101,http://127.0.0.1:19102" $envs \
+    "$LB_HOME/bin/moosicbox_lb" > "$work/lb-$i.log" 2>&1 & pids+=($!)
+  labels+=("$label"); ports+=("$port"); lb_pids+=($!)  # the launcher execs the JVM: same process
+  i=$((i + 1))
+done
+
+wait_port() { for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$1/1k" && return 0; sleep 0.1; done; echo "compare: port $1 did not answer" >&2; cat "$work"/lb-*.log >&2; exit 1; }
+for p in 19101 19102 19201 "${ports[@]}"; do wait_port "$p"; done
+for p in "${ports[@]}"; do wrk -t2 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$p/1k" > /dev/null; done
+
+# One measurement: req/s, p99, CPU per request of PID (user+system from /proc), machine idle share.
+measure() {
+  local port=$1 pid=$2 t0 t1 out reqs u0 u1 i0 i1
+  t0=$(awk '{print $14 + $15}' "/proc/$pid/stat"); read -r u0 i0 < <(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8, $5}' /proc/stat)
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/1k")
+  t1=$(awk '{print $14 + $15}' "/proc/$pid/stat"); read -r u1 i1 < <(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8, $5}' /proc/stat)
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  printf "%s req/s, p99 %s, %.1f us CPU per request, idle %d %%%s" \
+    "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | awk '$1=="99%" {print $2}')" \
+    "$(echo "($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc -l)" $(( (i1 - i0) * 100 / (u1 - u0) )) \
+    "$(echo "$out" | grep -E 'Non-2xx|Socket errors' | tr '\n' ' ' | sed 's/^./, &/')"
+}
+rate() { sed -E 's/^([0-9.]+) req.*/\1/'; }
+
+declare -A sum
+for round in $(seq 1 "$ROUNDS"); do
+  h=$(measure 19201 "$haproxy_pid"); echo "round $round  haproxy: $h"
+  for k in "${!ports[@]}"; do
+    m=$(measure "${ports[$k]}" "${lb_pids[$k]}")
+    r=$(echo "$(echo "$m" | rate) / $(echo "$h" | rate)" | bc -l)
+    printf "round %s  %s: %s, ratio %.3f\n" "$round" "${labels[$k]}" "$m" "$r"
+    sum[$k]=$(echo "${sum[$k]:-0} + $r" | bc -l)
+  done
+done
+for k in "${!ports[@]}"; do printf "mean ratio to HAProxy, %s: %.3f\n" "${labels[$k]}" "$(echo "${sum[$k]} / $ROUNDS" | bc -l)"; done
