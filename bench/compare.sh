@@ -10,7 +10,7 @@
 #
 # Each argument is LABEL|JAVA_OPTS|ENV=VALUE... (ENV entries separated by spaces). Every variant
 # gets metrics on and the access log to a file unless its ENV says otherwise. Prints each round
-# (req/s, p99, the balancer's CPU per request, the machine's idle share, the ratio to HAProxy) and
+# (req/s, p50, p99, the balancer's CPU per request, the machine's idle share, the ratio to HAProxy) and
 # the mean ratio of each variant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +54,8 @@ measure() {
   out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$port/1k")
   t1=$(awk '{print $14 + $15}' "/proc/$pid/stat"); read -r u1 i1 < <(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8, $5}' /proc/stat)
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
-  printf "%s req/s, p99 %s, %.1f us CPU per request, idle %d %%%s" \
-    "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | awk '$1=="99%" {print $2}')" \
+  printf "%s req/s, p50 %s, p99 %s, %.1f us CPU per request, idle %d %%%s" \
+    "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" "$(echo "$out" | awk '$1=="50%" {print $2}')" "$(echo "$out" | awk '$1=="99%" {print $2}')" \
     "$(echo "($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc -l)" $(( (i1 - i0) * 100 / (u1 - u0) )) \
     "$(echo "$out" | grep -E 'Non-2xx|Socket errors' | tr '\n' ' ' | sed 's/^./, &/')"
 }

@@ -98,9 +98,12 @@ for name in "${names[@]}"; do
 done
 # A shared machine's speed drifts between rounds; each round's ratio compares neighbours in time.
 read -ra hs <<< "${rps[haproxy]}"; read -ra ls <<< "${rps[moosicbox-lb]}"
+read -ra hp <<< "${p99[haproxy]}"; read -ra lp <<< "${p99[moosicbox-lb]}"
 echo
-echo -n "moosicbox-lb / HAProxy per round:"
+echo -n "moosicbox-lb / HAProxy per round: req/s"
 for i in "${!hs[@]}"; do printf " %.2f" "$(echo "${ls[$i]} / ${hs[$i]}" | bc -l)"; done
+echo -n "; p99"
+for i in "${!hp[@]}"; do printf " %.2f" "$(echo "$(echo "${lp[$i]}" | to_ms) / $(echo "${hp[$i]}" | to_ms)" | bc -l)"; done
 echo
 
 echo
