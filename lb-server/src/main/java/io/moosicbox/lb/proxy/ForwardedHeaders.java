@@ -13,45 +13,57 @@ import org.eclipse.jetty.server.Request;
 public final class ForwardedHeaders {
     private ForwardedHeaders() {}
 
-    static void set(Request client, HttpFields.Mutable headers, boolean peerTrusted) {
-        if (peerTrusted && headers.contains(HttpHeader.X_FORWARDED_FOR)) {
-            appendTo(client, headers);
-            return;
+    /** What the headers say about the client: its address, the scheme, Host and port it reached the balancer with. */
+    public record Client(String address, String scheme, String host, int port) {
+        public static Client of(Request request) {
+            return new Client(Request.getRemoteAddr(request), schemeOf(request), hostOf(request), Request.getLocalPort(request));
         }
-        set(client, headers);
     }
 
-    /** The peer is a trusted proxy that said who its client is: its values stay, the peer is added to the chain. */
-    private static void appendTo(Request client, HttpFields.Mutable headers) {
-        String peer = Request.getRemoteAddr(client);
-        headers.put(HttpHeader.X_FORWARDED_FOR, String.join(", ", headers.getValuesList(HttpHeader.X_FORWARDED_FOR)) + ", " + peer);
-        String scheme = schemeOf(client);
-        String host = hostOf(client);
-        if (!headers.contains(HttpHeader.X_FORWARDED_PROTO)) {
-            headers.put(HttpHeader.X_FORWARDED_PROTO, scheme);
-        }
-        if (!headers.contains(HttpHeader.X_FORWARDED_HOST)) {
-            headers.put(HttpHeader.X_FORWARDED_HOST, host);
-        }
-        if (!headers.contains(HttpHeader.X_FORWARDED_PORT)) {
-            headers.put(HttpHeader.X_FORWARDED_PORT, Integer.toString(Request.getLocalPort(client)));
-        }
-        String forwarded = "for=" + node(peer) + ";host=\"" + host + "\";proto=" + scheme;
-        List<String> before = headers.getValuesList(HttpHeader.FORWARDED);
-        headers.put(HttpHeader.FORWARDED, before.isEmpty() ? forwarded : String.join(", ", before) + ", " + forwarded);
+    static void set(Request client, HttpFields.Mutable headers, boolean peerTrusted) {
+        set(Client.of(client), headers, peerTrusted);
     }
 
     /** The client's own values, whatever it sent. */
     public static void set(Request client, HttpFields.Mutable headers) {
-        String clientAddress = Request.getRemoteAddr(client);
-        String scheme = schemeOf(client);
-        String host = hostOf(client);
-        headers.put(HttpHeader.X_FORWARDED_FOR, clientAddress);
-        headers.put(HttpHeader.X_FORWARDED_PROTO, scheme);
-        headers.put(HttpHeader.X_FORWARDED_HOST, host);
-        headers.put(HttpHeader.X_FORWARDED_PORT, Integer.toString(Request.getLocalPort(client)));
+        set(Client.of(client), headers, false);
+    }
+
+    /**
+     * @param peerTrusted the peer is a trusted proxy: when it said who its client is, its values
+     *     stay and the peer is added to the chain
+     */
+    public static void set(Client client, HttpFields.Mutable headers, boolean peerTrusted) {
+        if (peerTrusted && headers.contains(HttpHeader.X_FORWARDED_FOR)) {
+            appendTo(client, headers);
+            return;
+        }
+        headers.put(HttpHeader.X_FORWARDED_FOR, client.address());
+        headers.put(HttpHeader.X_FORWARDED_PROTO, client.scheme());
+        headers.put(HttpHeader.X_FORWARDED_HOST, client.host());
+        headers.put(HttpHeader.X_FORWARDED_PORT, Integer.toString(client.port()));
         headers.remove(HttpHeader.X_FORWARDED_SERVER);
-        headers.put(HttpHeader.FORWARDED, "for=" + node(clientAddress) + ";host=\"" + host + "\";proto=" + scheme);
+        headers.put(HttpHeader.FORWARDED, forwarded(client));
+    }
+
+    private static void appendTo(Client client, HttpFields.Mutable headers) {
+        headers.put(HttpHeader.X_FORWARDED_FOR,
+                String.join(", ", headers.getValuesList(HttpHeader.X_FORWARDED_FOR)) + ", " + client.address());
+        if (!headers.contains(HttpHeader.X_FORWARDED_PROTO)) {
+            headers.put(HttpHeader.X_FORWARDED_PROTO, client.scheme());
+        }
+        if (!headers.contains(HttpHeader.X_FORWARDED_HOST)) {
+            headers.put(HttpHeader.X_FORWARDED_HOST, client.host());
+        }
+        if (!headers.contains(HttpHeader.X_FORWARDED_PORT)) {
+            headers.put(HttpHeader.X_FORWARDED_PORT, Integer.toString(client.port()));
+        }
+        List<String> before = headers.getValuesList(HttpHeader.FORWARDED);
+        headers.put(HttpHeader.FORWARDED, before.isEmpty() ? forwarded(client) : String.join(", ", before) + ", " + forwarded(client));
+    }
+
+    private static String forwarded(Client client) {
+        return "for=" + node(client.address()) + ";host=\"" + client.host() + "\";proto=" + client.scheme();
     }
 
     /** The Host the client asked for; HTTP/2 clients send an authority instead of a Host header. */

@@ -8,18 +8,9 @@ import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.route.Router;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Nanoseconds per {@link Router#route} on a table like a MoosicBox deployment's: two exact hosts
@@ -27,13 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * a {@code *} fallback with a /static prefix and the ACME solver. Each {@code request} kind is one
  * Host and path as the proxy passes them; {@code mix} cycles through all of them. How to run: README.
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@State(Scope.Benchmark)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class RouterBenchmark {
+public class RouterBenchmark extends NanosPerOperation {
     private static final String[][] REQUESTS = {
         // exact host, longest of three prefixes that match
         {"exact", "music.example.com", "/api/v2/tracks/123/stream", "api"},

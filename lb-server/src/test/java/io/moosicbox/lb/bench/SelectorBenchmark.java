@@ -12,32 +12,17 @@ import io.moosicbox.lb.pool.selection.Selector;
 import io.moosicbox.lb.pool.selection.Selectors;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Nanoseconds per pick of each selection algorithm at 2, 16 and 256 backends, on one thread.
  * {@code select} is the algorithm alone; {@code acquireRelease} is what a request pays in the
  * cluster: the ready list, the pick, the in-flight count and its release. How to run: README.
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@State(Scope.Benchmark)
-@Fork(1)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class SelectorBenchmark {
+public class SelectorBenchmark extends NanosPerOperation {
     private static final int CLIENTS = 1024;
 
     @Param({"2", "16", "256"})
