@@ -242,19 +242,86 @@ public class BalancingProxyHandler extends ProxyHandler {
     @Override
     protected org.eclipse.jetty.client.Response.CompleteListener newServerToProxyResponseListener(
             Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
-        return new ProxyResponseListener(client, proxyRequest, response, callback) {
-            /** Jetty drops only the fixed hop-by-hop list; the headers the backend names in Connection go too. */
-            @Override
-            public void onHeaders(org.eclipse.jetty.client.Response backendResponse) {
-                super.onHeaders(backendResponse);
-                HttpFields backendHeaders = backendResponse.getHeaders();
-                if (backendHeaders.contains(HttpHeader.CONNECTION)) {
-                    for (String name : backendHeaders.getCSV(HttpHeader.CONNECTION, false)) {
-                        response.getHeaders().remove(name);
-                    }
+        return new BackendResponseListener(client, proxyRequest, response, callback);
+    }
+
+    /**
+     * Jetty's listener, with two changes. The headers the backend names in Connection are dropped
+     * too (Jetty drops only the fixed hop-by-hop list). And the chunk that completes the body the
+     * backend announced with Content-Length is written as the response's last: Jetty writes every
+     * chunk as not the last, then an empty last write, which to an HTTP/2 client is an empty DATA
+     * frame with END_STREAM in a write of its own (a third of the writes to such clients,
+     * docs/benchmarks.md).
+     */
+    private final class BackendResponseListener extends ProxyResponseListener {
+        private final Response response;
+        /** Body bytes the backend has still to send; -1 when it did not say (chunked, or up to the close). */
+        private long remaining = -1;
+        private boolean lastWritten;
+
+        BackendResponseListener(Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
+            super(client, proxyRequest, response, callback);
+            this.response = response;
+        }
+
+        @Override
+        public void onHeaders(org.eclipse.jetty.client.Response backendResponse) {
+            super.onHeaders(backendResponse);
+            HttpFields backendHeaders = backendResponse.getHeaders();
+            if (backendHeaders.contains(HttpHeader.CONNECTION)) {
+                for (String name : backendHeaders.getCSV(HttpHeader.CONNECTION, false)) {
+                    response.getHeaders().remove(name);
                 }
             }
-        };
+            try {
+                remaining = backendHeaders.getLongField(HttpHeader.CONTENT_LENGTH);
+            } catch (NumberFormatException e) {
+                remaining = -1;
+            }
+        }
+
+        @Override
+        public void onContent(org.eclipse.jetty.client.Response backendResponse, Content.Chunk chunk, Runnable demander) {
+            int size = chunk.remaining();
+            if (remaining < 0 || size == 0 || size != remaining) {
+                if (remaining > 0) {
+                    remaining -= size;
+                }
+                super.onContent(backendResponse, chunk, demander);
+                return;
+            }
+            remaining = 0;
+            lastWritten = true;
+            chunk.retain();
+            response.write(true, chunk.getByteBuffer(), new Callback() {
+                @Override
+                public void succeeded() {
+                    chunk.release();
+                    // What Jetty's own last write completes: onComplete waits for it.
+                    BackendResponseListener.this.succeeded();
+                    demander.run();
+                }
+
+                @Override
+                public void failed(Throwable failure) {
+                    chunk.release();
+                    // As Jetty's listener does: nothing can reach the client, so stop the backend.
+                    backendResponse.abort(failure);
+                }
+
+                @Override
+                public InvocationType getInvocationType() {
+                    return InvocationType.NON_BLOCKING;
+                }
+            });
+        }
+
+        @Override
+        public void onSuccess(org.eclipse.jetty.client.Response backendResponse) {
+            if (!lastWritten) {
+                super.onSuccess(backendResponse);
+            }
+        }
     }
 
     /**
