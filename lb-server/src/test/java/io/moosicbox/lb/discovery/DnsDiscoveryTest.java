@@ -2,19 +2,20 @@ package io.moosicbox.lb.discovery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.ConfigLoader;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.pool.TestBalancer;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -22,7 +23,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -115,15 +115,6 @@ class DnsDiscoveryTest {
         return lb.router().cluster("music").backends().stream().map(Backend::address).toList();
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
-    }
 
     private Set<String> answeringBackends(int requests) throws Exception {
         Set<String> seen = new HashSet<>();
@@ -152,7 +143,7 @@ class DnsDiscoveryTest {
 
         // Scaled up and down at once: .3 appears, .2 goes; the timer notices within the interval.
         dns.put("music.test", List.of("127.0.0.1", "127.0.0.3"));
-        await("the new answer", () -> addresses().equals(List.of("127.0.0.1:" + port, "127.0.0.3:" + port)));
+        TestBalancer.await("the new answer", Duration.ofSeconds(10), () -> addresses().equals(List.of("127.0.0.1:" + port, "127.0.0.3:" + port)));
         assertSame(first, lb.router().cluster("music").find("127.0.0.1:" + port), "a staying address keeps its Backend");
         assertEquals(BackendState.DRAINED, second.state(), "the vanished address was drained (nothing in flight)");
         assertEquals(Set.of("127.0.0.1", "127.0.0.3"), answeringBackends(6));
@@ -160,7 +151,7 @@ class DnsDiscoveryTest {
         // A failing lookup keeps the last answer: a DNS outage must not empty the cluster.
         Cluster before = lb.router().cluster("music");
         failing.add("music.test");
-        await("two failed lookups", () -> failedLookups.get() >= 2);
+        TestBalancer.await("two failed lookups", Duration.ofSeconds(10), () -> failedLookups.get() >= 2);
         assertSame(before, lb.router().cluster("music"));
         assertEquals(Set.of("127.0.0.1", "127.0.0.3"), answeringBackends(4));
     }
@@ -175,7 +166,7 @@ class DnsDiscoveryTest {
         assertEquals(List.of(), addresses());
         assertEquals(503, client.newRequest("http://127.0.0.1:" + lb.proxyPort() + "/").timeout(5, TimeUnit.SECONDS).send().getStatus());
         dns.put("later.test", List.of("127.0.0.1"));
-        await("the name to resolve", () -> addresses().equals(List.of("127.0.0.1:" + port)));
+        TestBalancer.await("the name to resolve", Duration.ofSeconds(10), () -> addresses().equals(List.of("127.0.0.1:" + port)));
         assertEquals(Set.of("127.0.0.1"), answeringBackends(2));
     }
 

@@ -12,6 +12,8 @@ import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.TestBalancer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
@@ -118,13 +120,13 @@ class BackendDrainTest {
             }));
         }
         try {
-            await(() -> drained.inflight() > 0 && slowInFlight.get() > 0, "slow requests in flight on the backend to drain");
+            TestBalancer.await("slow requests in flight on the backend to drain", Duration.ofSeconds(15), () -> drained.inflight() > 0 && slowInFlight.get() > 0);
             drained.setState(BackendState.DRAINING);
             long requestsAtDrain = drained.requests();
-            await(() -> drained.state() == BackendState.DRAINED, "DRAINED once its requests finished");
+            TestBalancer.await("DRAINED once its requests finished", Duration.ofSeconds(15), () -> drained.state() == BackendState.DRAINED);
             assertEquals(0, drained.inflight());
             long done = completed.sum();
-            await(() -> completed.sum() >= done + 30, "the other backend keeps serving");
+            TestBalancer.await("the other backend keeps serving", Duration.ofSeconds(15), () -> completed.sum() >= done + 30);
             assertEquals(requestsAtDrain, drained.requests(), "no new request went to the draining backend");
         } finally {
             running.set(false);
@@ -135,11 +137,4 @@ class BackendDrainTest {
         assertEquals(List.of(), List.copyOf(failures));
     }
 
-    private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < until, "timed out waiting: " + what);
-            Thread.sleep(5);
-        }
-    }
 }

@@ -2,10 +2,10 @@ package io.moosicbox.lb.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.moosicbox.lb.pool.TestBalancer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,15 +14,6 @@ class ConfigWatcherTest {
     @TempDir
     Path dir;
 
-    private static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(10);
-        }
-    }
 
     @Test
     void reloadsOnceAChangedFileSettlesAndFollowsASymlinkSwap() throws Exception {
@@ -37,14 +28,14 @@ class ConfigWatcherTest {
         try (ConfigWatcher w = new ConfigWatcher(file, Duration.ofMillis(20), reloads::incrementAndGet)) {
             Path tmp = Files.createSymbolicLink(dir.resolve("..data_tmp"), v2.getFileName());
             Files.move(tmp, data, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            await("a reload", () -> reloads.get() == 1);
+            TestBalancer.await("a reload", Duration.ofSeconds(10), () -> reloads.get() == 1);
             // The same content again, and polls that see nothing new: no further reload.
             Files.writeString(v2.resolve("lb.yaml"), "two");
             int polls = 20;
             Thread.sleep(20L * polls);
             assertEquals(1, reloads.get());
             Files.writeString(v2.resolve("lb.yaml"), "three");
-            await("a second reload", () -> reloads.get() == 2);
+            TestBalancer.await("a second reload", Duration.ofSeconds(10), () -> reloads.get() == 2);
         }
     }
 }

@@ -10,6 +10,7 @@ import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.pool.TestBalancer;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -108,10 +109,10 @@ class DrainingConnectionsTest {
                 stream.demand();
             }
         });
-        await(() -> slowInFlight.get() == 1, "the slow request at the backend");
+        TestBalancer.await("the slow request at the backend", Duration.ofSeconds(10), () -> slowInFlight.get() == 1);
 
         FutureTask<Void> stopped = stopInBackground();
-        await(() -> !goAways.isEmpty(), "the GOAWAY");
+        TestBalancer.await("the GOAWAY", Duration.ofSeconds(10), () -> !goAways.isEmpty());
         assertEquals(Integer.MAX_VALUE - 2, goAways.getFirst().getLastStreamId());
         assertEquals(ErrorCode.NO_ERROR.code, goAways.getFirst().getError());
         assertEquals(200, status.get(10, TimeUnit.SECONDS), "the stream in flight finished");
@@ -177,11 +178,4 @@ class DrainingConnectionsTest {
         lb.start();
     }
 
-    private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < until, "timed out waiting: " + what);
-            Thread.sleep(5);
-        }
-    }
 }

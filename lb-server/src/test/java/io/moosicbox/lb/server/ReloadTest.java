@@ -10,6 +10,7 @@ import io.moosicbox.lb.config.ConfigLoader;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.pool.TestBalancer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +23,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.client.CompletableResponseListener;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
@@ -113,15 +113,6 @@ class ReloadTest {
                 .timeout(40, TimeUnit.SECONDS)).send();
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(10);
-        }
-    }
 
     private Backend backendAt(String cluster, String address) {
         Cluster c = lb.router().cluster(cluster);
@@ -148,7 +139,7 @@ class ReloadTest {
         for (int i = 0; i < 4; i++) {
             slow.add(getAsync("/hold"));
         }
-        await("slow requests in flight on both backends", () -> backendA.inflight() == 2 && backendB.inflight() == 2);
+        TestBalancer.await("slow requests in flight on both backends", Duration.ofSeconds(10), () -> backendA.inflight() == 2 && backendB.inflight() == 2);
 
         AtomicBoolean running = new AtomicBoolean(true);
         Map<String, AtomicInteger> answeredBy = new ConcurrentHashMap<>();
@@ -173,7 +164,7 @@ class ReloadTest {
                 }
             }));
         }
-        await("traffic", () -> total.get() > 100);
+        TestBalancer.await("traffic", Duration.ofSeconds(10), () -> total.get() > 100);
 
         // b leaves, c joins, a gets a weight and a limit: applied at once, while the slow ones run.
         writeConfig("""
@@ -203,8 +194,8 @@ class ReloadTest {
         assertNotNull(backendAt("music", c));
 
         int before = total.get();
-        await("traffic after the reloads", () -> total.get() > before + 100);
-        await("c answering", () -> answeredBy.containsKey("c"));
+        TestBalancer.await("traffic after the reloads", Duration.ofSeconds(10), () -> total.get() > before + 100);
+        TestBalancer.await("c answering", Duration.ofSeconds(10), () -> answeredBy.containsKey("c"));
         running.set(false);
         for (Thread t : load) {
             t.join(TimeUnit.SECONDS.toMillis(30));
@@ -219,7 +210,7 @@ class ReloadTest {
         }
         slowBodies.sort(null);
         assertEquals(List.of("a", "a", "b", "b"), slowBodies, "requests in flight on the removed backend finished");
-        await("b drained", () -> backendB.state() == BackendState.DRAINED);
+        TestBalancer.await("b drained", Duration.ofSeconds(10), () -> backendB.state() == BackendState.DRAINED);
         assertEquals(0, backendB.inflight());
 
         System.out.println("reload under load: " + total.get() + " requests, " + failures.size() + " failed, by backend " + answeredBy);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.moosicbox.lb.pool.TestBalancer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,9 +14,9 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -57,14 +58,14 @@ class ServingGracefulHandlerTest {
             InputStream in = socket.getInputStream();
             out.write(get("first"));
             out.flush();
-            await(() -> handled.contains("first"), "the first request handled");
+            TestBalancer.await("the first request handled", Duration.ofSeconds(10), () -> handled.contains("first"));
             String head = readHead(in);
             assertTrue(head.startsWith("HTTP/1.1 200") && !head.toLowerCase().contains("connection: close"), head);
             assertFalse(bodyWritten.get(), "the body's write is still pending, the client not reading");
 
             connector.shutdown();
             assertEquals(BODY, in.readNBytes(BODY).length);
-            await(bodyWritten::get, "the body written");
+            TestBalancer.await("the body written", Duration.ofSeconds(10), bodyWritten::get);
 
             // The response said keep-alive, so the client may send again, whatever FIN follows it.
             out.write(get("second"));
@@ -123,11 +124,4 @@ class ServingGracefulHandlerTest {
         return all.toString(StandardCharsets.US_ASCII);
     }
 
-    private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < until, "timed out waiting: " + what);
-            Thread.sleep(5);
-        }
-    }
 }

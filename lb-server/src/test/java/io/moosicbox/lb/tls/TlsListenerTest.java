@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.pool.TestBalancer;
 import io.moosicbox.lb.server.LoadBalancer;
 import io.moosicbox.lb.server.ReloadResult;
 import java.io.BufferedReader;
@@ -18,12 +19,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
@@ -193,7 +194,7 @@ class TlsListenerTest {
             Files.copy(second.key(), archive.resolve("privkey2.pem"));
             repoint(privkey, "../archive/privkey2.pem");
             repoint(fullchain, "../archive/fullchain2.pem");
-            await(() -> !serverCertificate(lb.tlsPort()).equals(firstServed), "the renewed certificate to be served");
+            TestBalancer.await("the renewed certificate to be served", Duration.ofSeconds(10), () -> !serverCertificate(lb.tlsPort()).equals(firstServed));
             X509Certificate secondServed = serverCertificate(lb.tlsPort());
             assertEquals(Files.readString(second.cert()).strip(), pem(secondServed).strip());
 
@@ -322,7 +323,7 @@ class TlsListenerTest {
             out = Tools.ok(null, "curl", "-sS", "http://127.0.0.1:" + insecure.proxyPort() + "/i");
             assertTrue(out.contains("version=HTTP/2.0") && out.contains("path=/i"), out);
             var checked = insecure.clusters().get(0).backends().get(0);
-            await(() -> checked.healthChecksPassed() + checked.healthChecksFailed() >= 3, "three health checks");
+            TestBalancer.await("three health checks", Duration.ofSeconds(10), () -> checked.healthChecksPassed() + checked.healthChecksFailed() >= 3);
             assertEquals(0, checked.healthChecksFailed(), String.valueOf(checked.lastError()));
         }
     }
@@ -346,15 +347,6 @@ class TlsListenerTest {
         Files.move(tmp, link, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(50);
-        }
-    }
 
     private static SSLSocket connect(int port) throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");

@@ -5,17 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.TestBalancer;
 import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,7 +26,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.exceptions.UpgradeException;
@@ -106,19 +106,10 @@ class WebSocketProxyTest {
         return connect(uri, new ClientUpgradeRequest());
     }
 
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out waiting until " + what);
-            }
-            Thread.sleep(10);
-        }
-    }
 
     private void awaitNoneInFlight() throws InterruptedException {
-        await("the backend's in-flight count is back to 0", () -> theBackend().inflight() == 0);
-        await("no WebSocket session is registered", () -> lb.webSockets().openSessions() == 0);
+        TestBalancer.await("the backend's in-flight count is back to 0", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
+        TestBalancer.await("no WebSocket session is registered", Duration.ofSeconds(10), () -> lb.webSockets().openSessions() == 0);
     }
 
     @Test
@@ -276,7 +267,7 @@ class WebSocketProxyTest {
         assertTrue(waited >= 1000, "closed after " + waited + " ms, before the grace time");
         assertTrue(backend.closes.poll(10, TimeUnit.SECONDS).startsWith("1001 "), "the backend is told too");
         awaitNoneInFlight();
-        await("the drained backend becomes DRAINED", () -> theBackend().state() == BackendState.DRAINED);
+        TestBalancer.await("the drained backend becomes DRAINED", Duration.ofSeconds(10), () -> theBackend().state() == BackendState.DRAINED);
     }
 
     @Test
@@ -322,7 +313,7 @@ class WebSocketProxyTest {
         SlowClient slow = new SlowClient();
         client.connect(slow, viaLb("/ws")).get(10, TimeUnit.SECONDS);
         slow.session.sendText("flood 128", Callback.NOOP);
-        await("the backend has started sending", () -> backend.floodSent.get() > 0);
+        TestBalancer.await("the backend has started sending", Duration.ofSeconds(10), () -> backend.floodSent.get() > 0);
         // Wait until the sender stalls: nothing more gets through while the client reads nothing.
         long last = -1;
         for (int i = 0; i < 50 && backend.floodSent.get() != last; i++) {
@@ -333,7 +324,7 @@ class WebSocketProxyTest {
         assertTrue(stalledAt < (64L << 20), "the backend sent " + (stalledAt >> 20) + " MiB to a client reading nothing");
 
         slow.read();
-        await("all 128 MiB arrived", () -> slow.received.get() == (128L << 20));
+        TestBalancer.await("all 128 MiB arrived", Duration.ofSeconds(10), () -> slow.received.get() == (128L << 20));
         assertEquals(128L << 20, backend.floodSent.get());
         slow.session.close();
         awaitNoneInFlight();
