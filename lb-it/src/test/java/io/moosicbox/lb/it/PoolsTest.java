@@ -3,7 +3,6 @@ package io.moosicbox.lb.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -16,10 +15,7 @@ class PoolsTest {
 
     @Test
     void weightedRoundRobinWithADeadBackendRetriesEjectsAndKeepsTheWeights() throws Exception {
-        int deadPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();
-        }
+        int deadPort = TestBackend.refusingPort();
         HttpClient client = new HttpClient();
         try (TestBackend a = new TestBackend("a");
              TestBackend b = new TestBackend("b");

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.server.LoadBalancer;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -310,10 +309,7 @@ class PoolProxyTest {
     @Test
     void inFlightCountsReturnToZeroAfterEveryKindOfFailure() throws Exception {
         TestBackend a = startBackend("a");
-        int deadPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();
-        }
+        int deadPort = TestBackend.refusingPort();
         LoadBalancer lb = balancer(Duration.ofMillis(300),
                 cluster("round_robin", pool(2, 100, Duration.ofSeconds(5), 0, Duration.ofSeconds(10)),
                         a.url(), "http://127.0.0.1:" + deadPort));
@@ -420,9 +416,7 @@ class PoolProxyTest {
     void retriesAreBoundedAndCounted() throws Exception {
         int[] deadPorts = new int[3];
         for (int i = 0; i < deadPorts.length; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                deadPorts[i] = s.getLocalPort();
-            }
+            deadPorts[i] = TestBackend.refusingPort();
         }
         AtomicInteger maxRetries = new AtomicInteger(-1);
         LoadBalancer lb = TestBalancer.start(Duration.ofSeconds(2), cluster("round_robin",

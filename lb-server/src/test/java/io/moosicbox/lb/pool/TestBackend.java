@@ -1,6 +1,11 @@
 package io.moosicbox.lb.pool;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
@@ -23,6 +28,20 @@ import org.eclipse.jetty.util.FutureCallback;
  * {@link #healthStatus}. Every request waits {@link #delayMs} first.
  */
 public final class TestBackend implements AutoCloseable {
+    /**
+     * A loopback port that refuses connections for the rest of the test run: a socket bound to it
+     * and never listening. A port found free and closed again can be taken by the next listener
+     * started (another balancer's admin port once answered for a "dead" backend).
+     */
+    public static int refusingPort() throws IOException {
+        Socket socket = new Socket();
+        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        REFUSING.add(socket);
+        return socket.getLocalPort();
+    }
+
+    private static final List<Socket> REFUSING = new CopyOnWriteArrayList<>();
+
     public final String name;
     public final AtomicInteger delayMs = new AtomicInteger();
     public final AtomicInteger healthStatus = new AtomicInteger(200);

@@ -9,10 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.TestBackend;
 import io.moosicbox.lb.pool.TestBalancer;
 import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.server.LoadBalancer;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -218,10 +218,7 @@ class WebSocketProxyTest {
         assertEquals(503, upgradeStatus(viaLb("/ws")));
         lb.stop();
 
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            closedPort = s.getLocalPort();
-        }
+        int closedPort = TestBackend.refusingPort();
         lb = null;
         backend.close();
         startLbOn("http://127.0.0.1:" + closedPort);

@@ -12,7 +12,6 @@ import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.TestBackend;
 import io.moosicbox.lb.pool.TestBalancer;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -38,9 +37,7 @@ class HealthCheckerTest {
     }
 
     private static String deadUrl() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return "http://127.0.0.1:" + s.getLocalPort();
-        }
+        return "http://127.0.0.1:" + TestBackend.refusingPort();
     }
 
     @Test
