@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -102,8 +101,9 @@ class ContainerImageTest {
         Server backend = startBackend(slowRequestArrived);
         try {
             int backendPort = ((ServerConnector) backend.getConnectors()[0]).getLocalPort();
-            int proxyPort = freePort();
-            int adminPort = freePort();
+            int[] ports = Ports.free(2);
+            int proxyPort = ports[0];
+            int adminPort = ports[1];
             String name = startContainer("--network=host",
                     "-e", "BIND_ADDRESS=127.0.0.1:" + proxyPort,
                     "-e", "ADMIN_BIND_ADDRESS=127.0.0.1:" + adminPort,
@@ -228,11 +228,6 @@ class ContainerImageTest {
         return server;
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
 
     /** Why the test cannot run here, or null. */
     private static String missingPrerequisite() {

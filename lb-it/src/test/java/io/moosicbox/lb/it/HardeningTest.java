@@ -50,8 +50,9 @@ class HardeningTest {
 
     @Test
     void killedAndStoppedBackendsUnderLoadNeverYieldATruncatedSuccess() throws Exception {
-        int portA = freePort();
-        int portB = freePort();
+        int[] ports = Ports.free(2);
+        int portA = ports[0];
+        int portB = ports[1];
         Backend a = Backend.start(portA, "a", "normal");
         Backend b = Backend.start(portB, "b", "normal");
         // Short timeouts so that the stopped backend's requests end within the test's bounds.
@@ -90,8 +91,9 @@ class HardeningTest {
 
     @Test
     void garbageIs502AndAResetMidResponseClosesTheClientConnection() throws Exception {
-        int garbagePort = freePort();
-        int resetPort = freePort();
+        int[] ports = Ports.free(2);
+        int garbagePort = ports[0];
+        int resetPort = ports[1];
         Backend garbage = Backend.start(garbagePort, "garbage", "garbage");
         Backend reset = Backend.start(resetPort, "reset", "reset");
         try (LbProcess g = LbProcess.start(Map.of("BACKEND_SERVERS", "127.0.0.1:" + garbagePort));
@@ -139,7 +141,7 @@ class HardeningTest {
 
     @Test
     void aSoakShowsNoGrowthOfDescriptorsThreadsOrMemory() throws Exception {
-        int port = freePort();
+        int port = Ports.free(1)[0];
         Backend backend = Backend.start(port, "a", "normal");
         long seconds = Long.getLong("lb.soak.seconds", 60);
         try (LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", "127.0.0.1:" + port));
@@ -348,9 +350,4 @@ class HardeningTest {
         new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor();
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }

@@ -15,7 +15,7 @@ class PoolsTest {
 
     @Test
     void weightedRoundRobinWithADeadBackendRetriesEjectsAndKeepsTheWeights() throws Exception {
-        int deadPort = TestBackend.refusingPort();
+        int deadPort = Ports.refusing();
         HttpClient client = new HttpClient();
         try (TestBackend a = new TestBackend("a");
              TestBackend b = new TestBackend("b");

@@ -136,7 +136,7 @@ class ProxyTest {
 
     @Test
     void anUnreachableBackendIs502AndAnUnansweringOneIs504() throws Exception {
-        int closedPort = TestBackend.refusingPort();
+        int closedPort = Ports.refusing();
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
              // Health checks would take these backends out (503) on a slow machine before the request
              // is sent: checked once an hour here, so the proxy's own 502 and 504 are what is seen.

@@ -1,15 +1,9 @@
 package io.moosicbox.lb.it;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -26,20 +20,6 @@ import org.eclipse.jetty.util.Callback;
  * {@code /slow?ms=N} answers after N milliseconds.
  */
 final class TestBackend implements AutoCloseable {
-    /**
-     * A loopback port that refuses connections for the rest of the test run: a socket bound to it
-     * and never listening. A port found free and closed again can be taken by the next listener
-     * started (another balancer's admin port once answered for a "dead" backend).
-     */
-    static int refusingPort() throws IOException {
-        Socket socket = new Socket();
-        socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        REFUSING.add(socket);
-        return socket.getLocalPort();
-    }
-
-    private static final List<Socket> REFUSING = new CopyOnWriteArrayList<>();
-
     private final String name;
     private final Server server;
     private final ServerConnector connector;
