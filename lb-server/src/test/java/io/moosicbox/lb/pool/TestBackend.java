@@ -28,6 +28,8 @@ import org.eclipse.jetty.util.FutureCallback;
  * {@link #healthStatus}. Every request waits {@link #delayMs} first.
  */
 public final class TestBackend implements AutoCloseable {
+    private static final List<Socket> REFUSING = new CopyOnWriteArrayList<>();
+
     /**
      * A loopback port that refuses connections for the rest of the test run: a socket bound to it
      * and never listening. A port found free and closed again can be taken by the next listener
@@ -39,8 +41,6 @@ public final class TestBackend implements AutoCloseable {
         REFUSING.add(socket);
         return socket.getLocalPort();
     }
-
-    private static final List<Socket> REFUSING = new CopyOnWriteArrayList<>();
 
     public final String name;
     public final AtomicInteger delayMs = new AtomicInteger();
