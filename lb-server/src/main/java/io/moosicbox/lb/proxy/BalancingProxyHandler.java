@@ -8,7 +8,6 @@ import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -235,7 +234,7 @@ public class BalancingProxyHandler extends ProxyHandler {
     @Override
     protected void addProxyHeaders(Request client, org.eclipse.jetty.client.Request proxyRequest) {
         addViaHeader(client, proxyRequest);
-        boolean trusted = !trustedProxies.isEmpty() && isTrusted(Request.getRemoteAddr(client));
+        boolean trusted = ForwardedHeaders.fromTrustedProxy(client, trustedProxies);
         proxyRequest.headers(h -> ForwardedHeaders.set(client, h, trusted));
     }
 
@@ -412,15 +411,6 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         HttpFields headers = client.getHeaders();
         return headers.contains(HttpHeader.CONTENT_TYPE) || headers.contains(HttpHeader.TRANSFER_ENCODING);
-    }
-
-    private boolean isTrusted(String peer) {
-        try {
-            // Jetty gives the peer as a literal address: no name is looked up.
-            return trustedProxies.test(InetAddress.getByName(peer));
-        } catch (UnknownHostException e) {
-            return false;
-        }
     }
 
     private static String describe(Throwable failure) {

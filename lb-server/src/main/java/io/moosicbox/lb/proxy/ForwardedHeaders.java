@@ -1,9 +1,15 @@
 package io.moosicbox.lb.proxy;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.util.InetAddressSet;
 
 /**
  * Tells the backend who the client is. Values the client sent are replaced, not appended to:
@@ -11,6 +17,9 @@ import org.eclipse.jetty.server.Request;
  * appended to.
  */
 public final class ForwardedHeaders {
+    private static final Set<HttpHeader> FORWARDING = EnumSet.of(HttpHeader.X_FORWARDED_FOR, HttpHeader.X_FORWARDED_PROTO,
+            HttpHeader.X_FORWARDED_HOST, HttpHeader.X_FORWARDED_PORT, HttpHeader.FORWARDED);
+
     private ForwardedHeaders() {}
 
     /** What the headers say about the client: its address, the scheme, Host and port it reached the balancer with. */
@@ -20,13 +29,38 @@ public final class ForwardedHeaders {
         }
     }
 
-    static void set(Request client, HttpFields.Mutable headers, boolean peerTrusted) {
-        set(Client.of(client), headers, peerTrusted);
+    /** Whether the client's peer is one of the trusted proxies, whose forwarding headers are kept. */
+    public static boolean fromTrustedProxy(Request client, InetAddressSet trustedProxies) {
+        if (trustedProxies.isEmpty()) {
+            return false;
+        }
+        try {
+            // Jetty gives the peer as a literal address: no name is looked up.
+            return trustedProxies.test(InetAddress.getByName(Request.getRemoteAddr(client)));
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
-    /** The client's own values, whatever it sent. */
-    public static void set(Request client, HttpFields.Mutable headers) {
-        set(Client.of(client), headers, false);
+    /**
+     * The forwarding headers of a request built from scratch (a WebSocket handshake to the
+     * backend): a trusted proxy's are copied from the client's request and appended to.
+     */
+    public static HttpFields.Mutable of(Request client, boolean peerTrusted) {
+        HttpFields.Mutable headers = HttpFields.build();
+        if (peerTrusted) {
+            for (HttpField field : client.getHeaders()) {
+                if (field.getHeader() != null && FORWARDING.contains(field.getHeader())) {
+                    headers.add(field);
+                }
+            }
+        }
+        set(client, headers, peerTrusted);
+        return headers;
+    }
+
+    static void set(Request client, HttpFields.Mutable headers, boolean peerTrusted) {
+        set(Client.of(client), headers, peerTrusted);
     }
 
     /**

@@ -16,6 +16,7 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.InetAddressSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,10 +31,16 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
     private final transient Supplier<Router> router;
     private final transient WebSocketProxy webSockets;
     private transient volatile ExchangeListener listener = ExchangeListener.NONE;
+    private transient volatile InetAddressSet trustedProxies = new InetAddressSet();
 
     public WebSocketUpgradeServlet(Supplier<Router> router, WebSocketProxy webSockets) {
         this.router = router;
         this.webSockets = webSockets;
+    }
+
+    /** Peers whose X-Forwarded-* and Forwarded headers are kept and appended to, as on plain requests. */
+    public void setTrustedProxies(InetAddressSet trusted) {
+        this.trustedProxies = trusted;
     }
 
     public void setExchangeListener(ExchangeListener listener) {
@@ -52,8 +59,7 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         } else if ((lease = cluster.acquire(new CoreRequestInfo(client))) == null) {
             refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(cluster));
         } else {
-            HttpFields.Mutable forwarded = HttpFields.build();
-            ForwardedHeaders.set(client, forwarded);
+            HttpFields.Mutable forwarded = ForwardedHeaders.of(client, ForwardedHeaders.fromTrustedProxy(client, trustedProxies));
             webSockets.upgrade(request, response, lease, lease.backend().baseUrl() + client.getHttpURI().getPathQuery(), forwarded);
         }
         report(client, response, cluster, lease, start);

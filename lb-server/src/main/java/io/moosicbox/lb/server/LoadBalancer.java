@@ -131,6 +131,7 @@ public final class LoadBalancer {
         webSockets = new WebSocketProxy(config.websocket(), config.timeouts(), config.shutdown().timeout());
         webSockets.setBackendTls(backendTls.newSslContextFactory());
         webSocketServlet = new WebSocketUpgradeServlet(topology::router, webSockets);
+        webSocketServlet.setTrustedProxies(limits.trustedProxySet());
         ServletContextHandler webSocketContext = new ServletContextHandler("/");
         webSocketContext.addServlet(new ServletHolder("websocket", webSocketServlet), "/*");
         webSockets.install(webSocketContext);

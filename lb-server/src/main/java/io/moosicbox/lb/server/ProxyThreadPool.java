@@ -30,6 +30,7 @@ final class ProxyThreadPool extends QueuedThreadPool {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyThreadPool.class);
     /** HttpConnection's input buffer, null between requests without a body; null here if Jetty renames it. */
     private static final VarHandle REQUEST_BUFFER = requestBuffer();
+
     @Override
     public void execute(Runnable job) {
         if (job instanceof HttpConnection connection && awaitsNextRequest(connection)) {

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.ListenerLimits;
+import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.TestBackend;
@@ -73,7 +75,26 @@ class WebSocketProxyTest {
         backend.close();
     }
 
+    @Test
+    void aTrustedProxysForwardingHeadersAreKeptAndAppendedTo() throws Exception {
+        startLb(new ListenerLimits(0, 100, 0, List.of("127.0.0.1")));
+        ClientUpgradeRequest request = new ClientUpgradeRequest();
+        request.setHeader("X-Forwarded-For", "198.51.100.7");
+        request.setHeader("X-Forwarded-Proto", "https");
+        TestClient c = connect(viaLb("/ws"), request);
+        c.send("headers");
+        String headers = c.nextText();
+        for (String expected : List.of("X-Forwarded-For=198.51.100.7, 127.0.0.1", "X-Forwarded-Proto=https")) {
+            assertTrue(headers.contains(expected), expected + " in " + headers);
+        }
+        c.session.close();
+    }
+
     private LoadBalancer startLb(String... env) throws Exception {
+        return startLb(ListenerLimits.defaults(), env);
+    }
+
+    private LoadBalancer startLb(ListenerLimits limits, String... env) throws Exception {
         Map<String, String> vars = new HashMap<>(Map.of(
                 "BIND_ADDRESS", "127.0.0.1:0",
                 "ADMIN_BIND_ADDRESS", "127.0.0.1:0",
@@ -82,7 +103,7 @@ class WebSocketProxyTest {
         for (int i = 0; i < env.length; i += 2) {
             vars.put(env[i], env[i + 1]);
         }
-        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), vars));
+        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), vars), HostResolver.system(), limits);
         lb.setExchangeListener(exchanges::add);
         lb.start();
         return lb;
