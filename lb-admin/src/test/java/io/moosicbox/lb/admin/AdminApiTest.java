@@ -11,6 +11,7 @@ import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,9 +20,14 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -371,17 +377,16 @@ class AdminApiTest {
     /** Lines from different seconds, interleaved: each gets its own arrival second, none a neighbour's. */
     @Test
     void combinedTimeIsTheArrivalSecondOfEachLine() {
-        java.time.format.DateTimeFormatter clf = java.time.format.DateTimeFormatter
-                .ofPattern("dd/MMM/yyyy:HH:mm:ss Z", java.util.Locale.US);
+        DateTimeFormatter clf = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.US);
         for (int i = 0; i < 4; i++) {
             long agoSeconds = i % 2 == 0 ? 0 : 7;
-            var e = new io.moosicbox.lb.proxy.Exchange("default", "10.0.0.1:8001", "GET", "/", 200, "192.0.2.7", "HTTP/1.1",
-                    System.nanoTime() - java.util.concurrent.TimeUnit.SECONDS.toNanos(agoSeconds), 1_000, 1_000, 0, 1, false, null, null);
+            var e = new Exchange("default", "10.0.0.1:8001", "GET", "/", 200, "192.0.2.7", "HTTP/1.1",
+                    System.nanoTime() - TimeUnit.SECONDS.toNanos(agoSeconds), 1_000, 1_000, 0, 1, false, null, null);
             StringBuilder b = new StringBuilder();
             AccessLogFormat.COMBINED.append(b, e);
             String time = b.substring(b.indexOf("[") + 1, b.indexOf("]"));
-            long logged = java.time.ZonedDateTime.parse(time, clf).toEpochSecond();
-            long expected = java.time.Instant.now().getEpochSecond() - agoSeconds;
+            long logged = ZonedDateTime.parse(time, clf).toEpochSecond();
+            long expected = Instant.now().getEpochSecond() - agoSeconds;
             assertTrue(Math.abs(logged - expected) <= 1, "line " + i + ": " + time + " for an arrival " + agoSeconds + " s ago");
         }
     }
