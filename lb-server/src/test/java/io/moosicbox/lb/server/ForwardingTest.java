@@ -31,13 +31,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What crosses the proxy besides the body: forwarding headers by trust, hop-by-hop headers both
- * ways, and never the admin listener. The backend is a raw socket that records the request head
+ * ways, a backend's cookies to their own client only, and never the admin listener. The backend is a raw socket that records the request head
  * it received and answers with hop-by-hop headers of its own.
  */
 class ForwardingTest {
     private static final String BACKEND_ANSWER = "HTTP/1.1 200 OK\r\nConnection: X-Internal, keep-alive\r\nX-Internal: secret\r\n"
             + "Keep-Alive: timeout=5\r\nX-Public: yes\r\nContent-Length: 7\r\n\r\nbackend";
     private final List<String> heads = new CopyOnWriteArrayList<>();
+    private volatile String backendAnswer = BACKEND_ANSWER;
     private ServerSocket backend;
     private Thread backendThread;
     private LoadBalancer lb;
@@ -78,7 +79,7 @@ class ForwardingTest {
                     return;
                 }
                 heads.add(head);
-                s.getOutputStream().write(BACKEND_ANSWER.getBytes(StandardCharsets.ISO_8859_1));
+                s.getOutputStream().write(backendAnswer.getBytes(StandardCharsets.ISO_8859_1));
             }
         } catch (IOException e) {
             // the proxy closed the connection
@@ -135,6 +136,19 @@ class ForwardingTest {
         assertTrue(lower.contains("\r\nx-public: yes\r\n"), answer);
         assertFalse(lower.contains("x-internal"), answer);
         assertFalse(lower.contains("keep-alive: timeout"), answer);
+    }
+
+    @Test
+    void aBackendsCookieGoesToItsClientAndToNoOtherClient() throws Exception {
+        start(List.of());
+        backendAnswer = "HTTP/1.1 200 OK\r\nSet-Cookie: session=alice; Path=/\r\nContent-Length: 2\r\n\r\nok";
+        String alice = ask("GET /login HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(alice.contains("\r\nSet-Cookie: session=alice; Path=/\r\n"), alice);
+        ask("GET /library HTTP/1.1\r\nHost: x\r\n\r\n");
+        // The proxy's HTTP client keeps no cookie jar: one would send Alice's session with the next user's requests.
+        String bob = heads.get(1).toLowerCase(Locale.ROOT);
+        assertTrue(bob.startsWith("get /library "), bob);
+        assertFalse(bob.contains("cookie"), bob);
     }
 
     @Test
