@@ -3,7 +3,6 @@ package io.moosicbox.lb.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.eclipse.jetty.client.ContentResponse;

@@ -7,7 +7,6 @@ import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
-import java.net.InetAddress;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
