@@ -13,7 +13,6 @@ import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.server.LoadBalancer;
-import java.net.URI;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
