@@ -1,7 +1,6 @@
 package io.moosicbox.lb.proxy;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
+import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -34,12 +33,10 @@ public final class ForwardedHeaders {
         if (trustedProxies.isEmpty()) {
             return false;
         }
-        try {
-            // Jetty gives the peer as a literal address: no name is looked up.
-            return trustedProxies.test(InetAddress.getByName(Request.getRemoteAddr(client)));
-        } catch (UnknownHostException e) {
-            return false;
-        }
+        // The peer's address as the connection holds it: not formatted to text and parsed back on
+        // every request, and never a name to look up.
+        return client.getConnectionMetaData().getRemoteSocketAddress() instanceof InetSocketAddress peer
+                && peer.getAddress() != null && trustedProxies.test(peer.getAddress());
     }
 
     /**

@@ -21,6 +21,7 @@ import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.util.Callback;
 import org.junit.jupiter.api.Test;
 
 /** How a proxied response ends on an HTTP/2 client's stream, frame by frame. */
@@ -83,7 +84,7 @@ class ResponseEndTest {
             }
         }).get(5, TimeUnit.SECONDS);
         assertTrue(ended.await(5, TimeUnit.SECONDS), "the stream did not end: " + frames);
-        session.close(0, "done", org.eclipse.jetty.util.Callback.NOOP);
+        session.close(0, "done", Callback.NOOP);
         return frames;
     }
 }
