@@ -63,8 +63,12 @@ public final class ClustersVariable {
                 }
             }
             if (names.isEmpty() || backends.isEmpty()) {
-                if (names.isEmpty() && backends.isEmpty()) {
-                    errors.add("entry " + index + " '" + entry + "': expected NAMES:BACKENDS");
+                // A bad name or backend was reported above; a side with nothing on it is reported here.
+                if (entry.substring(0, colon).replace(",", "").isBlank()) {
+                    errors.add("entry " + index + " '" + entry + "': no host name before ':'");
+                }
+                if (entry.substring(colon + 1).replace(",", "").isBlank()) {
+                    errors.add("entry " + index + " '" + entry + "': no backend after ':'");
                 }
                 continue;
             }

@@ -67,8 +67,8 @@ public final class EnvConfig {
 
         LbConfig.Timeouts t = base.timeouts();
         LbConfig.Timeouts timeouts = new LbConfig.Timeouts(
-                get("CONNECT_TIMEOUT", Durations::parse, t.connect()),
-                get("IDLE_TIMEOUT", Durations::parse, t.idle()),
+                get("CONNECT_TIMEOUT", EnvConfig::parsePositiveDuration, t.connect()),
+                get("IDLE_TIMEOUT", EnvConfig::parsePositiveDuration, t.idle()),
                 get("RESPONSE_HEADERS_TIMEOUT", Durations::parse, t.responseHeaders()));
         LbConfig.ShutdownConfig s = base.shutdown();
         LbConfig.ShutdownConfig shutdown = new LbConfig.ShutdownConfig(
@@ -118,15 +118,17 @@ public final class EnvConfig {
         String checkPath = get("HEALTH_CHECK_PATH", EnvConfig::parseCheckPath, null);
         Duration checkInterval = get("HEALTH_CHECK_INTERVAL", EnvConfig::parsePositiveDuration, null);
         Duration checkTimeout = get("HEALTH_CHECK_TIMEOUT", EnvConfig::parsePositiveDuration, null);
-        Integer rise = get("HEALTH_CHECK_RISE", s -> parseCount(s, 1), null);
-        Integer fall = get("HEALTH_CHECK_FALL", s -> parseCount(s, 1), null);
+        Integer rise = get("HEALTH_CHECK_RISE", s -> ConfigFile.parseWhole(s, 1, 100), null);
+        Integer fall = get("HEALTH_CHECK_FALL", s -> ConfigFile.parseWhole(s, 1, 100), null);
         List<BackendSpec> backends = get("BACKEND_SERVERS", EnvConfig::parseBackends, null);
 
         // The MoosicBox form defines the whole set of clusters, replacing any from the file.
         List<ClusterConfig> clusters = new ArrayList<>(get("CLUSTERS", ClustersVariable::parse, base));
         if (backends != null) {
-            ClusterConfig previous = clusters.stream()
-                    .filter(c -> c.name().equals(ClusterConfig.DEFAULT_NAME)).findFirst().orElse(null);
+            // The catch-all cluster, whatever the file named it; a file may name it "default" without "*".
+            ClusterConfig previous = clusters.stream().filter(c -> c.hosts().contains("*")).findFirst()
+                    .or(() -> clusters.stream().filter(c -> c.name().equals(ClusterConfig.DEFAULT_NAME)).findFirst())
+                    .orElse(null);
             ClusterConfig replacement = previous == null
                     ? new ClusterConfig(ClusterConfig.DEFAULT_NAME, List.of("*"), List.of("/"), "round_robin",
                             HealthCheckConfig.defaults(), backends, PoolSettings.defaults())
@@ -158,12 +160,12 @@ public final class EnvConfig {
     /** The pool variables apply to every cluster, like the health-check ones. */
     private PoolSettings applyPool(PoolSettings p) {
         return new PoolSettings(
-                get("LB_RETRIES", s -> parseCount(s, 0), p.retries()),
-                get("LB_QUEUE_SIZE", s -> parseCount(s, 0), p.queueSize()),
+                get("LB_RETRIES", s -> ConfigFile.parseWhole(s, 0, 100), p.retries()),
+                get("LB_QUEUE_SIZE", s -> ConfigFile.parseWhole(s, 0, 1_000_000), p.queueSize()),
                 get("LB_QUEUE_TIMEOUT", Durations::parse, p.queueTimeout()),
                 get("LB_SLOW_START", Durations::parse, p.slowStart()),
                 get("LB_HASH_KEY", s -> HashKey.parse(s).toString(), p.hashKey()),
-                get("LB_EJECT_AFTER", s -> parseCount(s, 0), p.ejectAfter()),
+                get("LB_EJECT_AFTER", s -> ConfigFile.parseWhole(s, 0, 1_000_000), p.ejectAfter()),
                 get("LB_EJECT_TIME", EnvConfig::parsePositiveDuration, p.ejectTime()),
                 get("LB_EJECT_ON_5XX", EnvConfig::parseBoolean, p.ejectOn5xx()),
                 get("HEALTH_CHECK_BEFORE_TRAFFIC", EnvConfig::parseBoolean, p.checkBeforeTraffic()));
@@ -215,18 +217,6 @@ public final class EnvConfig {
             // reported below
         }
         throw new IllegalArgumentException("expected a port number from 0 to 65535");
-    }
-
-    static int parseCount(String s, int min) {
-        try {
-            int n = Integer.parseInt(s.trim());
-            if (n >= min && n <= 1_000_000) {
-                return n;
-            }
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException("expected a whole number from " + min + " to 1000000");
     }
 
     static boolean parseBoolean(String s) {

@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.route.Router;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ClustersVariableTest {
     static final String MOOSICBOX = "a.example.com,b.example.com:10.0.0.1:8001,10.0.0.2:8001;*:10.0.0.3:8001;solver:10.0.0.9:8089";
@@ -60,10 +63,37 @@ class ClustersVariableTest {
     }
 
     @Test
+    void anEntryWithNothingOnOneSideIsAnError() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ClustersVariable.parse("a.example.com: , ;*:10.0.0.3:8001; , :10.0.0.4:80"));
+        assertTrue(e.getMessage().contains("entry 1 'a.example.com: ,': no backend after ':'"), e.getMessage());
+        assertTrue(e.getMessage().contains("entry 3 ', :10.0.0.4:80': no host name before ':'"), e.getMessage());
+        assertTrue(!e.getMessage().contains("entry 2"), e.getMessage());
+    }
+
+    @Test
     void backendServersFillsTheDefaultCluster() throws Exception {
         LbConfig config = ConfigLoader.load(null, Map.of("CLUSTERS", "a.example.com:10.0.0.1:8001;*:10.0.0.3:8001",
                 "BACKEND_SERVERS", "10.0.0.4:80,10.0.0.5:80"));
         assertEquals(List.of("10.0.0.4:80", "10.0.0.5:80"),
                 config.clusters().get(1).backends().stream().map(BackendSpec::address).toList());
+    }
+
+    @Test
+    void backendServersFillsTheFilesCatchAllClusterWhateverItsName(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("lb.yaml");
+        Files.writeString(file, """
+                clusters:
+                  - name: music
+                    hosts: ["*"]
+                    backends: ["10.0.0.1:8001"]
+                  - name: a
+                    hosts: [a.example.com]
+                    backends: ["10.0.0.2:8001"]
+                """);
+        LbConfig config = ConfigLoader.load(file, Map.of("BACKEND_SERVERS", "10.0.0.4:80"));
+        assertEquals(List.of("music", "a"), config.clusters().stream().map(ClusterConfig::name).toList());
+        assertEquals(List.of("10.0.0.4:80"), config.clusters().get(0).backends().stream().map(BackendSpec::address).toList());
+        assertEquals(List.of("10.0.0.2:8001"), config.clusters().get(1).backends().stream().map(BackendSpec::address).toList());
     }
 }

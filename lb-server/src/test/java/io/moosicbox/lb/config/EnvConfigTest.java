@@ -63,6 +63,24 @@ class EnvConfigTest {
     }
 
     @Test
+    void variablesHaveTheFilesRanges() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of(
+                "BACKEND_SERVERS", "a:1",
+                "LB_RETRIES", "101",
+                "HEALTH_CHECK_RISE", "0",
+                "HEALTH_CHECK_FALL", "1000",
+                "CONNECT_TIMEOUT", "0",
+                "IDLE_TIMEOUT", "0s")));
+        List<String> p = e.problems();
+        assertEquals(5, p.size(), p.toString());
+        assertTrue(p.contains("LB_RETRIES=\"101\": expected a whole number from 0 to 100"), p.toString());
+        assertTrue(p.contains("HEALTH_CHECK_RISE=\"0\": expected a whole number from 1 to 100"), p.toString());
+        assertTrue(p.contains("HEALTH_CHECK_FALL=\"1000\": expected a whole number from 1 to 100"), p.toString());
+        assertTrue(p.contains("CONNECT_TIMEOUT=\"0\": must be more than 0"), p.toString());
+        assertTrue(p.contains("IDLE_TIMEOUT=\"0s\": must be more than 0"), p.toString());
+    }
+
+    @Test
     void noBackendIsAnErrorThatSaysWhatToSet() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of()));
         assertTrue(e.getMessage().contains("BACKEND_SERVERS is not set"), e.getMessage());
