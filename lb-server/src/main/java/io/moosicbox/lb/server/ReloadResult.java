@@ -38,6 +38,8 @@ public record ReloadResult(boolean applied, List<String> problems, List<String> 
         diff(changes, "shutdown.timeout", running.shutdown().timeout(), next.shutdown().timeout());
         diff(changes, "log_level", running.logLevel(), next.logLevel());
         diff(changes, "access_log", running.accessLog(), next.accessLog());
+        // The WebSocket proxy takes its settings once, when it is built at start.
+        diff(changes, "websocket", running.websocket(), next.websocket());
         return changes;
     }
 

@@ -268,15 +268,17 @@ class ReloadTest {
         Files.writeString(file, """
                 listeners: { http: 127.0.0.1:1, admin: 127.0.0.1:0 }
                 timeouts: { connect: 1s }
+                websocket: { idle_timeout: 2m }
                 clusters:
                   - name: music
                     backends: [%s]
                 """.formatted(a));
         ReloadResult r = lb.reload();
         assertTrue(r.applied());
-        assertEquals(2, r.needsRestart().size(), r.toString());
+        assertEquals(3, r.needsRestart().size(), r.toString());
         assertTrue(r.needsRestart().get(0).startsWith("listeners.http changed (running 127.0.0.1:0, file 127.0.0.1:1)"), r.toString());
         assertTrue(r.needsRestart().get(1).startsWith("timeouts changed"), r.toString());
+        assertTrue(r.needsRestart().get(2).startsWith("websocket changed"), r.toString());
         assertEquals(port, lb.proxyPort(), "still listening where it started");
         assertEquals(200, get("/").getStatus());
         assertEquals(Duration.ofSeconds(1), lb.config().timeouts().connect(), "config() is the configuration last read");
