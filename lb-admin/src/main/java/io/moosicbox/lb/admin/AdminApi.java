@@ -5,9 +5,12 @@ import io.moosicbox.lb.server.LoadBalancer;
 import io.prometheus.metrics.exporter.servlet.jakarta.PrometheusMetricsServlet;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import jakarta.servlet.DispatcherType;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 
@@ -43,6 +46,7 @@ public final class AdminApi {
         BackendView view = new BackendView(metrics);
         ServletContextHandler context = lb.adminContext();
         context.setErrorHandler(new JsonErrorHandler());
+        context.addFilter(new FilterHolder(new AllowHeader(context.getServletHandler())), "/*", EnumSet.of(DispatcherType.REQUEST));
         context.addServlet(new ServletHolder("health", new HealthServlet()), "/health");
         context.addServlet(new ServletHolder("ready", new ReadyServlet(lb)), "/ready");
         context.addServlet(new ServletHolder("metrics", new PrometheusMetricsServlet(registry)), "/metrics");

@@ -66,7 +66,7 @@ final class BackendsServlet extends HttpServlet {
     protected void doPost(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         String[] parts = parts(req);
         if (parts.length != 2) {
-            if (parts.length == 0) {
+            if (parts.length <= 1) {
                 resp.setHeader("Allow", "GET");
                 Json.error(resp, 405, "POST /api/backends/{address}/drain, enable or disable");
             } else {

@@ -27,7 +27,7 @@ final class ReadyServlet extends HttpServlet {
         for (Cluster c : lb.clusters()) {
             ready += c.available().size();
         }
-        body.put("readyBackends", ready);
+        body.put("ready_backends", ready);
         String reason = null;
         if (lb.isShuttingDown()) {
             reason = "shutting down";
