@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -57,7 +58,8 @@ public final class Main {
         }
         Map<String, String> env = new HashMap<>(environment);
         Path file = cli.configFile();
-        if (file == null && env.get("LB_CONFIG") != null && !env.get("LB_CONFIG").isBlank()) {
+        // The demo runs on its own backends: a deployment's LB_CONFIG left in the shell is not read.
+        if (file == null && !cli.demo() && env.get("LB_CONFIG") != null && !env.get("LB_CONFIG").isBlank()) {
             file = Path.of(env.get("LB_CONFIG"));
         }
 
@@ -67,17 +69,26 @@ public final class Main {
                 demo = new DemoBackends();
                 prepareDemo(env, demo);
             }
-            LbConfig config;
-            ListenerLimits limits;
+            // Every part is read even when an earlier one failed, so that all problems are reported together.
+            List<String> problems = new ArrayList<>();
+            LbConfig config = null;
+            ListenerLimits limits = null;
             try {
                 config = ConfigLoader.load(file, env);
-                limits = ListenerLimits.fromEnv(env);
-                String watch = env.getOrDefault("LB_CONFIG_WATCH", "");
-                if (!List.of("", "true", "false").contains(watch)) {
-                    throw new ConfigException(List.of("LB_CONFIG_WATCH=\"" + watch + "\": expected true or false"));
-                }
             } catch (ConfigException e) {
-                e.problems().forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
+                problems.addAll(e.problems());
+            }
+            try {
+                limits = ListenerLimits.fromEnv(env);
+            } catch (ConfigException e) {
+                problems.addAll(e.problems());
+            }
+            String watchValue = env.getOrDefault("LB_CONFIG_WATCH", "");
+            if (!List.of("", "true", "false").contains(watchValue)) {
+                problems.add("LB_CONFIG_WATCH=\"" + watchValue + "\": expected true or false");
+            }
+            if (!problems.isEmpty()) {
+                problems.forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
                 return EXIT_CONFIG;
             }
             if (cli.check()) {
@@ -111,13 +122,15 @@ public final class Main {
         }
     }
 
-    /** The demo's backends replace any configured ones; its listeners take free ports unless given. */
+    /**
+     * The demo's backends replace those of the catch-all cluster (a file given with --config keeps
+     * its other clusters); its listeners take free ports unless given.
+     */
     private static void prepareDemo(Map<String, String> env, DemoBackends demo) throws Exception {
         // The demo backends start before the configuration is read: keep Jetty's start-up lines out.
         String level = env.getOrDefault("LOG_LEVEL", "info");
         LogSetup.apply(EnvConfig.LOG_LEVELS.contains(level) ? level.toUpperCase(java.util.Locale.ROOT) : "INFO", "WARN");
         List<String> urls = demo.start(2);
-        env.remove("LB_CONFIG");
         env.put("BACKEND_SERVERS", String.join(",", urls));
         env.putIfAbsent("BIND_ADDRESS", freeOr("127.0.0.1", 8080));
         env.putIfAbsent("ADMIN_BIND_ADDRESS", freeOr("127.0.0.1", 9090));

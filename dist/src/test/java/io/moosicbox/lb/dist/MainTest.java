@@ -49,4 +49,25 @@ class MainTest {
         assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "IDLE_TIMEOUT", "forever"), "--check"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("IDLE_TIMEOUT=\"forever\""));
     }
+
+    @Test
+    void theDemoDoesNotReadADeploymentsConfigFileLeftInTheEnvironment() {
+        // --check stops after reading the configuration; the demo's backends are real and are closed again.
+        assertEquals(0, run(Map.of("LB_CONFIG", "/nonexistent/lb.yaml", "BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0"), "--demo", "--check"), err.toString(StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("configuration is valid"), printed);
+        assertTrue(printed.contains("http://127.0.0.1:"), "the demo's backends:\n" + printed);
+        assertTrue(!printed.contains("nonexistent"), printed);
+    }
+
+    @Test
+    void theListenerLimitsAndTheWatchAreCheckedWithTheRestOfTheConfiguration() {
+        assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "IDLE_TIMEOUT", "forever",
+                "MAX_BODY_SIZE", "huge", "LB_CONFIG_WATCH", "maybe"), "--check"));
+        String printed = err.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("IDLE_TIMEOUT=\"forever\""), printed);
+        assertTrue(printed.contains("MAX_BODY_SIZE=\"huge\""), printed);
+        assertTrue(printed.contains("LB_CONFIG_WATCH=\"maybe\""), printed);
+    }
 }
