@@ -139,8 +139,9 @@ public final class LoadBalancer {
         upgrades.include(request -> !WebSocketProxy.isUpgradeRequest(request));
 
         Handler redirect = tls == null ? null : tls.redirectHandler();
+        // The redirect comes first: a ws:// upgrade on the plain listener is sent to wss:// like any request.
         Handler.Wrapper proxyListeners = new Handler.Wrapper(redirect == null
-                ? new Handler.Sequence(upgrades, proxyHandler) : new Handler.Sequence(upgrades, redirect, proxyHandler));
+                ? new Handler.Sequence(upgrades, proxyHandler) : new Handler.Sequence(redirect, upgrades, proxyHandler));
         proxyListeners.insertHandler(ListenerHardening.handler(limits));
 
         adminContext = new ServletContextHandler("/");

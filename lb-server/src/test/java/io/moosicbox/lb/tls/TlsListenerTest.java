@@ -293,6 +293,11 @@ class TlsListenerTest {
         String redirect = Tools.ok(null, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-X", "POST",
                 "http://a.test:" + lb.proxyPort() + "/x/y?z=1", "--resolve", "a.test:" + lb.proxyPort() + ":127.0.0.1");
         assertEquals("308 https://a.test:" + lb.tlsPort() + "/x/y?z=1", redirect);
+        String upgrade = Tools.ok(null, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
+                "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                "http://a.test:" + lb.proxyPort() + "/ws", "--resolve", "a.test:" + lb.proxyPort() + ":127.0.0.1");
+        assertEquals("308 https://a.test:" + lb.tlsPort() + "/ws", upgrade, "a WebSocket upgrade is redirected too");
         String acme = Tools.ok(null, "curl", "-sS", "-w", " %{http_code}", "http://127.0.0.1:" + lb.proxyPort() + "/.well-known/acme-challenge/token");
         assertTrue(acme.contains("proto=http") && acme.endsWith(" 200"), acme);
         String headers = Tools.ok(null, "curl", "-sS", "-k", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:" + lb.tlsPort() + "/h");
