@@ -67,6 +67,8 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
 
     private static void refuse(HttpServletResponse response, int status, String reason) throws IOException {
         response.setStatus(status);
+        // A client that asked for an upgrade and got none starts over on a new connection.
+        response.setHeader(HttpHeader.CONNECTION.asString(), "close");
         if (status == HttpStatus.SERVICE_UNAVAILABLE_503) {
             response.setHeader(HttpHeader.RETRY_AFTER.asString(), "1");
         }

@@ -15,6 +15,7 @@ import io.moosicbox.lb.pool.TestBackend;
 import io.moosicbox.lb.pool.TestBalancer;
 import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.server.LoadBalancer;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -237,6 +239,10 @@ class WebSocketProxyTest {
 
         theBackend().setState(BackendState.DOWN);
         assertEquals(503, upgradeStatus(viaLb("/ws")));
+        String raw = rawUpgrade("/ws").toLowerCase(Locale.ROOT);
+        assertTrue(raw.startsWith("http/1.1 503 "), raw);
+        assertTrue(raw.contains("\r\nretry-after: 1\r\n"), raw);
+        assertTrue(raw.contains("\r\nconnection: close\r\n"), "the client starts over on a new connection:\n" + raw);
         lb.stop();
 
         int closedPort = TestBackend.refusingPort();
@@ -252,6 +258,17 @@ class WebSocketProxyTest {
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
                 "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl)));
         lb.start();
+    }
+
+    /** The whole answer to an upgrade request: read until the balancer closes the connection (or 10 s pass). */
+    private String rawUpgrade(String path) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+                    + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
     }
 
     /** With a client of its own, whose idle connection does not outlive the check. */
