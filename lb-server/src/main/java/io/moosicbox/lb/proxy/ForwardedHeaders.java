@@ -1,6 +1,7 @@
 package io.moosicbox.lb.proxy;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -65,7 +66,7 @@ public final class ForwardedHeaders {
      *     stay and the peer is added to the chain
      */
     public static void set(Client client, HttpFields.Mutable headers, boolean peerTrusted) {
-        if (peerTrusted && headers.contains(HttpHeader.X_FORWARDED_FOR)) {
+        if (peerTrusted && (headers.contains(HttpHeader.X_FORWARDED_FOR) || headers.contains(HttpHeader.FORWARDED))) {
             appendTo(client, headers);
             return;
         }
@@ -78,8 +79,10 @@ public final class ForwardedHeaders {
     }
 
     private static void appendTo(Client client, HttpFields.Mutable headers) {
-        headers.put(HttpHeader.X_FORWARDED_FOR,
-                String.join(", ", headers.getValuesList(HttpHeader.X_FORWARDED_FOR)) + ", " + client.address());
+        List<String> chain = headers.getValuesList(HttpHeader.X_FORWARDED_FOR);
+        // A proxy that speaks only RFC 7239 named its clients in Forwarded: the X-Forwarded-For chain starts with them.
+        String clients = chain.isEmpty() ? forwardedFor(headers.getValuesList(HttpHeader.FORWARDED)) : String.join(", ", chain);
+        headers.put(HttpHeader.X_FORWARDED_FOR, clients.isEmpty() ? client.address() : clients + ", " + client.address());
         if (!headers.contains(HttpHeader.X_FORWARDED_PROTO)) {
             headers.put(HttpHeader.X_FORWARDED_PROTO, client.scheme());
         }
@@ -91,6 +94,32 @@ public final class ForwardedHeaders {
         }
         List<String> before = headers.getValuesList(HttpHeader.FORWARDED);
         headers.put(HttpHeader.FORWARDED, before.isEmpty() ? forwarded(client) : String.join(", ", before) + ", " + forwarded(client));
+    }
+
+    /** The {@code for=} nodes of Forwarded values, as X-Forwarded-For writes them: without quotes, brackets or ports. */
+    static String forwardedFor(List<String> forwarded) {
+        List<String> nodes = new ArrayList<>();
+        for (String value : forwarded) {
+            for (String element : value.split(",")) {
+                for (String pair : element.split(";")) {
+                    int eq = pair.indexOf('=');
+                    if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
+                        nodes.add(bareNode(pair.substring(eq + 1).trim()));
+                    }
+                }
+            }
+        }
+        return String.join(", ", nodes);
+    }
+
+    private static String bareNode(String node) {
+        String n = node.length() >= 2 && node.startsWith("\"") && node.endsWith("\"") ? node.substring(1, node.length() - 1) : node;
+        if (n.startsWith("[")) {
+            int close = n.indexOf(']');
+            return close > 0 ? n.substring(1, close) : n;
+        }
+        int colon = n.indexOf(':');
+        return colon > 0 ? n.substring(0, colon) : n;
     }
 
     private static String forwarded(Client client) {

@@ -123,6 +123,16 @@ class ForwardingTest {
     }
 
     @Test
+    void aTrustedProxyThatSpeaksOnlyForwardedIsAppendedTo() throws Exception {
+        start(List.of("127.0.0.1"));
+        ask("GET / HTTP/1.1\r\nHost: music.example.com\r\n"
+                + "Forwarded: for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\"\r\n\r\n");
+        String head = heads.getFirst().toLowerCase(Locale.ROOT);
+        assertTrue(head.contains("\r\nforwarded: for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\", for=127.0.0.1;"), head);
+        assertTrue(head.contains("\r\nx-forwarded-for: 203.0.113.7, 2001:db8::1, 127.0.0.1\r\n"), head);
+    }
+
+    @Test
     void hopByHopHeadersAreStrippedBothWays() throws Exception {
         start(List.of());
         String answer = ask("GET / HTTP/1.1\r\nHost: x\r\nConnection: X-Client-Hop\r\nX-Client-Hop: 1\r\nKeep-Alive: 300\r\n"
