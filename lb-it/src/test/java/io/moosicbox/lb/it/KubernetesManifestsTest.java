@@ -83,6 +83,17 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void theReadmeShowsTheConfigMapsFileAsItIs() throws IOException {
+        String readme = Files.readString(DIR.getParent().getParent().resolve("README.md"));
+        int section = readme.indexOf("### Example: MoosicBox on Kubernetes");
+        assertTrue(section >= 0, "the README's Kubernetes example is gone");
+        int start = readme.indexOf("```yaml\n", section) + "```yaml\n".length();
+        String shown = readme.substring(start, readme.indexOf("```", start));
+        assertEquals(get("ConfigMap/moosicbox-lb-config").path("data").path("lb.yaml").asText(), shown,
+                "README's example and configmap.yaml's lb.yaml must not drift apart");
+    }
+
+    @Test
     void deploymentRunsTwoNonRootReplicasWithProbesOnTheAdminListener() throws IOException {
         JsonNode deployment = get("Deployment/moosicbox-lb");
         JsonNode spec = deployment.path("spec");
