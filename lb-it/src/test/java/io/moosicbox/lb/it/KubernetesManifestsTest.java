@@ -164,6 +164,7 @@ class KubernetesManifestsTest {
                 "the ConfigMap holds " + configFile.getFileName());
 
         String secret = text(get("Certificate/moosicbox-lb").path("spec"), "secretName");
+        assertFalse(lbConfig().path("tls").path("certificates").isEmpty(), "lb.yaml names the certificate files");
         for (JsonNode certificate : lbConfig().path("tls").path("certificates")) {
             Path cert = Path.of(text(certificate, "cert"));
             Path key = Path.of(text(certificate, "key"));

@@ -38,8 +38,10 @@ class SystemdUnitTest {
 
     @Test
     void systemdAcceptsTheUnit(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/systemd-analyze")),
-                "systemd-analyze is not installed: the unit's syntax is not checked here");
+        boolean installed = Files.isExecutable(Path.of("/usr/bin/systemd-analyze"));
+        // CI installs it (.ci/run): there, a missing tool is a failure, not a silent skip.
+        assertTrue(installed || System.getenv("CI") == null, "systemd-analyze is missing in CI");
+        Assumptions.assumeTrue(installed, "systemd-analyze is not installed: the unit's syntax is not checked here");
         // The unit names /opt/moosicbox-lb: point it at the unpacked tarball so that its commands exist.
         Path unit = dir.resolve("moosicbox-lb.service");
         Files.writeString(unit, Files.readString(UNIT).replace("/opt/moosicbox-lb/", DIST + "/"));

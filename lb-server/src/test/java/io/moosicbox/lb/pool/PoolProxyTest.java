@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -338,13 +339,16 @@ class PoolProxyTest {
         assertEquals(2, liveFailures);
 
         // The backend cuts the connection mid-body: the client must not get a complete-looking answer.
+        // Either its connection is cut too (Jetty's client then fails the exchange: 1,000 of 100,000
+        // bytes), or, when the cut came before the proxy had sent anything, it gets a 502.
         for (int i = 0; i < 2; i++) {
+            ContentResponse r;
             try {
-                ContentResponse r = get(lb, "/reset");
-                assertTrue(r.getStatus() != 200 || r.getContent().length < 100_000, "truncated answer detected");
-            } catch (Exception expected) {
-                // the connection was closed, as it should be
+                r = get(lb, "/reset");
+            } catch (ExecutionException cut) {
+                continue;
             }
+            assertEquals(502, r.getStatus(), "a cut backend answer ended cleanly for the client");
         }
         awaitIdle(lb);
 

@@ -215,8 +215,6 @@ class ReloadTest {
 
         System.out.println("reload under load: " + total.get() + " requests, " + failures.size() + " failed, by backend " + answeredBy);
         assertEquals(List.of(), failures, "failed requests during reload out of " + total.get());
-        int afterReload = answeredBy.getOrDefault("b", new AtomicInteger()).get();
-        assertTrue(afterReload > 0 && answeredBy.get("c").get() > 0, answeredBy.toString());
         assertEquals(1, lb.reloadsSucceeded());
         assertEquals(1, lb.reloadsFailed());
         // New requests only go to a and c now.
