@@ -280,6 +280,12 @@ public final class Backend {
                 return null;
             }
             if (inflight.compareAndSet(current, current + 1)) {
+                // A drain between the check above and this count may have found the backend idle
+                // and called it DRAINED: then the request must not go, or a script stops a busy backend.
+                if (!isAvailable()) {
+                    releaseSlot();
+                    return null;
+                }
                 requests.increment();
                 return new Lease(this);
             }
@@ -296,6 +302,10 @@ public final class Backend {
         } else if (consecutiveFailures.get() != 0) {
             consecutiveFailures.set(0);
         }
+        releaseSlot();
+    }
+
+    private void releaseSlot() {
         if (inflight.decrementAndGet() == 0) {
             finishDrainIfIdle();
         }
