@@ -24,7 +24,8 @@ public interface HostResolver {
         static {
             // The JVM keeps answers 30 s by default: a re-resolve interval shorter than that would
             // only see stale addresses. A user who set the property keeps their value.
-            if (Security.getProperty("networkaddress.cache.ttl") == null) {
+            // -Dsun.net.inetaddr.ttl is the same setting as a system property; the JVM prefers the security one.
+            if (Security.getProperty("networkaddress.cache.ttl") == null && System.getProperty("sun.net.inetaddr.ttl") == null) {
                 Security.setProperty("networkaddress.cache.ttl", "1");
             }
         }

@@ -43,6 +43,8 @@ public final class Backend {
     private volatile double latencyEwmaNanos;
     private volatile long latencyUpdatedNanos;
     private volatile long rampStartNanos;
+    /** When the backend last became UP: "failing again soon after it came back" counts from here. */
+    private volatile long upSinceNanos = System.nanoTime();
     private volatile long ejectedUntilNanos;
     private volatile long lastBackoffNanos;
     private int ejectionStreak;
@@ -112,6 +114,7 @@ public final class Backend {
             STATE_CHANGES.incrementAndGet();
             if (newState == BackendState.UP) {
                 rampStartNanos = System.nanoTime();
+                upSinceNanos = rampStartNanos;
             }
         }
         if (newState == BackendState.DRAINING) {
@@ -128,6 +131,7 @@ public final class Backend {
             STATE_CHANGES.incrementAndGet();
             if (newState == BackendState.UP) {
                 rampStartNanos = System.nanoTime();
+                upSinceNanos = rampStartNanos;
                 consecutiveFailures.set(0);
             }
         }
@@ -330,7 +334,8 @@ public final class Backend {
         ejections.increment();
         long now = System.nanoTime();
         synchronized (this) {
-            boolean failingAgain = lastBackoffNanos > 0 && now - ejectedUntilNanos < lastBackoffNanos;
+            // Counted from its return, not from the ejection's end: it only returns after rise passing checks.
+            boolean failingAgain = lastBackoffNanos > 0 && now - upSinceNanos < lastBackoffNanos;
             ejectionStreak = failingAgain ? Math.min(ejectionStreak + 1, MAX_BACKOFF_DOUBLINGS) : 0;
             long backoff = settings.ejectTime().toNanos() << ejectionStreak;
             lastBackoffNanos = backoff;

@@ -144,4 +144,26 @@ class HealthCheckerTest {
         assertTrue(second > Duration.ofMillis(1000).toNanos(), "second ejection about 1200 ms: " + second / 1_000_000);
         assertEquals(0, b.inflight());
     }
+
+    @Test
+    void failingSoonAfterItCameBackDoublesEvenWhenItsChecksTookLongerThanTheEjection() throws Exception {
+        live = TestBackend.start("live");
+        // Checks every 400 ms with rise 3: back UP about a second after a 150 ms ejection ended.
+        HealthCheckConfig slowChecks = new HealthCheckConfig(null, Duration.ofMillis(400), Duration.ofMillis(500), 3, 2);
+        PoolSettings eject = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
+                1, Duration.ofMillis(150), false, false);
+        Cluster c = cluster(slowChecks, eject, live.url());
+        Backend b = c.backends().get(0);
+        clusters.set(List.of(c));
+        checker.start();
+        b.acquire().release(true);
+        assertEquals(BackendState.DOWN, b.state());
+        await("back UP", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        assertTrue(System.nanoTime() - b.ejectedUntilNanos() > Duration.ofMillis(300).toNanos(), "came back well after the ejection ended");
+
+        b.acquire().release(true);
+        assertEquals(BackendState.DOWN, b.state());
+        long second = b.ejectedUntilNanos() - System.nanoTime();
+        assertTrue(second > Duration.ofMillis(200).toNanos(), "the second ejection doubles to 300 ms: " + second / 1_000_000);
+    }
 }
