@@ -8,6 +8,7 @@ import java.util.Set;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.QuotedCSV;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.InetAddressSet;
 
@@ -98,14 +99,15 @@ public final class ForwardedHeaders {
 
     /** The {@code for=} nodes of Forwarded values, as X-Forwarded-For writes them: without quotes, brackets or ports. */
     static String forwardedFor(List<String> forwarded) {
+        // Jetty's QuotedCSV splits the elements, minding quoted commas, and drops the quotes.
+        QuotedCSV elements = new QuotedCSV(false);
+        forwarded.forEach(elements::addValue);
         List<String> nodes = new ArrayList<>();
-        for (String value : forwarded) {
-            for (String element : value.split(",")) {
-                for (String pair : element.split(";")) {
-                    int eq = pair.indexOf('=');
-                    if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
-                        nodes.add(bareNode(pair.substring(eq + 1).trim()));
-                    }
+        for (String element : elements) {
+            for (String pair : element.split(";")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
+                    nodes.add(bareNode(pair.substring(eq + 1).trim()));
                 }
             }
         }
@@ -113,13 +115,12 @@ public final class ForwardedHeaders {
     }
 
     private static String bareNode(String node) {
-        String n = node.length() >= 2 && node.startsWith("\"") && node.endsWith("\"") ? node.substring(1, node.length() - 1) : node;
-        if (n.startsWith("[")) {
-            int close = n.indexOf(']');
-            return close > 0 ? n.substring(1, close) : n;
+        if (node.startsWith("[")) {
+            int close = node.indexOf(']');
+            return close > 0 ? node.substring(1, close) : node;
         }
-        int colon = n.indexOf(':');
-        return colon > 0 ? n.substring(0, colon) : n;
+        int colon = node.indexOf(':');
+        return colon > 0 ? node.substring(0, colon) : node;
     }
 
     private static String forwarded(Client client) {

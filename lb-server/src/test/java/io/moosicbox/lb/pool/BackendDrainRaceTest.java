@@ -46,7 +46,9 @@ class BackendDrainRaceTest {
         try {
             while (cycles < CYCLES && System.nanoTime() - started < MAX_NANOS) {
                 backend.setState(BackendState.DRAINING);
+                long drainStarted = System.nanoTime();
                 while (backend.state() != BackendState.DRAINED) {
+                    assertTrue(System.nanoTime() - drainStarted < 5_000_000_000L, "never DRAINED: " + backend.inflight() + " in flight");
                     Thread.onSpinWait();
                 }
                 backend.setState(BackendState.UP);

@@ -126,9 +126,10 @@ class ForwardingTest {
     void aTrustedProxyThatSpeaksOnlyForwardedIsAppendedTo() throws Exception {
         start(List.of("127.0.0.1"));
         ask("GET / HTTP/1.1\r\nHost: music.example.com\r\n"
-                + "Forwarded: for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\"\r\n\r\n");
+                + "Forwarded: for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\";by=\"_a,for=198.51.100.9\"\r\n\r\n");
         String head = heads.getFirst().toLowerCase(Locale.ROOT);
-        assertTrue(head.contains("\r\nforwarded: for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\", for=127.0.0.1;"), head);
+        assertTrue(head.contains("\r\nforwarded: for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\";by=\"_a,for=198.51.100.9\", for=127.0.0.1;"), head);
+        // A comma inside quotes separates nothing.
         assertTrue(head.contains("\r\nx-forwarded-for: 203.0.113.7, 2001:db8::1, 127.0.0.1\r\n"), head);
     }
 

@@ -225,10 +225,7 @@ class HostileInputTest {
             }
             long waited = (System.nanoTime() - start) / 1_000_000;
             assertTrue(waited < 4000, "closed after " + waited + " ms");
-            if (read != -1) {
-                String answer = (char) read + readAnswer(s.getInputStream());
-                assertTrue(answer.startsWith("HTTP/1.1 408 "), "an answer to a request cut by the timeout is a 408: " + answer);
-            }
+            assertEquals(-1, read, "a half-sent request gets no answer: its connection is closed (README: connection closed)");
         }
         assertEquals(List.of(), seen);
     }
