@@ -73,6 +73,8 @@ public final class Main {
             List<String> problems = new ArrayList<>();
             LbConfig config = null;
             ListenerLimits limits = null;
+            // Taken before the file is read: a ConfigMap update landing while the process starts is then reloaded, not lost.
+            byte[] watchBaseline = file == null ? null : ConfigWatcher.snapshot(file);
             try {
                 config = ConfigLoader.load(file, env);
             } catch (ConfigException e) {
@@ -107,7 +109,7 @@ public final class Main {
             }
             Path configFile = file;
             Path watch = file != null && "true".equals(env.get("LB_CONFIG_WATCH")) ? file : null;
-            return serve(config, limits, () -> ConfigLoader.load(configFile, env), watch, cli.demo(), out, err);
+            return serve(config, limits, () -> ConfigLoader.load(configFile, env), watch, watchBaseline, cli.demo(), out, err);
         } catch (Exception e) {
             err.println("moosicbox_lb: " + e);
             return EXIT_FAILURE;
@@ -145,7 +147,8 @@ public final class Main {
     }
 
     /** @param watch the configuration file to reload when it changes, or null */
-    private static int serve(LbConfig config, ListenerLimits limits, ConfigSource source, Path watch, boolean demo, PrintStream out, PrintStream err)
+    private static int serve(LbConfig config, ListenerLimits limits, ConfigSource source, Path watch, byte[] watchBaseline, boolean demo,
+            PrintStream out, PrintStream err)
             throws Exception {
         Logger log = LoggerFactory.getLogger(Main.class);
         LoadBalancer lb = new LoadBalancer(config, HostResolver.system(), limits);
@@ -198,7 +201,7 @@ public final class Main {
             out.println();
             out.flush();
         }
-        ConfigWatcher watcher = watch == null ? null : new ConfigWatcher(watch, Duration.ofSeconds(2), lb::reload);
+        ConfigWatcher watcher = watch == null ? null : new ConfigWatcher(watch, watchBaseline, Duration.ofSeconds(2), lb::reload);
         stopRequested.await();
         if (watcher != null) {
             watcher.close();

@@ -27,11 +27,16 @@ public final class ConfigWatcher implements AutoCloseable {
     private byte[] applied;
     private byte[] seen;
 
-    /** @param reload called on the watcher's thread when the file changed and settled */
-    public ConfigWatcher(Path file, Duration interval, Runnable reload) {
+    /**
+     * @param baseline the file's content as it was before the running configuration was read from
+     *                 it ({@link #snapshot}); a change made while the process started is then seen
+     *                 as a change, at worst costing one reload of what is already running
+     * @param reload   called on the watcher's thread when the file changed and settled
+     */
+    public ConfigWatcher(Path file, byte[] baseline, Duration interval, Runnable reload) {
         this.file = file;
         this.reload = reload;
-        this.applied = read();
+        this.applied = baseline;
         this.seen = applied;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("lb-config-watch").unstarted(r));
         timer.scheduleWithFixedDelay(this::poll, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
@@ -52,10 +57,14 @@ public final class ConfigWatcher implements AutoCloseable {
     }
 
     private byte[] read() {
+        return snapshot(file);
+    }
+
+    /** The file's content now, or null if it cannot be read (missing for a moment while it is replaced). */
+    public static byte[] snapshot(Path file) {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {
-            // Missing for a moment while it is replaced: the next poll sees the new one.
             return null;
         }
     }

@@ -56,6 +56,8 @@ public final class LoadBalancer {
     static final int SELECTORS = Runtime.getRuntime().availableProcessors();
 
     private volatile LbConfig config;
+    // What the process was built with: listeners, timeouts and the like stay as they were at start.
+    private final LbConfig started;
     private final Server server;
     private final ServerConnector proxyConnector;
     private final ServerConnector adminConnector;
@@ -85,6 +87,7 @@ public final class LoadBalancer {
     /** @param limits what the proxy listener refuses from clients (sizes, connections, rate) */
     public LoadBalancer(LbConfig config, HostResolver resolver, ListenerLimits limits) {
         this.config = config;
+        this.started = config;
         this.topology = new Topology(config.clusters(), resolver);
         // Backends stop changing (DNS discovery) once the drain begins.
         onDrainStart(topology::close);
@@ -244,7 +247,9 @@ public final class LoadBalancer {
     public void stop() throws Exception {
         shuttingDown.set(true);
         try {
-            new GracefulStop(server, graceful, config.shutdown(), drainStartListeners).run();
+            // The delay is read at stop, so a reload can change it; the timeout is built into the listeners at start.
+            LbConfig.ShutdownConfig shutdown = new LbConfig.ShutdownConfig(started.shutdown().timeout(), config.shutdown().delay());
+            new GracefulStop(server, graceful, shutdown, drainStartListeners).run();
         } finally {
             healthChecker.stop();
         }
@@ -284,11 +289,15 @@ public final class LoadBalancer {
         } catch (RuntimeException e) {
             return refuse(List.of("cannot read the configuration: " + e));
         }
-        LbConfig running = config;
         if (tls != null && next.tls().enabled()) {
             List<String> problems = tls.reload(next.tls().certificates());
             if (!problems.isEmpty()) {
-                return refuse(problems);
+                if (!next.tls().certificates().equals(config.tls().certificates())) {
+                    return refuse(problems);
+                }
+                // The same files, caught in the middle of a renewal: the certificates in use stay, the
+                // certificate poller tries the files again, and the rest of the file is no reason to wait.
+                LOG.warn("reload: the certificates in use stay for now: {}", String.join("; ", problems));
             }
         }
         try {
@@ -296,7 +305,7 @@ public final class LoadBalancer {
         } catch (RuntimeException e) {
             return refuse(List.of("cannot build the new clusters: " + e.getMessage()));
         }
-        List<String> restart = ReloadResult.needingRestart(running, next);
+        List<String> restart = ReloadResult.needingRestart(started, next);
         // Kept whole, so that settings added later are never dropped here; needsRestart says what is not in effect yet.
         config = next;
         reloadsSucceeded.increment();

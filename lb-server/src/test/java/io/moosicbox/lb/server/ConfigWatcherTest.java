@@ -25,7 +25,7 @@ class ConfigWatcherTest {
         Path data = Files.createSymbolicLink(dir.resolve("..data"), v1.getFileName());
         Path file = Files.createSymbolicLink(dir.resolve("lb.yaml"), Path.of("..data/lb.yaml"));
         AtomicInteger reloads = new AtomicInteger();
-        try (ConfigWatcher w = new ConfigWatcher(file, Duration.ofMillis(20), reloads::incrementAndGet)) {
+        try (ConfigWatcher w = new ConfigWatcher(file, ConfigWatcher.snapshot(file), Duration.ofMillis(20), reloads::incrementAndGet)) {
             Path tmp = Files.createSymbolicLink(dir.resolve("..data_tmp"), v2.getFileName());
             Files.move(tmp, data, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             TestBalancer.await("a reload", Duration.ofSeconds(10), () -> reloads.get() == 1);
@@ -36,6 +36,18 @@ class ConfigWatcherTest {
             assertEquals(1, reloads.get());
             Files.writeString(v2.resolve("lb.yaml"), "three");
             TestBalancer.await("a second reload", Duration.ofSeconds(10), () -> reloads.get() == 2);
+        }
+    }
+
+    @Test
+    void aChangeMadeWhileTheProcessStartedIsReloaded() throws Exception {
+        // The launcher takes the baseline, then reads and starts; the file changes in between.
+        Path file = Files.writeString(dir.resolve("lb.yaml"), "as read at start");
+        byte[] baseline = ConfigWatcher.snapshot(file);
+        Files.writeString(file, "changed during start-up");
+        AtomicInteger reloads = new AtomicInteger();
+        try (ConfigWatcher w = new ConfigWatcher(file, baseline, Duration.ofMillis(20), reloads::incrementAndGet)) {
+            TestBalancer.await("a reload of the change made during start-up", Duration.ofSeconds(10), () -> reloads.get() == 1);
         }
     }
 }

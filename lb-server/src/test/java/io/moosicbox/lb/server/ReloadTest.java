@@ -108,6 +108,16 @@ class ReloadTest {
         return client.newRequest("http://127.0.0.1:" + lb.proxyPort() + path).timeout(10, TimeUnit.SECONDS).send();
     }
 
+    /** A request line sent as written: the HTTP client would resolve its dot segments itself. */
+    private String rawGet(String target) throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+    }
+
     private Future<ContentResponse> getAsync(String path) {
         return new CompletableResponseListener(client.newRequest("http://127.0.0.1:" + lb.proxyPort() + path)
                 .timeout(40, TimeUnit.SECONDS)).send();
@@ -250,6 +260,9 @@ class ReloadTest {
         assertSame(backendA, backendAt("music", a));
         assertEquals(BackendState.DISABLED, backendA.state(), "operator state survives a reload");
         assertEquals("b", get("/api/x").getContentAsString());
+        // Routed on the path decoded and with its dot segments resolved, as nginx matches locations.
+        assertTrue(rawGet("/x/../api/x").endsWith("\r\n\r\nb"), rawGet("/x/../api/x"));
+        assertTrue(rawGet("/%61pi/x").endsWith("\r\n\r\nb"), rawGet("/%61pi/x"));
         assertEquals(503, get("/").getStatus());
         assertEquals(2, lb.clusters().size(), "clusters() is the current set, for the health checker");
     }
@@ -280,6 +293,18 @@ class ReloadTest {
         assertEquals(port, lb.proxyPort(), "still listening where it started");
         assertEquals(200, get("/").getStatus());
         assertEquals(Duration.ofSeconds(1), lb.config().timeouts().connect(), "config() is the configuration last read");
+
+        // Compared with what runs, not with the file read last: the same file again still needs the restart,
+        ReloadResult again = lb.reload();
+        assertEquals(3, again.needsRestart().size(), again.toString());
+        // and the file put back as it was at start needs none.
+        writeConfig("""
+                  - name: music
+                    backends: [%s]
+                """.formatted(a));
+        ReloadResult back = lb.reload();
+        assertTrue(back.applied(), back.toString());
+        assertEquals(List.of(), back.needsRestart());
     }
 
     @Test
