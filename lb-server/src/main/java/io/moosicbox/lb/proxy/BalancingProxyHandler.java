@@ -14,9 +14,11 @@ import java.util.function.Supplier;
 import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
+import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.io.ClientConnector;
@@ -43,6 +45,12 @@ public class BalancingProxyHandler extends ProxyHandler {
     private static final String CLIENT_RESPONSE = ProxyHandler.class.getName() + ".proxyToClientResponse";
     private static final String CONTINUE_ACTION = ProxyHandler.class.getName() + ".proxyToServerContinue";
     private static final int MAX_CONNECTIONS_PER_BACKEND = 1024;
+    /**
+     * What the backend clients may send as headers: all that the listeners accept (64 KiB) and
+     * the forwarding headers the balancer adds. At Jetty's default of 8 KiB a large cookie failed
+     * on the balancer's own side, and counted against the backend until it was ejected.
+     */
+    public static final int MAX_BACKEND_REQUEST_HEADER_BYTES = 96 * 1024;
 
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
@@ -112,8 +120,10 @@ public class BalancingProxyHandler extends ProxyHandler {
         client.setConnectTimeout(timeouts.connect().toMillis());
         client.setIdleTimeout(timeouts.idle().toMillis());
         client.setMaxConnectionsPerDestination(MAX_CONNECTIONS_PER_BACKEND);
+        client.setMaxRequestHeadersSize(MAX_BACKEND_REQUEST_HEADER_BYTES);
         // The client's own User-Agent passes through; without one, none is invented.
         client.setUserAgentField(null);
+        client.setDefaultRequestContentType(null);
         // Backend responses are handled on the selector thread that read them: the listeners never block.
         client.getHttpClientTransport().setInvocationType(InvocationType.NON_BLOCKING);
         return client;
@@ -122,13 +132,19 @@ public class BalancingProxyHandler extends ProxyHandler {
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
         ProxyExchange exchange = new ProxyExchange(request, response, callback, this::report);
-        Router.Route route = router.get().route(ForwardedHeaders.hostOf(request), request.getHttpURI().getPath());
+        if (HttpMethod.CONNECT.is(request.getMethod())) {
+            // A tunnel is not a request a backend of this balancer can answer.
+            refuse(exchange, HttpStatus.NOT_IMPLEMENTED_501, "CONNECT is not supported");
+            return true;
+        }
+        Router.Route route = router.get().route(ForwardedHeaders.hostOf(request), ForwardedHeaders.routingPath(request));
         Cluster cluster = route.cluster();
         if (cluster == null) {
             refuse(exchange, route.miss().status(), route.miss().reason());
             return true;
         }
         exchange.cluster = cluster;
+        exchange.hasBody = hasContent(exchange);
         // An HTTP/2 client that cancels its stream (a player seeking) frees the backend at once,
         // rather than when the backend's answer finds nobody to write to.
         request.addFailureListener(failure -> {
@@ -179,7 +195,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         proxyRequest.attribute(CLIENT_REQUEST, client).attribute(CLIENT_RESPONSE, exchange.response);
         copyRequestHeaders(client, proxyRequest);
         addProxyHeaders(client, proxyRequest);
-        if (hasContent(client)) {
+        if (exchange.hasBody) {
             proxyRequest.body(requestContent(exchange, proxyRequest));
         }
         exchange.attempt = new Attempt(exchange, lease, proxyRequest, headersDeadlines).listen();
@@ -191,7 +207,8 @@ public class BalancingProxyHandler extends ProxyHandler {
      * connection failed leaves the body unread, and can still go to another backend.
      */
     private org.eclipse.jetty.client.Request.Content requestContent(ProxyExchange exchange, org.eclipse.jetty.client.Request proxyRequest) {
-        AsyncRequestContent deferred = new AsyncRequestContent();
+        // No type of its own: the backend gets the client's Content-Type, or none, never one the balancer made up.
+        AsyncRequestContent deferred = new AsyncRequestContent((String) null);
         Runnable copy = () -> Content.copy(clientBody(exchange), deferred, Callback.from(deferred::close, deferred::fail));
         if (HttpHeaderValue.CONTINUE.is(exchange.request.getHeaders().get(HttpHeader.EXPECT))) {
             // ProxyHandler's 100 Continue handler runs this once the backend asked for the body.
@@ -207,7 +224,8 @@ public class BalancingProxyHandler extends ProxyHandler {
         return new ProxyRequestContent(exchange.request) {
             @Override
             public Content.Chunk read() {
-                Content.Chunk chunk = super.read();
+                Content.Chunk peeked = exchange.peeked.getAndSet(null);
+                Content.Chunk chunk = peeked != null ? peeked : super.read();
                 if (Content.Chunk.isFailure(chunk)) {
                     exchange.clientFailure = true;
                 }
@@ -271,6 +289,12 @@ public class BalancingProxyHandler extends ProxyHandler {
                     response.getHeaders().remove(name);
                 }
             }
+            if (backendResponse.getStatus() == HttpStatus.NO_CONTENT_204) {
+                // A 204 has no body whatever length it names (RFC 9110 8.6); passed on, the length
+                // would fail the response when the body it promises never comes.
+                response.getHeaders().remove(HttpHeader.CONTENT_LENGTH);
+                return;
+            }
             try {
                 remaining = backendHeaders.getLongField(HttpHeader.CONTENT_LENGTH);
             } catch (NumberFormatException e) {
@@ -332,8 +356,15 @@ public class BalancingProxyHandler extends ProxyHandler {
                                                   org.eclipse.jetty.client.Response backendResponse, Response response,
                                                   Callback callback, Throwable failure) {
         ProxyExchange exchange = (ProxyExchange) callback;
-        if (backendResponse.getStatus() == 0) {
+        if (backendResponse.getStatus() == 0 && !isLocal(failure) && !exchange.clientFailure) {
             exchange.attempt.lease.backend().recordError(describe(failure));
+        }
+        if (exchange.clientFailure && !response.isCommitted()) {
+            // The client's body was broken or too large: its fault, and its answer (400, or 413 over MAX_BODY_SIZE).
+            HttpException cause = clientCause(failure);
+            refuse(exchange, cause != null ? cause.getCode() : HttpStatus.BAD_REQUEST_400,
+                    cause != null && cause.getCode() == HttpStatus.PAYLOAD_TOO_LARGE_413 ? "the request body is too large" : "the request body is not valid");
+            return;
         }
         if (retry(exchange, failure)) {
             return;
@@ -355,7 +386,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         Request client = exchange.request;
         Attempt failed = exchange.attempt;
         if (exchange.response.isCommitted() || exchange.clientFailure
-                || !RetryPolicy.permits(client.getMethod(), hasContent(client), failed.sent(), failed.answered(),
+                || !RetryPolicy.permits(client.getMethod(), exchange.hasBody, failed.sent(), failed.answered(),
                         failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
             return false;
         }
@@ -401,15 +432,49 @@ public class BalancingProxyHandler extends ProxyHandler {
             return false;
         }
         Throwable f = result.getFailure();
+        if (isLocal(f)) {
+            return false;
+        }
         return f instanceof TimeoutException || result.getResponse() == null || result.getResponse().getStatus() == 0;
     }
 
-    private static boolean hasContent(Request client) {
+    /** A request the backend client refused to send (too large headers, say): the balancer's side, not the backend's. */
+    static boolean isLocal(Throwable failure) {
+        return failure instanceof IllegalArgumentException || failure instanceof IllegalStateException;
+    }
+
+    private static boolean hasContent(ProxyExchange exchange) {
+        Request client = exchange.request;
         if (client.getLength() > 0) {
             return true;
         }
         HttpFields headers = client.getHeaders();
-        return headers.contains(HttpHeader.CONTENT_TYPE) || headers.contains(HttpHeader.TRANSFER_ENCODING);
+        boolean announced = headers.contains(HttpHeader.CONTENT_TYPE) || headers.contains(HttpHeader.TRANSFER_ENCODING);
+        if (client.getLength() == 0 || client.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
+            // HTTP/1: without Content-Length, only Transfer-Encoding announces a body (RFC 9112 6.3).
+            return announced;
+        }
+        // HTTP/2 and 3 need no length: a body is there unless the headers ended the stream, which
+        // Jetty reports as an end already read. Reading ahead is the only way to know; what is read is kept for the copy.
+        Content.Chunk first = client.read();
+        if (first == null) {
+            return true;
+        }
+        if (first.isLast() && !first.hasRemaining() && !Content.Chunk.isFailure(first)) {
+            first.release();
+            return false;
+        }
+        exchange.peeked.set(first);
+        return true;
+    }
+
+    private static HttpException clientCause(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof HttpException e && e.getCode() >= 400 && e.getCode() < 500) {
+                return e;
+            }
+        }
+        return null;
     }
 
     private static String describe(Throwable failure) {

@@ -135,16 +135,29 @@ public final class ForwardedHeaders {
         }
         String name = Request.getServerName(client);
         int port = Request.getServerPort(client);
-        boolean defaultPort = port <= 0 || (client.isSecure() ? port == 443 : port == 80);
+        boolean defaultPort = port <= 0 || (client.getConnectionMetaData().isSecure() ? port == 443 : port == 80);
         if (name.contains(":") && !name.startsWith("[")) {
             name = "[" + name + "]";
         }
         return defaultPort ? name : name + ":" + port;
     }
 
+    /**
+     * The connection's scheme. Not {@link Request#isSecure()} nor the request line's: an
+     * absolute-form target (GET https://host/ HTTP/1.1) sets both, on a plain connection too.
+     */
     private static String schemeOf(Request client) {
-        String scheme = client.getHttpURI().getScheme();
-        return scheme != null ? scheme : client.isSecure() ? "https" : "http";
+        return client.getConnectionMetaData().isSecure() ? "https" : "http";
+    }
+
+    /**
+     * The path the routing sees: decoded, dot segments resolved, as nginx matches its locations,
+     * so that /x/../api/x and /%61pi/x reach the /api/ cluster and a challenge prefix cannot be
+     * faked with /.well-known/acme-challenge/../../x. The backend still gets the path as sent.
+     */
+    public static String routingPath(Request client) {
+        String canonical = client.getHttpURI().getCanonicalPath();
+        return canonical != null ? canonical : client.getHttpURI().getPath();
     }
 
     /** RFC 7239 node: IPv6 addresses are quoted and bracketed. */

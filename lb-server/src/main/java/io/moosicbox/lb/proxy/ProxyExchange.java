@@ -1,6 +1,8 @@
 package io.moosicbox.lb.proxy;
 
 import io.moosicbox.lb.pool.Cluster;
+import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -23,6 +25,10 @@ final class ProxyExchange implements Callback {
     volatile int retries;
     /** The client hung up or sent a broken body: says nothing about the backend. */
     volatile boolean clientFailure;
+    /** Whether the request has a body to forward; decided once, when it arrives. */
+    boolean hasBody;
+    /** The body's first chunk, when it was read to find out whether there is a body; the copy takes it first. */
+    final AtomicReference<Content.Chunk> peeked = new AtomicReference<>();
 
     /** Told once, when the client's exchange ends. */
     interface Reporter {
@@ -38,14 +44,24 @@ final class ProxyExchange implements Callback {
 
     @Override
     public void succeeded() {
+        releasePeeked();
         reporter.report(this);
         callback.succeeded();
     }
 
     @Override
     public void failed(Throwable failure) {
+        releasePeeked();
         reporter.report(this);
         callback.failed(failure);
+    }
+
+    /** A body chunk read ahead and never copied (no backend took the request) goes back to its pool. */
+    private void releasePeeked() {
+        Content.Chunk chunk = peeked.getAndSet(null);
+        if (chunk != null) {
+            chunk.release();
+        }
     }
 
     @Override

@@ -51,7 +51,7 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
         long start = System.nanoTime();
         Request client = ServletContextRequest.getServletContextRequest(request);
-        Router.Route route = router.get().route(ForwardedHeaders.hostOf(client), client.getHttpURI().getPath());
+        Router.Route route = router.get().route(ForwardedHeaders.hostOf(client), ForwardedHeaders.routingPath(client));
         Cluster cluster = route.cluster();
         Lease lease = null;
         if (cluster == null) {

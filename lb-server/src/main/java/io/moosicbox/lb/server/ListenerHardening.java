@@ -1,7 +1,9 @@
 package io.moosicbox.lb.server;
 
 import io.moosicbox.lb.config.ListenerLimits;
+import java.util.List;
 import org.eclipse.jetty.http.HttpCompliance;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.server.Connector;
@@ -60,7 +62,7 @@ final class ListenerHardening {
         return first;
     }
 
-    /** 414 for a URI over {@link #MAX_URI_BYTES}, 431 for more than {@link #MAX_HEADER_COUNT} fields. */
+    /** 414 for a URI over {@link #MAX_URI_BYTES}, 501 for a coding other than chunked, 431 for more than {@link #MAX_HEADER_COUNT} fields. */
     private static final class RequestShape extends Handler.Wrapper {
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
@@ -70,12 +72,23 @@ final class ListenerHardening {
                 Response.writeError(request, response, callback, HttpStatus.URI_TOO_LONG_414);
                 return true;
             }
+            if (request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING) && !onlyChunked(request)) {
+                // The body is re-framed as chunked for the backend: any other coding would be dropped on the way (RFC 9112 6.1).
+                Response.writeError(request, response, callback, HttpStatus.NOT_IMPLEMENTED_501,
+                        "Transfer-Encoding other than chunked");
+                return true;
+            }
             if (request.getHeaders().size() > MAX_HEADER_COUNT) {
                 Response.writeError(request, response, callback, HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE_431,
                         "more than " + MAX_HEADER_COUNT + " header fields");
                 return true;
             }
             return super.handle(request, response, callback);
+        }
+
+        private static boolean onlyChunked(Request request) {
+            List<String> codings = request.getHeaders().getCSV(HttpHeader.TRANSFER_ENCODING, false);
+            return codings.size() == 1 && "chunked".equalsIgnoreCase(codings.get(0));
         }
     }
 }

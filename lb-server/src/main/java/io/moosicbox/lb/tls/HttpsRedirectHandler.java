@@ -1,5 +1,6 @@
 package io.moosicbox.lb.tls;
 
+import io.moosicbox.lb.proxy.ForwardedHeaders;
 import io.moosicbox.lb.route.Router;
 import java.util.function.IntSupplier;
 import org.eclipse.jetty.http.HttpHeader;
@@ -26,7 +27,8 @@ final class HttpsRedirectHandler extends Handler.Abstract {
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
         HttpURI uri = request.getHttpURI();
-        if (request.isSecure() || uri.getPath().startsWith(Router.ACME_CHALLENGE_PREFIX)) {
+        // The connection's security, not the request line's: GET https://host/ on port 80 is still plain.
+        if (request.getConnectionMetaData().isSecure() || Router.isAcmeChallenge(ForwardedHeaders.routingPath(request))) {
             return false;
         }
         String host = Request.getServerName(request);

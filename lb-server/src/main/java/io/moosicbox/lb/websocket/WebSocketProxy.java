@@ -1,5 +1,6 @@
 package io.moosicbox.lb.websocket;
 
+import io.moosicbox.lb.proxy.BalancingProxyHandler;
 import io.moosicbox.lb.proxy.PlainTextError;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.pool.Backend;
@@ -91,6 +92,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         // Cookies are per client: a shared store would hand one user's cookies to the next.
         http.setHttpCookieStore(new HttpCookieStore.Empty());
         http.setUserAgentField(null);
+        http.setMaxRequestHeadersSize(BalancingProxyHandler.MAX_BACKEND_REQUEST_HEADER_BYTES);
         client = new WebSocketClient(http);
         client.setIdleTimeout(config.idleTimeout());
         client.setConnectTimeout(timeouts.connect().toMillis());

@@ -112,6 +112,16 @@ class ForwardingTest {
     }
 
     @Test
+    void anAbsoluteFormHttpsTargetDoesNotMakeAPlainConnectionSecure() throws Exception {
+        start(List.of());
+        String answer = ask("GET https://music.example.com/x HTTP/1.1\r\nHost: music.example.com\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+        String head = heads.getFirst().toLowerCase(Locale.ROOT);
+        assertTrue(head.contains("\r\nx-forwarded-proto: http\r\n"), head);
+        assertTrue(head.contains(";proto=http\r\n"), head);
+    }
+
+    @Test
     void aTrustedProxyIsAppendedTo() throws Exception {
         start(List.of("10.0.0.0/8", "127.0.0.1"));
         ask("GET / HTTP/1.1\r\nHost: music.example.com\r\nX-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"
@@ -147,6 +157,20 @@ class ForwardingTest {
         assertTrue(lower.contains("\r\nx-public: yes\r\n"), answer);
         assertFalse(lower.contains("x-internal"), answer);
         assertFalse(lower.contains("keep-alive: timeout"), answer);
+    }
+
+    @Test
+    void aBackends204WithALengthReachesTheClientAsA204() throws Exception {
+        start(List.of());
+        // Wrong, and seen in the wild: a length on an answer that has no body.
+        backendAnswer = "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n";
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("GET /gone HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            String head = readHead(s.getInputStream());
+            assertTrue(head.startsWith("HTTP/1.1 204 "), head);
+            assertFalse(head.toLowerCase(Locale.ROOT).contains("content-length: 5"), head);
+        }
     }
 
     @Test
