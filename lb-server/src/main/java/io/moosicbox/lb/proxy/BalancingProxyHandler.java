@@ -270,6 +270,7 @@ public class BalancingProxyHandler extends ProxyHandler {
      * docs/benchmarks.md).
      */
     private final class BackendResponseListener extends ProxyResponseListener {
+        private final ProxyExchange exchange;
         private final Response response;
         /** Body bytes the backend has still to send; -1 when it did not say (chunked, or up to the close). */
         private long remaining = -1;
@@ -277,11 +278,16 @@ public class BalancingProxyHandler extends ProxyHandler {
 
         BackendResponseListener(Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
             super(client, proxyRequest, response, callback);
+            this.exchange = (ProxyExchange) callback;
             this.response = response;
         }
 
         @Override
         public void onHeaders(org.eclipse.jetty.client.Response backendResponse) {
+            if (isSolverMiss(exchange, backendResponse.getStatus())) {
+                backendResponse.abort(new SolverMiss());
+                return;
+            }
             super.onHeaders(backendResponse);
             HttpFields backendHeaders = backendResponse.getHeaders();
             if (backendHeaders.contains(HttpHeader.CONNECTION)) {
@@ -373,10 +379,28 @@ public class BalancingProxyHandler extends ProxyHandler {
             callback.failed(failure);
             return;
         }
-        if (failure instanceof TimeoutException) {
+        if (failure instanceof SolverMiss) {
+            refuse(exchange, HttpStatus.NOT_FOUND_404, "no ACME solver knows this token");
+        } else if (failure instanceof TimeoutException) {
             refuse(exchange, HttpStatus.GATEWAY_TIMEOUT_504, "the backend did not answer in time");
         } else {
             refuse(exchange, HttpStatus.BAD_GATEWAY_502, "the backend could not be reached or failed");
+        }
+    }
+
+    /**
+     * cert-manager runs one solver pod per challenge, and each answers 404 to the others' tokens:
+     * with a Certificate of several names, a challenge is asked of every solver until one knows it.
+     */
+    private static boolean isSolverMiss(ProxyExchange exchange, int status) {
+        return status == HttpStatus.NOT_FOUND_404 && Router.SOLVER.equals(exchange.cluster.name())
+                && exchange.retries < exchange.cluster.backends().size() - 1;
+    }
+
+    /** The answer of a solver that does not know the token: another solver is asked. */
+    private static final class SolverMiss extends Exception {
+        SolverMiss() {
+            super("this ACME solver does not know the token", null, false, false);
         }
     }
 
@@ -385,16 +409,22 @@ public class BalancingProxyHandler extends ProxyHandler {
         Cluster cluster = exchange.cluster;
         Request client = exchange.request;
         Attempt failed = exchange.attempt;
+        if (failure instanceof SolverMiss) {
+            return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client), failed.lease.backend()));
+        }
         if (exchange.response.isCommitted() || exchange.clientFailure
                 || !RetryPolicy.permits(client.getMethod(), exchange.hasBody, failed.sent(), failed.answered(),
                         failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
             return false;
         }
-        Lease next = cluster.tryAcquire(new CoreRequestInfo(client), failed.lease.backend());
+        return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client), failed.lease.backend()));
+    }
+
+    private boolean retryOn(ProxyExchange exchange, Lease next) {
         if (next == null) {
             return false;
         }
-        failed.lease.backend().recordRetry();
+        exchange.attempt.lease.backend().recordRetry();
         exchange.retries++;
         send(exchange, next);
         return true;

@@ -1,0 +1,107 @@
+package io.moosicbox.lb.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.moosicbox.lb.config.BackendSpec;
+import io.moosicbox.lb.config.ClusterConfig;
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.HealthCheckConfig;
+import io.moosicbox.lb.config.HostPort;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.ListenerLimits;
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.discovery.HostResolver;
+import io.moosicbox.lb.pool.Backend;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.ContentResponse;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * cert-manager's HTTP-01 solvers, one pod per challenge, each answering 404 to the tokens of the
+ * others: a Certificate with several names has several at once behind the solver cluster.
+ */
+class AcmeSolversTest {
+    private static final String PREFIX = "/.well-known/acme-challenge/";
+    private final List<Server> servers = new ArrayList<>();
+    private LoadBalancer lb;
+    private HttpClient client;
+
+    /** A solver that knows one token. */
+    private String solver(String token) throws Exception {
+        Server s = new Server();
+        ServerConnector c = new ServerConnector(s, 1, 1);
+        c.setHost("127.0.0.1");
+        s.addConnector(c);
+        s.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                if (!request.getHttpURI().getPath().equals(PREFIX + token)) {
+                    Response.writeError(request, response, callback, 404);
+                    return true;
+                }
+                Content.Sink.write(response, true, token + ".key", callback);
+                return true;
+            }
+        });
+        s.start();
+        servers.add(s);
+        return "http://127.0.0.1:" + c.getLocalPort();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (client != null) {
+            client.stop();
+        }
+        if (lb != null) {
+            lb.server().stop();
+        }
+        for (Server s : servers) {
+            s.stop();
+        }
+    }
+
+    @Test
+    void everyChallengeIsAnsweredWhicheverSolverIsAskedFirst() throws Exception {
+        ClusterConfig solvers = new ClusterConfig("solver", List.of("*"), List.of(PREFIX), "round_robin", HealthCheckConfig.defaults(),
+                List.of(BackendSpec.parse(solver("music")), BackendSpec.parse(solver("www"))), PoolSettings.defaults());
+        ClusterConfig music = new ClusterConfig("music", List.of("*"), List.of("/"), "round_robin", HealthCheckConfig.defaults(),
+                List.of(BackendSpec.parse(solver("none"))), PoolSettings.defaults());
+        LbConfig d = EnvConfig.defaults();
+        lb = new LoadBalancer(new LbConfig(new LbConfig.Listeners(new HostPort("127.0.0.1", 0), null, new HostPort("127.0.0.1", 0)),
+                d.tls(), List.of(solvers, music), d.timeouts(), d.shutdown(), d.admin(), "info"), HostResolver.system(), new ListenerLimits(0, 100, 0));
+        lb.start();
+        client = new HttpClient();
+        client.start();
+        // The same token several times in a row: round robin alone would answer every other one from the wrong solver.
+        for (String token : List.of("music", "www")) {
+            for (int i = 0; i < 4; i++) {
+                ContentResponse r = get(PREFIX + token);
+                assertEquals(200, r.getStatus(), token + ": " + r.getContentAsString());
+                assertEquals(token + ".key", r.getContentAsString());
+            }
+        }
+        // A token no solver knows is a 404, after every solver was asked once.
+        assertEquals(404, get(PREFIX + "unknown").getStatus());
+        for (Backend b : lb.router().cluster("solver").backends()) {
+            assertEquals(0, b.failures(), "a solver's 404 is no failure");
+        }
+        // Other clusters' 404s are answers like any other.
+        assertEquals(404, get("/nothing-here").getStatus());
+    }
+
+    private ContentResponse get(String path) throws Exception {
+        return client.newRequest("http://127.0.0.1:" + lb.proxyPort() + path).timeout(10, TimeUnit.SECONDS).send();
+    }
+}
