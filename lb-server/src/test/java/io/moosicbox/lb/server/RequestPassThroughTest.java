@@ -138,6 +138,31 @@ class RequestPassThroughTest {
     }
 
     @Test
+    void targetsThatJavaNetUriRefusesAreForwardedAsSent() throws Exception {
+        for (String target : List.of("/x?q=a|b{c}", "/x?q={\"a\":1}", "/x?q=a^b", "/x?q=%41%c3%a9")) {
+            seen.clear();
+            String answer = ask("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 200 "), target + ": " + answer);
+            assertEquals(List.of("GET " + target + " type=null body="), seen);
+        }
+        // A lone % cannot be sent by Jetty's client: the client's 400, not a backend failure.
+        seen.clear();
+        String lone = ask("GET /x?q=100% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        assertTrue(lone.startsWith("HTTP/1.1 400 "), lone);
+        assertEquals(List.of(), seen);
+        assertEquals(null, theBackend().lastError());
+        // Raw UTF-8 goes out percent-encoded, not as ISO-8859-1.
+        seen.clear();
+        byte[] utf8 = "GET /x?q=caf\u00e9 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.UTF_8);
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(utf8);
+            s.getInputStream().readAllBytes();
+        }
+        assertEquals(List.of("GET /x?q=caf%C3%A9 type=null body="), seen);
+    }
+
+    @Test
     void aBodyWithoutContentTypeGetsNoneMadeUp() throws Exception {
         String answer = ask("POST /form HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
         assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
@@ -166,6 +191,8 @@ class RequestPassThroughTest {
         try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            // Nothing more comes: a server that would keep the connection open sees the end now.
+            s.shutdownOutput();
             ByteArrayOutputStream all = new ByteArrayOutputStream();
             try {
                 s.getInputStream().transferTo(all);
