@@ -190,7 +190,8 @@ public class BalancingProxyHandler extends ProxyHandler {
             if (target == null) {
                 throw new IllegalArgumentException("a % not followed by two hex digits");
             }
-            proxyRequest = getHttpClient().newRequest(lease.backend().baseUrl())
+            // The backend's URL is scheme://host:port only (BackendSpec): path() sets the whole target.
+            proxyRequest = getHttpClient().newRequest(lease.backend().url())
                     .path(target)
                     .method(client.getMethod())
                     .idleTimeout(timeouts.idle().toMillis(), TimeUnit.MILLISECONDS);
