@@ -100,6 +100,7 @@ public final class LoadBalancer {
         virtualThreads.setMaxConcurrentTasks(10_000);
         threads.setVirtualThreadsExecutor(virtualThreads);
         server = new Server(threads);
+        server.setErrorHandler(new PlainTextErrorHandler());
         server.setStopTimeout(config.shutdown().timeout().toMillis());
 
         HttpConfiguration http = new HttpConfiguration();

@@ -103,6 +103,7 @@ class HostileInputTest {
     void smugglingIsRefusedAndNothingReachesTheBackend(String attack) throws Exception {
         String answer = exchange(attack.getBytes(StandardCharsets.ISO_8859_1));
         assertTrue(answer.startsWith("HTTP/1.1 400 "), answer);
+        assertTrue(answer.contains("\r\n\r\n400 ") && !answer.contains("<html"), "the balancer's short plain text: " + answer);
         assertEquals(1, count(answer, "HTTP/1.1 "), "one answer, then the connection closes: " + answer);
         assertEquals(List.of(), seen);
     }
@@ -150,6 +151,8 @@ class HostileInputTest {
     void uriOver8KiBIs414() throws Exception {
         String answer = exchange(("GET /" + "a".repeat(8 * 1024) + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
         assertTrue(answer.startsWith("HTTP/1.1 414 "), answer);
+        assertTrue(answer.contains("\r\nContent-Type: text/plain;charset=utf-8\r\n"), answer);
+        assertTrue(answer.endsWith("\r\n\r\n414 URI Too Long\n"), answer);
         assertEquals(List.of(), seen);
     }
 
