@@ -409,14 +409,16 @@ public class BalancingProxyHandler extends ProxyHandler {
                                                   org.eclipse.jetty.client.Response backendResponse, Response response,
                                                   Callback callback, Throwable failure) {
         ProxyExchange exchange = (ProxyExchange) callback;
-        if (backendResponse.getStatus() == 0 && !isLocal(failure) && !exchange.clientFailure) {
+        // The client's body was badly framed or too large: its fault, and its answer (400, or 413
+        // over MAX_BODY_SIZE). Not every client-side failure is that: a backend that fails also
+        // fails the body it was reading, and a shutdown cuts the request.
+        HttpException badBody = exchange.clientFailure ? clientCause(failure) : null;
+        if (backendResponse.getStatus() == 0 && !isLocal(failure) && badBody == null) {
             exchange.attempt.lease.backend().recordError(describe(failure));
         }
-        if (exchange.clientFailure && !response.isCommitted()) {
-            // The client's body was broken or too large: its fault, and its answer (400, or 413 over MAX_BODY_SIZE).
-            HttpException cause = clientCause(failure);
-            refuse(exchange, cause != null ? cause.getCode() : HttpStatus.BAD_REQUEST_400,
-                    cause != null && cause.getCode() == HttpStatus.PAYLOAD_TOO_LARGE_413 ? "the request body is too large" : "the request body is not valid");
+        if (badBody != null && !response.isCommitted()) {
+            refuse(exchange, badBody.getCode(),
+                    badBody.getCode() == HttpStatus.PAYLOAD_TOO_LARGE_413 ? "the request body is too large" : "the request body is not valid");
             return;
         }
         if (retry(exchange, failure)) {
