@@ -62,6 +62,11 @@ public record CertificateSet(KeyStore keyStore, String defaultAlias, List<Certif
         return "cert-" + (index + 1);
     }
 
+    /** Where the certificate of {@code alias} is in the configured list: SNI prefers the earlier of two equal matches. */
+    static int position(String alias) {
+        return Integer.parseInt(alias.substring("cert-".length())) - 1;
+    }
+
     public boolean sameBytes(byte[] otherDigest) {
         return Arrays.equals(digest, otherDigest);
     }

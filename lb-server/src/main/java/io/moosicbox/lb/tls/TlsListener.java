@@ -7,6 +7,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.HTTP2Cipher;
@@ -33,6 +34,10 @@ import org.slf4j.LoggerFactory;
 public final class TlsListener extends ContainerLifeCycle {
     public static final String CONNECTOR = "proxy-tls";
     private static final Logger LOG = LoggerFactory.getLogger(TlsListener.class);
+    /** How well a certificate's names cover an SNI name, better ones higher. */
+    private static final int NO_MATCH = 0;
+    private static final int WILDCARD = 1;
+    private static final int EXACT = 2;
 
     /** Mozilla server-side TLS "intermediate" (v5.7), IANA names; TLS 1.3 suites first. */
     static final String[] CIPHER_SUITES = {
@@ -206,16 +211,21 @@ public final class TlsListener extends ContainerLifeCycle {
     }
 
     /**
-     * Like Jetty's own choice (exact names before wildcards), except that a client whose SNI
+     * Exact names before wildcards, then the certificate configured first. A client whose SNI
      * matches no certificate, or that sends none, gets the first configured one, not an arbitrary one.
      */
     private String selectAlias(String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLSession session,
                                String sniHost, java.util.Collection<X509> candidates) {
         if (sniHost != null) {
+            String host = sniHost.toLowerCase(Locale.ROOT);
             X509 best = null;
+            int bestMatch = NO_MATCH;
             for (X509 x509 : candidates) {
-                if (x509.matches(sniHost) && (best == null || x509.getWilds().size() < best.getWilds().size())) {
+                int match = match(x509, host);
+                if (match > bestMatch || match == bestMatch && match != NO_MATCH
+                        && CertificateSet.position(x509.getAlias()) < CertificateSet.position(best.getAlias())) {
                     best = x509;
+                    bestMatch = match;
                 }
             }
             if (best != null) {
@@ -223,7 +233,7 @@ public final class TlsListener extends ContainerLifeCycle {
             }
             for (String alias : sslContextFactory.getAliases()) {
                 X509 x509 = sslContextFactory.getX509(alias);
-                if (x509 != null && x509.matches(sniHost)) {
+                if (x509 != null && match(x509, host) != NO_MATCH) {
                     // Served under another key type: the JDK asks again with that one.
                     return null;
                 }
@@ -231,5 +241,20 @@ public final class TlsListener extends ContainerLifeCycle {
         }
         String fallback = current.defaultAlias();
         return candidates.stream().anyMatch(x -> x.getAlias().equals(fallback)) ? fallback : null;
+    }
+
+    /**
+     * Not Jetty's X509.matches: that one lets {@code *.example.com} cover {@code example.com}
+     * itself, so a wildcard-only certificate could be chosen for a name it is not valid for. A
+     * wildcard stands for exactly one label (RFC 6125).
+     *
+     * @param host the requested name in lower case (Jetty keeps the certificate's names in lower case)
+     */
+    private static int match(X509 x509, String host) {
+        if (x509.getHosts().contains(host)) {
+            return EXACT;
+        }
+        int dot = host.indexOf('.');
+        return dot > 0 && x509.getWilds().contains(host.substring(dot + 1)) ? WILDCARD : NO_MATCH;
     }
 }

@@ -25,7 +25,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
@@ -161,6 +163,36 @@ class TlsListenerTest {
         assertTrue(sClient(port, "-servername", "unknown.test").out().contains("CN = a.test"));
         assertTrue(sClient(port, "-noservername").out().contains("CN = a.test"));
         assertEquals(List.of("a.test", "b.test", "c.test"), lb.certificates().stream().map(CertificateInfo::name).toList());
+    }
+
+    /**
+     * The audit's case: with certificates [default, *.example.test, example.test + *.example.test]
+     * the bare name was served the wildcard-only certificate when that one came first, because
+     * Jetty's matching lets a wildcard cover its own domain.
+     */
+    @Test
+    void anExactNameWinsAndAWildcardCoversOneLabelOnlyWhateverTheOrder() throws Exception {
+        TestCerts.Pair music = TestCerts.selfSigned(dir.resolve("music"), "music.test", TestCerts.KeyForm.EC_SEC1);
+        TestCerts.Pair wild = TestCerts.withNames(dir.resolve("wild"), "wild", "*.example.test");
+        TestCerts.Pair apexWild = TestCerts.withNames(dir.resolve("apexwild"), "apexwild", "example.test", "*.example.test");
+        for (List<TestCerts.Pair> order : List.of(List.of(music, wild, apexWild), List.of(music, apexWild, wild))) {
+            String names = order.stream().map(p -> p.cert().getFileName().toString()).toList().toString();
+            LoadBalancer lb = start(certEnv(order.toArray(TestCerts.Pair[]::new)));
+            int port = lb.tlsPort();
+            assertEquals(leaf(apexWild), serverCertificate(port, "example.test"), names + ": example.test");
+            assertEquals(leaf(apexWild), serverCertificate(port, "EXAMPLE.Test"), names + ": names compare without case");
+            // Both wildcards cover a.example.test: the one listed first serves.
+            assertEquals(leaf(order.get(1)), serverCertificate(port, "a.example.test"), names + ": a.example.test");
+            // One label only: nothing covers a.b.example.test, so the default serves.
+            assertEquals(leaf(music), serverCertificate(port, "a.b.example.test"), names + ": a.b.example.test");
+            String out = Tools.ok(null, "curl", "-sS", "--cacert", apexWild.ca().toString(), "--resolve", "example.test:" + port + ":127.0.0.1",
+                    "https://example.test:" + port + "/apex");
+            assertTrue(out.contains("path=/apex"), names + ": " + out);
+        }
+    }
+
+    private static X509Certificate leaf(TestCerts.Pair pair) throws Exception {
+        return PemFiles.certificates(pair.cert(), Files.readAllBytes(pair.cert())).get(0);
     }
 
     private static Tools.Run sClient(int port, String... options) {
@@ -353,6 +385,10 @@ class TlsListenerTest {
 
 
     private static SSLSocket connect(int port) throws Exception {
+        return connect(port, null);
+    }
+
+    private static SSLSocket connect(int port, String sniHost) throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(null, new TrustManager[] {new X509TrustManager() {
             @Override
@@ -367,13 +403,22 @@ class TlsListenerTest {
             }
         }}, new SecureRandom());
         SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+        if (sniHost != null) {
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(sniHost)));
+            socket.setSSLParameters(parameters);
+        }
         socket.setSoTimeout(10_000);
         socket.startHandshake();
         return socket;
     }
 
     private static X509Certificate serverCertificate(int port) {
-        try (SSLSocket socket = connect(port)) {
+        return serverCertificate(port, null);
+    }
+
+    private static X509Certificate serverCertificate(int port, String sniHost) {
+        try (SSLSocket socket = connect(port, sniHost)) {
             return (X509Certificate) socket.getSession().getPeerCertificates()[0];
         } catch (Exception e) {
             throw new AssertionError(e);
