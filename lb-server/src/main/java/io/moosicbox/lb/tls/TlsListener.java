@@ -2,10 +2,9 @@ package io.moosicbox.lb.tls;
 
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -55,7 +54,9 @@ public final class TlsListener extends ContainerLifeCycle {
     private final ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("lb-certificates", true);
     private volatile List<LbConfig.CertificatePair> pairs;
     private volatile CertificateSet current;
-    private byte[] refusedDigest;
+    /** The files of {@link #pairs} when they were last loaded or refused, and what was wrong with them then. */
+    private byte[] lastRead;
+    private List<String> lastProblems = List.of();
 
     /**
      * @param selectors threads that serve this listener's connections (see LoadBalancer.SELECTORS)
@@ -66,7 +67,10 @@ public final class TlsListener extends ContainerLifeCycle {
             throws PemException {
         this.config = config;
         this.pairs = config.certificates();
-        this.current = CertificateSet.load(pairs);
+        List<PairFiles> files = PairFiles.read(pairs);
+        // All or nothing here: a pair that cannot be served at start has nothing to fall back on.
+        this.current = CertificateSet.of(files);
+        this.lastRead = PairFiles.digest(files);
         warnAboutValidity(current);
 
         sslContextFactory.setKeyStore(current.keyStore());
@@ -125,7 +129,7 @@ public final class TlsListener extends ContainerLifeCycle {
 
     private void poll(long interval) {
         try {
-            reloadIfChanged(pairs);
+            reloadIfChanged();
         } catch (RuntimeException e) {
             LOG.warn("checking the certificate files failed", e);
         }
@@ -136,67 +140,62 @@ public final class TlsListener extends ContainerLifeCycle {
 
     /**
      * Re-reads the certificate files now (on a configuration reload); {@code pairs} may name
-     * other files than before. A set that cannot be served is refused and the running one stays.
+     * other files than before. A pair that cannot be served keeps serving its previous
+     * certificate while the others are renewed; a set that cannot be served at all (a new pair
+     * is broken) is refused and the running one stays.
      *
-     * @return why it was refused; empty when the new set serves (or nothing changed)
+     * @return the broken files, one line each; empty when every pair serves its files (or nothing changed)
      */
     public synchronized List<String> reload(List<LbConfig.CertificatePair> newPairs) {
-        refusedDigest = null;
-        return reloadIfChanged(newPairs);
+        List<PairFiles> files = PairFiles.read(newPairs);
+        byte[] digest = PairFiles.digest(files);
+        if (newPairs.equals(pairs) && Arrays.equals(digest, lastRead)) {
+            return lastProblems;
+        }
+        return load(newPairs, files, digest);
     }
 
-    private synchronized List<String> reloadIfChanged(List<LbConfig.CertificatePair> newPairs) {
-        byte[] digest = digestOf(newPairs);
-        if (newPairs.equals(pairs) && (current.sameBytes(digest) || java.util.Arrays.equals(digest, refusedDigest))) {
-            return List.of();
+    private synchronized void reloadIfChanged() {
+        List<PairFiles> files = PairFiles.read(pairs);
+        byte[] digest = PairFiles.digest(files);
+        if (!Arrays.equals(digest, lastRead)) {
+            load(pairs, files, digest);
         }
+    }
+
+    private List<String> load(List<LbConfig.CertificatePair> newPairs, List<PairFiles> files, byte[] digest) {
+        List<String> problems = new ArrayList<>();
         CertificateSet next;
         try {
-            next = CertificateSet.load(newPairs);
-        } catch (PemException e) {
-            // Logged once per broken content: a watcher polling every few seconds must not flood the log.
-            refusedDigest = digest;
-            LOG.warn("new certificate refused, still serving the previous one: {}", e.getMessage());
-            return List.of(e.getMessage());
-        }
-        try {
-            sslContextFactory.reload(f -> f.setKeyStore(next.keyStore()));
+            next = current.renew(files, problems);
+            if (!next.entries().equals(current.entries())) {
+                sslContextFactory.reload(f -> f.setKeyStore(next.keyStore()));
+            }
         } catch (Exception e) {
-            refusedDigest = digest;
-            LOG.warn("new certificate refused, still serving the previous one: {}", e.toString());
-            return List.of("cannot use the new certificates: " + e);
+            String problem = e instanceof PemException ? e.getMessage() : "cannot use the new certificates: " + e;
+            LOG.warn("new certificate refused, still serving the previous one: {}", problem);
+            if (newPairs.equals(pairs)) {
+                // Logged once per broken content: a watcher polling every few seconds must not flood the log.
+                lastRead = digest;
+                lastProblems = List.of(problem);
+            }
+            return List.of(problem);
+        }
+        for (String problem : problems) {
+            LOG.warn("new certificate refused, still serving the previous one: {}", problem);
+        }
+        for (CertificateSet.Entry e : next.entries()) {
+            if (!current.entries().contains(e)) {
+                CertificateInfo c = e.info();
+                LOG.info("certificate for {} from {} now serves new connections (valid until {})", c.name(), c.file(), c.notAfter());
+            }
         }
         current = next;
         pairs = newPairs;
-        refusedDigest = null;
-        for (CertificateInfo c : next.certificates()) {
-            LOG.info("certificate for {} from {} now serves new connections (valid until {})", c.name(), c.file(), c.notAfter());
-        }
+        lastRead = digest;
+        lastProblems = List.copyOf(problems);
         warnAboutValidity(next);
-        return List.of();
-    }
-
-    /**
-     * What the files hold now, as {@link CertificateSet} digests it; while a file cannot be read,
-     * a digest of that error, so that a missing file is reported once, not at every poll.
-     */
-    private static byte[] digestOf(List<LbConfig.CertificatePair> pairs) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        try {
-            for (LbConfig.CertificatePair pair : pairs) {
-                sha.update(PemFiles.read(Path.of(pair.cert())));
-                sha.update(PemFiles.read(Path.of(pair.key())));
-            }
-            return sha.digest();
-        } catch (PemException e) {
-            sha.reset();
-            return sha.digest(e.getMessage().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
+        return lastProblems;
     }
 
     private static void warnAboutValidity(CertificateSet set) {

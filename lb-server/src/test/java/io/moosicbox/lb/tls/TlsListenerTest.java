@@ -2,6 +2,7 @@ package io.moosicbox.lb.tls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.ConfigException;
@@ -249,6 +250,44 @@ class TlsListenerTest {
         }
     }
 
+    /**
+     * The audit's case: the API's key went missing, then the music certificate was renewed, and
+     * the old music certificate stayed (all pairs were refused for the one broken pair) until it
+     * would have expired.
+     */
+    @Test
+    void aBrokenPairKeepsItsCertificateWhileTheOtherPairsAreRenewed() throws Exception {
+        TestCerts.Pair music = TestCerts.selfSigned(dir.resolve("music"), "music.test", TestCerts.KeyForm.EC_SEC1);
+        TestCerts.Pair api = TestCerts.selfSigned(dir.resolve("api"), "api.test", TestCerts.KeyForm.EC_SEC1);
+        Map<String, String> env = certEnv(music, api);
+        env.put("SSL_RELOAD_INTERVAL", "100ms");
+        LoadBalancer lb = start(env);
+        int port = lb.tlsPort();
+        assertEquals(leaf(api), serverCertificate(port, "api.test"));
+
+        Files.delete(api.key());
+        TestCerts.Pair renewed = TestCerts.selfSigned(dir.resolve("renewed"), "music.test", TestCerts.KeyForm.RSA_PKCS8);
+        replace(music.key(), renewed.key());
+        replace(music.cert(), renewed.cert());
+        X509Certificate renewedLeaf = leaf(renewed);
+        TestBalancer.await("the renewed music certificate to be served", Duration.ofSeconds(10),
+                () -> serverCertificate(port, "music.test").equals(renewedLeaf));
+        assertEquals(leaf(api), serverCertificate(port, "api.test"), "the broken pair serves its previous certificate");
+        assertEquals(List.of("music.test", "api.test"), lb.certificates().stream().map(CertificateInfo::name).toList());
+
+        // A reload names the broken file, and only that one.
+        ReloadResult reload = lb.reload();
+        assertEquals(1, reload.problems().size(), reload.problems().toString());
+        assertTrue(reload.problems().get(0).startsWith(api.key() + ": cannot read"), reload.problems().toString());
+        assertEquals(renewedLeaf, serverCertificate(port, "music.test"));
+
+        // At start there is nothing to fall back on: still a configuration error.
+        assertProblem(env, api.key() + ": cannot read");
+        IllegalArgumentException atStart = assertThrows(IllegalArgumentException.class,
+                () -> new LoadBalancer(config(env)));
+        assertTrue(atStart.getMessage().contains(api.key().toString()), atStart.getMessage());
+    }
+
     @Test
     void badFilesAreConfigurationErrorsNamingTheFile() throws Exception {
         TestCerts.Pair a = TestCerts.selfSigned(dir.resolve("a"), "a.test", TestCerts.KeyForm.EC_SEC1);
@@ -375,6 +414,13 @@ class TlsListenerTest {
     }
 
     // --- helpers --------------------------------------------------------------------------------
+
+    /** Replaces {@code target} by a copy of {@code source} in one step, as a rename over it does. */
+    private static void replace(Path target, Path source) throws Exception {
+        Path tmp = target.resolveSibling(target.getFileName() + ".new");
+        Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
 
     private static void repoint(Path link, String target) throws Exception {
         Path tmp = link.resolveSibling(link.getFileName() + ".new");
