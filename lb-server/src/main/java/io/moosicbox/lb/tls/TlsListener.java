@@ -57,6 +57,8 @@ public final class TlsListener extends ContainerLifeCycle {
     /** The files of {@link #pairs} when they were last loaded or refused, and what was wrong with them then. */
     private byte[] lastRead;
     private List<String> lastProblems = List.of();
+    /** The files of {@link #pairs} as the previous poll read them. */
+    private byte[] seen;
 
     /**
      * @param selectors threads that serve this listener's connections (see LoadBalancer.SELECTORS)
@@ -71,6 +73,7 @@ public final class TlsListener extends ContainerLifeCycle {
         // All or nothing here: a pair that cannot be served at start has nothing to fall back on.
         this.current = CertificateSet.of(files);
         this.lastRead = PairFiles.digest(files);
+        this.seen = lastRead;
         warnAboutValidity(current);
 
         sslContextFactory.setKeyStore(current.keyStore());
@@ -139,8 +142,9 @@ public final class TlsListener extends ContainerLifeCycle {
     }
 
     /**
-     * Re-reads the certificate files now (on a configuration reload); {@code pairs} may name
-     * other files than before. A pair that cannot be served keeps serving its previous
+     * Re-reads the certificate files now (on a configuration reload), without waiting for them to
+     * settle as a poll does: a reload is asked for once the files are written. {@code pairs} may
+     * name other files than before. A pair that cannot be served keeps serving its previous
      * certificate while the others are renewed; a set that cannot be served at all (a new pair
      * is broken) is refused and the running one stays.
      *
@@ -155,10 +159,18 @@ public final class TlsListener extends ContainerLifeCycle {
         return load(newPairs, files, digest);
     }
 
-    private synchronized void reloadIfChanged() {
+    /**
+     * One poll. Changed files are loaded once two polls in a row read the same bytes, as
+     * ConfigWatcher does: a fullchain rewritten in place can be caught with its new leaf but not
+     * yet its intermediate, which the new key matches, and that would be served to every client
+     * until the next poll. A renewal is thus served within two intervals.
+     */
+    synchronized void reloadIfChanged() {
         List<PairFiles> files = PairFiles.read(pairs);
         byte[] digest = PairFiles.digest(files);
-        if (!Arrays.equals(digest, lastRead)) {
+        boolean settled = Arrays.equals(digest, seen);
+        seen = digest;
+        if (settled && !Arrays.equals(digest, lastRead)) {
             load(pairs, files, digest);
         }
     }

@@ -288,6 +288,54 @@ class TlsListenerTest {
         assertTrue(atStart.getMessage().contains(api.key().toString()), atStart.getMessage());
     }
 
+    /**
+     * The audit's case: a writer that rewrites fullchain.pem in place had written the new leaf but
+     * not yet its intermediate when a poll ran, and the leaf alone (which the new key matches)
+     * was served until the next poll. The polls are run by the test, so their timing is exact.
+     */
+    @Test
+    void aFullchainWrittenInPlaceIsServedOnlyOnceTwoPollsReadItTheSame() throws Exception {
+        TestCerts.Pair first = TestCerts.chain(dir.resolve("gen1"), "music.test");
+        TestCerts.Pair second = TestCerts.chain(dir.resolve("gen2"), "music.test");
+        Path fullchain = Files.copy(first.cert(), dir.resolve("fullchain.pem"));
+        Path privkey = Files.copy(first.key(), dir.resolve("privkey.pem"));
+        LbConfig config = config(Map.of("SSL_CERT_PATH", fullchain.toString(), "SSL_KEY_PATH", privkey.toString(),
+                "SSL_RELOAD_INTERVAL", "0"));
+        org.eclipse.jetty.server.Server server = new org.eclipse.jetty.server.Server();
+        TlsListener listener = new TlsListener(server, 1, new org.eclipse.jetty.server.HttpConfiguration(),
+                config.listeners().https(), config.tls());
+        server.addConnector(listener.connector());
+        server.addBean(listener);
+        server.start();
+        try {
+            int port = listener.connector().getLocalPort();
+            List<X509Certificate> before = servedChain(port);
+            assertEquals(2, before.size());
+
+            String secondChain = Files.readString(second.cert());
+            String end = "-----END CERTIFICATE-----\n";
+            String secondLeafOnly = secondChain.substring(0, secondChain.indexOf(end) + end.length());
+            Files.write(privkey, Files.readAllBytes(second.key()));
+            Files.writeString(fullchain, secondLeafOnly);
+            listener.reloadIfChanged();
+            assertEquals(before, servedChain(port), "the leaf without its intermediate must not be served");
+            Files.writeString(fullchain, secondChain);
+            listener.reloadIfChanged();
+            assertEquals(before, servedChain(port), "changed since the previous poll: not settled yet");
+            listener.reloadIfChanged();
+            assertEquals(PemFiles.certificates(second.cert(), Files.readAllBytes(second.cert())), servedChain(port),
+                    "read the same twice: served whole");
+        } finally {
+            server.stop();
+        }
+    }
+
+    private static List<X509Certificate> servedChain(int port) throws Exception {
+        try (SSLSocket socket = connect(port)) {
+            return java.util.Arrays.stream(socket.getSession().getPeerCertificates()).map(c -> (X509Certificate) c).toList();
+        }
+    }
+
     @Test
     void badFilesAreConfigurationErrorsNamingTheFile() throws Exception {
         TestCerts.Pair a = TestCerts.selfSigned(dir.resolve("a"), "a.test", TestCerts.KeyForm.EC_SEC1);
