@@ -2,11 +2,11 @@ package io.moosicbox.lb.tls;
 
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.HTTP2Cipher;
@@ -33,6 +33,10 @@ import org.slf4j.LoggerFactory;
 public final class TlsListener extends ContainerLifeCycle {
     public static final String CONNECTOR = "proxy-tls";
     private static final Logger LOG = LoggerFactory.getLogger(TlsListener.class);
+    /** How well a certificate's names cover an SNI name, better ones higher. */
+    private static final int NO_MATCH = 0;
+    private static final int WILDCARD = 1;
+    private static final int EXACT = 2;
 
     /** Mozilla server-side TLS "intermediate" (v5.7), IANA names; TLS 1.3 suites first. */
     static final String[] CIPHER_SUITES = {
@@ -50,7 +54,11 @@ public final class TlsListener extends ContainerLifeCycle {
     private final ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("lb-certificates", true);
     private volatile List<LbConfig.CertificatePair> pairs;
     private volatile CertificateSet current;
-    private byte[] refusedDigest;
+    /** The files of {@link #pairs} when they were last loaded or refused, and what was wrong with them then. */
+    private byte[] lastRead;
+    private List<String> lastProblems = List.of();
+    /** The files of {@link #pairs} as the previous poll read them. */
+    private byte[] seen;
 
     /**
      * @param selectors threads that serve this listener's connections (see LoadBalancer.SELECTORS)
@@ -61,7 +69,11 @@ public final class TlsListener extends ContainerLifeCycle {
             throws PemException {
         this.config = config;
         this.pairs = config.certificates();
-        this.current = CertificateSet.load(pairs);
+        List<PairFiles> files = PairFiles.read(pairs);
+        // All or nothing here: a pair that cannot be served at start has nothing to fall back on.
+        this.current = CertificateSet.of(files);
+        this.lastRead = PairFiles.digest(files);
+        this.seen = lastRead;
         warnAboutValidity(current);
 
         sslContextFactory.setKeyStore(current.keyStore());
@@ -120,7 +132,7 @@ public final class TlsListener extends ContainerLifeCycle {
 
     private void poll(long interval) {
         try {
-            reloadIfChanged(pairs);
+            reloadIfChanged();
         } catch (RuntimeException e) {
             LOG.warn("checking the certificate files failed", e);
         }
@@ -130,68 +142,72 @@ public final class TlsListener extends ContainerLifeCycle {
     }
 
     /**
-     * Re-reads the certificate files now (on a configuration reload); {@code pairs} may name
-     * other files than before. A set that cannot be served is refused and the running one stays.
+     * Re-reads the certificate files now (on a configuration reload), without waiting for them to
+     * settle as a poll does: a reload is asked for once the files are written. {@code pairs} may
+     * name other files than before. A pair that cannot be served keeps serving its previous
+     * certificate while the others are renewed; a set that cannot be served at all (a new pair
+     * is broken) is refused and the running one stays.
      *
-     * @return why it was refused; empty when the new set serves (or nothing changed)
+     * @return the broken files, one line each; empty when every pair serves its files (or nothing changed)
      */
     public synchronized List<String> reload(List<LbConfig.CertificatePair> newPairs) {
-        refusedDigest = null;
-        return reloadIfChanged(newPairs);
-    }
-
-    private synchronized List<String> reloadIfChanged(List<LbConfig.CertificatePair> newPairs) {
-        byte[] digest = digestOf(newPairs);
-        if (newPairs.equals(pairs) && (current.sameBytes(digest) || java.util.Arrays.equals(digest, refusedDigest))) {
-            return List.of();
+        List<PairFiles> files = PairFiles.read(newPairs);
+        byte[] digest = PairFiles.digest(files);
+        if (newPairs.equals(pairs) && Arrays.equals(digest, lastRead)) {
+            return lastProblems;
         }
-        CertificateSet next;
-        try {
-            next = CertificateSet.load(newPairs);
-        } catch (PemException e) {
-            // Logged once per broken content: a watcher polling every few seconds must not flood the log.
-            refusedDigest = digest;
-            LOG.warn("new certificate refused, still serving the previous one: {}", e.getMessage());
-            return List.of(e.getMessage());
-        }
-        try {
-            sslContextFactory.reload(f -> f.setKeyStore(next.keyStore()));
-        } catch (Exception e) {
-            refusedDigest = digest;
-            LOG.warn("new certificate refused, still serving the previous one: {}", e.toString());
-            return List.of("cannot use the new certificates: " + e);
-        }
-        current = next;
-        pairs = newPairs;
-        refusedDigest = null;
-        for (CertificateInfo c : next.certificates()) {
-            LOG.info("certificate for {} from {} now serves new connections (valid until {})", c.name(), c.file(), c.notAfter());
-        }
-        warnAboutValidity(next);
-        return List.of();
+        return load(newPairs, files, digest);
     }
 
     /**
-     * What the files hold now, as {@link CertificateSet} digests it; while a file cannot be read,
-     * a digest of that error, so that a missing file is reported once, not at every poll.
+     * One poll. Changed files are loaded once two polls in a row read the same bytes, as
+     * ConfigWatcher does: a fullchain rewritten in place can be caught with its new leaf but not
+     * yet its intermediate, which the new key matches, and that would be served to every client
+     * until the next poll. A renewal is thus served within two intervals.
      */
-    private static byte[] digestOf(List<LbConfig.CertificatePair> pairs) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+    synchronized void reloadIfChanged() {
+        List<PairFiles> files = PairFiles.read(pairs);
+        byte[] digest = PairFiles.digest(files);
+        boolean settled = Arrays.equals(digest, seen);
+        seen = digest;
+        if (settled && !Arrays.equals(digest, lastRead)) {
+            load(pairs, files, digest);
         }
+    }
+
+    private List<String> load(List<LbConfig.CertificatePair> newPairs, List<PairFiles> files, byte[] digest) {
+        List<String> problems = new ArrayList<>();
+        CertificateSet next;
         try {
-            for (LbConfig.CertificatePair pair : pairs) {
-                sha.update(PemFiles.read(Path.of(pair.cert())));
-                sha.update(PemFiles.read(Path.of(pair.key())));
+            next = current.renew(files, problems);
+            if (!next.entries().equals(current.entries())) {
+                sslContextFactory.reload(f -> f.setKeyStore(next.keyStore()));
             }
-            return sha.digest();
-        } catch (PemException e) {
-            sha.reset();
-            return sha.digest(e.getMessage().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (Exception e) {
+            String problem = e instanceof PemException ? e.getMessage() : "cannot use the new certificates: " + e;
+            LOG.warn("new certificate refused, still serving the previous one: {}", problem);
+            if (newPairs.equals(pairs)) {
+                // Logged once per broken content: a watcher polling every few seconds must not flood the log.
+                lastRead = digest;
+                lastProblems = List.of(problem);
+            }
+            return List.of(problem);
         }
+        for (String problem : problems) {
+            LOG.warn("new certificate refused, still serving the previous one: {}", problem);
+        }
+        for (CertificateSet.Entry e : next.entries()) {
+            if (!current.entries().contains(e)) {
+                CertificateInfo c = e.info();
+                LOG.info("certificate for {} from {} now serves new connections (valid until {})", c.name(), c.file(), c.notAfter());
+            }
+        }
+        current = next;
+        pairs = newPairs;
+        lastRead = digest;
+        lastProblems = List.copyOf(problems);
+        warnAboutValidity(next);
+        return lastProblems;
     }
 
     private static void warnAboutValidity(CertificateSet set) {
@@ -206,16 +222,21 @@ public final class TlsListener extends ContainerLifeCycle {
     }
 
     /**
-     * Like Jetty's own choice (exact names before wildcards), except that a client whose SNI
+     * Exact names before wildcards, then the certificate configured first. A client whose SNI
      * matches no certificate, or that sends none, gets the first configured one, not an arbitrary one.
      */
     private String selectAlias(String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLSession session,
                                String sniHost, java.util.Collection<X509> candidates) {
         if (sniHost != null) {
+            String host = sniHost.toLowerCase(Locale.ROOT);
             X509 best = null;
+            int bestMatch = NO_MATCH;
             for (X509 x509 : candidates) {
-                if (x509.matches(sniHost) && (best == null || x509.getWilds().size() < best.getWilds().size())) {
+                int match = match(x509, host);
+                if (match > bestMatch || match == bestMatch && match != NO_MATCH
+                        && CertificateSet.position(x509.getAlias()) < CertificateSet.position(best.getAlias())) {
                     best = x509;
+                    bestMatch = match;
                 }
             }
             if (best != null) {
@@ -223,7 +244,7 @@ public final class TlsListener extends ContainerLifeCycle {
             }
             for (String alias : sslContextFactory.getAliases()) {
                 X509 x509 = sslContextFactory.getX509(alias);
-                if (x509 != null && x509.matches(sniHost)) {
+                if (x509 != null && match(x509, host) != NO_MATCH) {
                     // Served under another key type: the JDK asks again with that one.
                     return null;
                 }
@@ -231,5 +252,20 @@ public final class TlsListener extends ContainerLifeCycle {
         }
         String fallback = current.defaultAlias();
         return candidates.stream().anyMatch(x -> x.getAlias().equals(fallback)) ? fallback : null;
+    }
+
+    /**
+     * Not Jetty's X509.matches: that one lets {@code *.example.com} cover {@code example.com}
+     * itself, so a wildcard-only certificate could be chosen for a name it is not valid for. A
+     * wildcard stands for exactly one label (RFC 6125).
+     *
+     * @param host the requested name in lower case (Jetty keeps the certificate's names in lower case)
+     */
+    private static int match(X509 x509, String host) {
+        if (x509.getHosts().contains(host)) {
+            return EXACT;
+        }
+        int dot = host.indexOf('.');
+        return dot > 0 && x509.getWilds().contains(host.substring(dot + 1)) ? WILDCARD : NO_MATCH;
     }
 }

@@ -51,6 +51,17 @@ final class TestCerts {
         return new Pair(cert, key, cert);
     }
 
+    /** A self-signed EC certificate whose DNS names are exactly {@code dnsNames} (wildcards allowed), the first also its CN. */
+    static Pair withNames(Path dir, String file, String... dnsNames) throws IOException {
+        Files.createDirectories(dir);
+        Path key = dir.resolve(file + ".key");
+        Path cert = dir.resolve(file + ".crt");
+        Tools.ok(dir, "openssl", "ecparam", "-name", "prime256v1", "-genkey", "-out", key.toString());
+        Tools.ok(dir, "openssl", "req", "-x509", "-key", key.toString(), "-out", cert.toString(), "-days", "30",
+                "-subj", "/CN=" + dnsNames[0], "-addext", "subjectAltName=DNS:" + String.join(",DNS:", dnsNames));
+        return new Pair(cert, key, cert);
+    }
+
     /** Root CA → intermediate CA → leaf for {@code name}; {@code cert} is the fullchain (leaf, intermediate). */
     static Pair chain(Path dir, String name) throws IOException {
         Files.createDirectories(dir);

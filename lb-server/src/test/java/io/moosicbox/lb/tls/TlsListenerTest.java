@@ -2,6 +2,7 @@ package io.moosicbox.lb.tls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.ConfigException;
@@ -25,7 +26,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
@@ -163,6 +166,36 @@ class TlsListenerTest {
         assertEquals(List.of("a.test", "b.test", "c.test"), lb.certificates().stream().map(CertificateInfo::name).toList());
     }
 
+    /**
+     * The audit's case: with certificates [default, *.example.test, example.test + *.example.test]
+     * the bare name was served the wildcard-only certificate when that one came first, because
+     * Jetty's matching lets a wildcard cover its own domain.
+     */
+    @Test
+    void anExactNameWinsAndAWildcardCoversOneLabelOnlyWhateverTheOrder() throws Exception {
+        TestCerts.Pair music = TestCerts.selfSigned(dir.resolve("music"), "music.test", TestCerts.KeyForm.EC_SEC1);
+        TestCerts.Pair wild = TestCerts.withNames(dir.resolve("wild"), "wild", "*.example.test");
+        TestCerts.Pair apexWild = TestCerts.withNames(dir.resolve("apexwild"), "apexwild", "example.test", "*.example.test");
+        for (List<TestCerts.Pair> order : List.of(List.of(music, wild, apexWild), List.of(music, apexWild, wild))) {
+            String names = order.stream().map(p -> p.cert().getFileName().toString()).toList().toString();
+            LoadBalancer lb = start(certEnv(order.toArray(TestCerts.Pair[]::new)));
+            int port = lb.tlsPort();
+            assertEquals(leaf(apexWild), serverCertificate(port, "example.test"), names + ": example.test");
+            assertEquals(leaf(apexWild), serverCertificate(port, "EXAMPLE.Test"), names + ": names compare without case");
+            // Both wildcards cover a.example.test: the one listed first serves.
+            assertEquals(leaf(order.get(1)), serverCertificate(port, "a.example.test"), names + ": a.example.test");
+            // One label only: nothing covers a.b.example.test, so the default serves.
+            assertEquals(leaf(music), serverCertificate(port, "a.b.example.test"), names + ": a.b.example.test");
+            String out = Tools.ok(null, "curl", "-sS", "--cacert", apexWild.ca().toString(), "--resolve", "example.test:" + port + ":127.0.0.1",
+                    "https://example.test:" + port + "/apex");
+            assertTrue(out.contains("path=/apex"), names + ": " + out);
+        }
+    }
+
+    private static X509Certificate leaf(TestCerts.Pair pair) throws Exception {
+        return PemFiles.certificates(pair.cert(), Files.readAllBytes(pair.cert())).get(0);
+    }
+
     private static Tools.Run sClient(int port, String... options) {
         List<String> command = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port));
         command.addAll(List.of(options));
@@ -214,6 +247,92 @@ class TlsListenerTest {
             assertTrue(refused.problems().get(0).contains("does not belong"), refused.problems().toString());
             assertEquals(secondServed, serverCertificate(lb.tlsPort()));
             assertTrue(get(held, "/still").contains("path=/still"));
+        }
+    }
+
+    /**
+     * The audit's case: the API's key went missing, then the music certificate was renewed, and
+     * the old music certificate stayed (all pairs were refused for the one broken pair) until it
+     * would have expired.
+     */
+    @Test
+    void aBrokenPairKeepsItsCertificateWhileTheOtherPairsAreRenewed() throws Exception {
+        TestCerts.Pair music = TestCerts.selfSigned(dir.resolve("music"), "music.test", TestCerts.KeyForm.EC_SEC1);
+        TestCerts.Pair api = TestCerts.selfSigned(dir.resolve("api"), "api.test", TestCerts.KeyForm.EC_SEC1);
+        Map<String, String> env = certEnv(music, api);
+        env.put("SSL_RELOAD_INTERVAL", "100ms");
+        LoadBalancer lb = start(env);
+        int port = lb.tlsPort();
+        assertEquals(leaf(api), serverCertificate(port, "api.test"));
+
+        Files.delete(api.key());
+        TestCerts.Pair renewed = TestCerts.selfSigned(dir.resolve("renewed"), "music.test", TestCerts.KeyForm.RSA_PKCS8);
+        replace(music.key(), renewed.key());
+        replace(music.cert(), renewed.cert());
+        X509Certificate renewedLeaf = leaf(renewed);
+        TestBalancer.await("the renewed music certificate to be served", Duration.ofSeconds(10),
+                () -> serverCertificate(port, "music.test").equals(renewedLeaf));
+        assertEquals(leaf(api), serverCertificate(port, "api.test"), "the broken pair serves its previous certificate");
+        assertEquals(List.of("music.test", "api.test"), lb.certificates().stream().map(CertificateInfo::name).toList());
+
+        // A reload names the broken file, and only that one.
+        ReloadResult reload = lb.reload();
+        assertEquals(1, reload.problems().size(), reload.problems().toString());
+        assertTrue(reload.problems().get(0).startsWith(api.key() + ": cannot read"), reload.problems().toString());
+        assertEquals(renewedLeaf, serverCertificate(port, "music.test"));
+
+        // At start there is nothing to fall back on: still a configuration error.
+        assertProblem(env, api.key() + ": cannot read");
+        IllegalArgumentException atStart = assertThrows(IllegalArgumentException.class,
+                () -> new LoadBalancer(config(env)));
+        assertTrue(atStart.getMessage().contains(api.key().toString()), atStart.getMessage());
+    }
+
+    /**
+     * The audit's case: a writer that rewrites fullchain.pem in place had written the new leaf but
+     * not yet its intermediate when a poll ran, and the leaf alone (which the new key matches)
+     * was served until the next poll. The polls are run by the test, so their timing is exact.
+     */
+    @Test
+    void aFullchainWrittenInPlaceIsServedOnlyOnceTwoPollsReadItTheSame() throws Exception {
+        TestCerts.Pair first = TestCerts.chain(dir.resolve("gen1"), "music.test");
+        TestCerts.Pair second = TestCerts.chain(dir.resolve("gen2"), "music.test");
+        Path fullchain = Files.copy(first.cert(), dir.resolve("fullchain.pem"));
+        Path privkey = Files.copy(first.key(), dir.resolve("privkey.pem"));
+        LbConfig config = config(Map.of("SSL_CERT_PATH", fullchain.toString(), "SSL_KEY_PATH", privkey.toString(),
+                "SSL_RELOAD_INTERVAL", "0"));
+        org.eclipse.jetty.server.Server server = new org.eclipse.jetty.server.Server();
+        TlsListener listener = new TlsListener(server, 1, new org.eclipse.jetty.server.HttpConfiguration(),
+                config.listeners().https(), config.tls());
+        server.addConnector(listener.connector());
+        server.addBean(listener);
+        server.start();
+        try {
+            int port = listener.connector().getLocalPort();
+            List<X509Certificate> before = servedChain(port);
+            assertEquals(2, before.size());
+
+            String secondChain = Files.readString(second.cert());
+            String end = "-----END CERTIFICATE-----\n";
+            String secondLeafOnly = secondChain.substring(0, secondChain.indexOf(end) + end.length());
+            Files.write(privkey, Files.readAllBytes(second.key()));
+            Files.writeString(fullchain, secondLeafOnly);
+            listener.reloadIfChanged();
+            assertEquals(before, servedChain(port), "the leaf without its intermediate must not be served");
+            Files.writeString(fullchain, secondChain);
+            listener.reloadIfChanged();
+            assertEquals(before, servedChain(port), "changed since the previous poll: not settled yet");
+            listener.reloadIfChanged();
+            assertEquals(PemFiles.certificates(second.cert(), Files.readAllBytes(second.cert())), servedChain(port),
+                    "read the same twice: served whole");
+        } finally {
+            server.stop();
+        }
+    }
+
+    private static List<X509Certificate> servedChain(int port) throws Exception {
+        try (SSLSocket socket = connect(port)) {
+            return java.util.Arrays.stream(socket.getSession().getPeerCertificates()).map(c -> (X509Certificate) c).toList();
         }
     }
 
@@ -344,6 +463,13 @@ class TlsListenerTest {
 
     // --- helpers --------------------------------------------------------------------------------
 
+    /** Replaces {@code target} by a copy of {@code source} in one step, as a rename over it does. */
+    private static void replace(Path target, Path source) throws Exception {
+        Path tmp = target.resolveSibling(target.getFileName() + ".new");
+        Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
     private static void repoint(Path link, String target) throws Exception {
         Path tmp = link.resolveSibling(link.getFileName() + ".new");
         Files.deleteIfExists(tmp);
@@ -353,6 +479,10 @@ class TlsListenerTest {
 
 
     private static SSLSocket connect(int port) throws Exception {
+        return connect(port, null);
+    }
+
+    private static SSLSocket connect(int port, String sniHost) throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(null, new TrustManager[] {new X509TrustManager() {
             @Override
@@ -367,13 +497,22 @@ class TlsListenerTest {
             }
         }}, new SecureRandom());
         SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+        if (sniHost != null) {
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName(sniHost)));
+            socket.setSSLParameters(parameters);
+        }
         socket.setSoTimeout(10_000);
         socket.startHandshake();
         return socket;
     }
 
     private static X509Certificate serverCertificate(int port) {
-        try (SSLSocket socket = connect(port)) {
+        return serverCertificate(port, null);
+    }
+
+    private static X509Certificate serverCertificate(int port, String sniHost) {
+        try (SSLSocket socket = connect(port, sniHost)) {
             return (X509Certificate) socket.getSession().getPeerCertificates()[0];
         } catch (Exception e) {
             throw new AssertionError(e);
