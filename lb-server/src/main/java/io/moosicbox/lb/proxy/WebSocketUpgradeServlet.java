@@ -2,6 +2,7 @@ package io.moosicbox.lb.proxy;
 
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.Lease;
+import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.websocket.WebSocketProxy;
 import jakarta.servlet.http.HttpServlet;
@@ -54,13 +55,17 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         Router.Route route = router.get().route(ForwardedHeaders.hostOf(client), ForwardedHeaders.routingPath(client));
         Cluster cluster = route.cluster();
         Lease lease = null;
+        RequestInfo info;
         if (cluster == null) {
             refuse(response, route.miss().status(), route.miss().reason());
-        } else if ((lease = cluster.acquire(new CoreRequestInfo(client))) == null) {
+        } else if ((lease = cluster.acquire(info = new CoreRequestInfo(client))) == null) {
             refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(cluster));
         } else {
             HttpFields.Mutable forwarded = ForwardedHeaders.of(client, ForwardedHeaders.fromTrustedProxy(client, trustedProxies));
-            webSockets.upgrade(request, response, lease, lease.backend().baseUrl() + client.getHttpURI().getPathQuery(), forwarded);
+            RequestInfo retryInfo = info;
+            WebSocketProxy.Retry retry = new WebSocketProxy.Retry(cluster.config().pool().retries(),
+                    failed -> cluster.tryAcquire(retryInfo, failed));
+            lease = webSockets.upgrade(request, response, lease, client.getHttpURI().getPathQuery(), forwarded, retry);
         }
         report(client, response, cluster, lease, start);
     }

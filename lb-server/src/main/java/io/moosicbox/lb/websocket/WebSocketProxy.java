@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
@@ -173,20 +174,20 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      * Connects to the backend, then upgrades the client, or answers the client with an error.
      * The lease is released when the session ends, or before this returns when there is none.
      *
-     * @param backendUrl {@code http(s)://host:port/path?query} on the chosen backend
-     * @param forwarded  the forwarding headers the backend gets
-     * @return 101 when upgraded, else the error status sent to the client
+     * @param pathQuery the client's request target, which every backend tried gets
+     * @param forwarded the forwarding headers the backend gets
+     * @param retry     the next backend when one could not be reached, as for plain requests
+     * @return the lease of the backend tried last: the one serving the session, or the last to refuse
      */
-    public int upgrade(HttpServletRequest request, HttpServletResponse response, Lease lease, String backendUrl,
-                       HttpFields forwarded) throws IOException {
-        URI backendUri;
-        try {
-            backendUri = URI.create("ws" + backendUrl.substring(4));
-        } catch (IllegalArgumentException e) {
+    public Lease upgrade(HttpServletRequest request, HttpServletResponse response, Lease lease, String pathQuery,
+                       HttpFields forwarded, Retry retry) throws IOException {
+        URI backendUri = backendUri(lease, pathQuery);
+        if (backendUri == null) {
             lease.release(false);
-            return refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of());
+            refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of());
+            return lease;
         }
-        Handshake handshake = new Handshake(request, lease, backendUri, forwarded);
+        Handshake handshake = new Handshake(request, lease, pathQuery, backendUri, forwarded, retry);
         JettyWebSocketServerContainer container = JettyWebSocketServerContainer.getContainer(request.getServletContext());
         boolean upgraded;
         try {
@@ -197,12 +198,40 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         }
         if (!upgraded) {
             handshake.abandon();
-            return refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of());
+            refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of());
+        } else if (handshake.refusal != 0) {
+            refuse(response, handshake.refusal, handshake.refusalReason, handshake.refusalHeaders);
         }
-        if (handshake.refusal != 0) {
-            return refuse(response, handshake.refusal, handshake.refusalReason, handshake.refusalHeaders);
+        return handshake.lease();
+    }
+
+    /**
+     * Another backend for a handshake whose backend could not be reached.
+     *
+     * @param max  how many other backends may be tried (the cluster's {@code retries})
+     * @param next a lease on a backend other than the one given, or null when there is none
+     */
+    public record Retry(int max, Function<Backend, Lease> next) {
+        public static final Retry NONE = new Retry(0, failed -> null);
+    }
+
+    private static URI backendUri(Lease lease, String pathQuery) {
+        try {
+            return URI.create("ws" + lease.backend().baseUrl().substring(4) + pathQuery);
+        } catch (IllegalArgumentException e) {
+            return null;
         }
-        return HttpStatus.SWITCHING_PROTOCOLS_101;
+    }
+
+    /** Whether the backend was never reached (refused, unroutable): the handshake can go elsewhere. */
+    private static boolean notReached(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException || t instanceof java.net.NoRouteToHostException
+                    || t instanceof java.nio.channels.UnresolvedAddressException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The same short plain-text answer as the HTTP proxy gives. */
@@ -246,24 +275,75 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
     /** One client's handshake: the backend connection it needs, and what to answer if there is none. */
     private final class Handshake implements JettyUpgradeListener {
         private final HttpServletRequest request;
-        private final Lease lease;
-        private final URI backendUri;
+        private final String pathQuery;
         private final HttpFields forwarded;
-        private final WebSocketTunnel tunnel;
+        private final Retry retry;
+        // The backend tried now; another one after a connection that could not be made.
+        private Lease lease;
+        private URI backendUri;
+        private WebSocketTunnel tunnel;
+        private int retries;
         private int refusal;
         private String refusalReason;
         private Map<String, String> refusalHeaders = Map.of();
 
-        Handshake(HttpServletRequest request, Lease lease, URI backendUri, HttpFields forwarded) {
+        Handshake(HttpServletRequest request, Lease lease, String pathQuery, URI backendUri, HttpFields forwarded, Retry retry) {
             this.request = request;
+            this.pathQuery = pathQuery;
+            this.forwarded = forwarded;
+            this.retry = retry;
             this.lease = lease;
             this.backendUri = backendUri;
-            this.forwarded = forwarded;
             this.tunnel = new WebSocketTunnel(lease, scheduler, registry::remove);
+        }
+
+        /** The lease of the backend tried last: the one that serves the session, or the one that refused. */
+        Lease lease() {
+            return lease;
         }
 
         /** Jetty's creator: runs once the client's handshake is valid, on the request's (virtual) thread. */
         Object create(JettyServerUpgradeRequest upgradeRequest, JettyServerUpgradeResponse upgradeResponse) {
+            while (true) {
+                Object created = connect(upgradeRequest, upgradeResponse);
+                if (created != null || !(lastFailure != null && notReached(lastFailure)) || !nextBackend()) {
+                    return created;
+                }
+            }
+        }
+
+        private Throwable lastFailure;
+
+        /**
+         * After a backend that could not be reached (its error and failure already recorded), the
+         * next one, as a plain request would go: nothing was sent, so any handshake may.
+         */
+        private boolean nextBackend() {
+            if (retries >= retry.max()) {
+                return false;
+            }
+            Lease next = retry.next().apply(lease.backend());
+            if (next == null) {
+                return false;
+            }
+            URI uri = backendUri(next, pathQuery);
+            if (uri == null) {
+                next.release(false);
+                return false;
+            }
+            lease.backend().recordRetry();
+            retries++;
+            lease = next;
+            backendUri = uri;
+            tunnel = new WebSocketTunnel(next, scheduler, registry::remove);
+            refusal = 0;
+            refusalReason = null;
+            refusalHeaders = Map.of();
+            lastFailure = null;
+            return true;
+        }
+
+        private Object connect(JettyServerUpgradeRequest upgradeRequest, JettyServerUpgradeResponse upgradeResponse) {
             ClientUpgradeRequest backendRequest = new ClientUpgradeRequest(backendUri);
             backendRequest.setSubProtocols(upgradeRequest.getSubProtocols());
             long headersTimeout = timeouts.responseHeaders().toMillis();
@@ -311,6 +391,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
 
         /** Records why the backend gave no session; the client gets the matching status. */
         private Object refused(Throwable failure) {
+            lastFailure = failure;
             boolean timeout = isTimeout(failure);
             int answered = failure instanceof UpgradeException u ? u.getResponseStatusCode() : 0;
             if (answered >= 400) {

@@ -254,6 +254,22 @@ class WebSocketProxyTest {
         assertEquals(1, theBackend().failures());
     }
 
+    @Test
+    void aHandshakeWhoseBackendCannotBeReachedGoesToAnother() throws Exception {
+        // Round robin over a backend that refuses connections (crashed, restarting) and a live one.
+        startLbOn("http://127.0.0.1:" + TestBackend.refusingPort() + "," + backend.url());
+        for (int i = 0; i < 4; i++) {
+            TestClient c = connect(viaLb("/ws"));
+            c.send("hello " + i);
+            assertEquals("hello " + i, c.nextText());
+            c.session.close();
+        }
+        awaitNoneInFlight();
+        Backend refusing = lb.clusters().getFirst().backends().getFirst();
+        assertTrue(refusing.failures() >= 1, "the refusing backend's failures are counted: " + refusing.failures());
+        assertTrue(refusing.retries() >= 1, "and the handshakes it refused went on: " + refusing.retries());
+    }
+
     private void startLbOn(String backendUrl) throws Exception {
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
                 "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl)));
