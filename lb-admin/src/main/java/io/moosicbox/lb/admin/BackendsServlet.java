@@ -4,6 +4,7 @@ import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.server.LoadBalancer;
+import io.moosicbox.lb.server.Topology;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -36,7 +37,11 @@ final class BackendsServlet extends HttpServlet {
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         String[] parts = parts(req);
         if (parts.length == 0) {
-            Json.write(resp, 200, view.backends(lb.clusters()));
+            List<Map<String, Object>> all = view.backends(lb.clusters());
+            for (Topology.Retired r : lb.retiredBackends()) {
+                all.add(retired(r));
+            }
+            Json.write(resp, 200, all);
             return;
         }
         if (parts.length == 2 && ACTIONS.contains(parts[1])) {
@@ -53,6 +58,11 @@ final class BackendsServlet extends HttpServlet {
             Backend b = c.find(parts[0]);
             if (b != null) {
                 found.add(view.backend(c, b));
+            }
+        }
+        for (Topology.Retired r : lb.retiredBackends()) {
+            if (r.backend().address().equals(parts[0])) {
+                found.add(retired(r));
             }
         }
         if (found.isEmpty()) {
@@ -119,6 +129,16 @@ final class BackendsServlet extends HttpServlet {
         Map<String, Object> body = view.backend(cluster, backend);
         body.put("previous_state", before.name());
         Json.write(resp, 200, body);
+    }
+
+    /**
+     * A backend a reload or DNS took out, shown until its last request ends (DRAINING, then gone):
+     * a deploy script that removed it can wait for that as for a drain.
+     */
+    private Map<String, Object> retired(Topology.Retired r) {
+        Map<String, Object> m = view.backend(r.cluster(), r.backend());
+        m.put("retired", true);
+        return m;
     }
 
     /** The path after /api/backends, split: [] or [address] or [address, action]. */

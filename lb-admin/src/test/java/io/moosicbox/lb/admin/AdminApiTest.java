@@ -183,6 +183,47 @@ class AdminApiTest {
     }
 
     @Test
+    void aBackendAReloadTookOutShowsAsRetiredUntilItsLastRequestEnds() throws Exception {
+        start(Map.of());
+        CompletableFuture<HttpResponse<String>> held1 = http.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> held2 = http.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        await("both backends busy", () -> lb.clusters().get(0).backends().stream().allMatch(b -> b.inflight() == 1));
+        // The file now names only the second backend.
+        LbConfig running = lb.config();
+        ClusterConfig c = running.clusters().getFirst();
+        ClusterConfig onlyTwo = new ClusterConfig(c.name(), c.hosts(), c.paths(), c.algorithm(), c.healthCheck(),
+                List.of(BackendSpec.parse("http://" + two.address())), c.pool());
+        LbConfig next = new LbConfig(running.listeners(), running.tls(), List.of(onlyTwo), running.timeouts(),
+                running.shutdown(), running.admin(), running.logLevel(), running.accessLog(), running.websocket());
+        lb.setConfigSource(() -> next);
+        assertEquals(200, post("/api/reload", null).statusCode());
+
+        JsonNode retired = backend(one.address());
+        assertEquals("DRAINING", retired.get("state").asText());
+        assertTrue(retired.get("retired").asBoolean(), retired.toString());
+        assertEquals(1, retired.get("inflight").asInt());
+        HttpResponse<String> single = get("/api/backends/" + one.address());
+        assertEquals(200, single.statusCode(), single.body());
+        assertEquals("DRAINING", json(single).get(0).get("state").asText());
+
+        one.release();
+        two.release();
+        assertEquals(200, held1.get().statusCode());
+        assertEquals(200, held2.get().statusCode());
+        await("the retired backend gone from the list once drained", () -> {
+            try {
+                return get("/api/backends/" + one.address()).statusCode() == 404;
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+    }
+
+    @Test
     void drainWaitsForInflightThenEnableAndDisable() throws Exception {
         start(Map.of());
         // Round robin: of two requests, one lands on each backend; both stay in flight.

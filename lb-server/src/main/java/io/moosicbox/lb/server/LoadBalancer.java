@@ -196,8 +196,8 @@ public final class LoadBalancer {
         return topology.clusters();
     }
 
-    /** Backends that a reload or DNS took out and that still finish their requests. */
-    public List<Backend> retiredBackends() {
+    /** Backends that a reload or DNS took out and that still finish their requests, with the cluster they left. */
+    public List<Topology.Retired> retiredBackends() {
         return topology.retired();
     }
 

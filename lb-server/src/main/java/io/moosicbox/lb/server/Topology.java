@@ -28,7 +28,7 @@ public final class Topology implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Topology.class);
 
     private final DnsDiscovery discovery;
-    private final List<Backend> retired = new CopyOnWriteArrayList<>();
+    private final List<Retired> retired = new CopyOnWriteArrayList<>();
     private volatile Router router = new Router(List.of());
     private List<ClusterConfig> configs = List.of();
 
@@ -46,9 +46,12 @@ public final class Topology implements AutoCloseable {
         return router.clusters();
     }
 
-    /** Backends taken out by a reload or by DNS that still finish requests (DRAINING), or just did (DRAINED). */
-    public List<Backend> retired() {
-        retired.removeIf(b -> b.state() == BackendState.DRAINED);
+    /** A backend taken out of its cluster by a reload or by DNS, while it finishes its requests. */
+    public record Retired(Cluster cluster, Backend backend) {}
+
+    /** Backends taken out by a reload or by DNS that still finish requests (DRAINING); forgotten once DRAINED. */
+    public List<Retired> retired() {
+        retired.removeIf(r -> r.backend().state() == BackendState.DRAINED);
         return List.copyOf(retired);
     }
 
@@ -128,11 +131,11 @@ public final class Topology implements AutoCloseable {
                 if (!kept.contains(b)) {
                     LOG.info("backend {} left cluster {}: draining, {} requests in flight", b.address(), c.name(), b.inflight());
                     b.setState(BackendState.DRAINING);
-                    retired.add(b);
+                    retired.add(new Retired(c, b));
                 }
             }
         }
-        retired.removeIf(b -> b.state() == BackendState.DRAINED);
+        retired.removeIf(r -> r.backend().state() == BackendState.DRAINED);
     }
 
     private static Backend findByUrl(Cluster cluster, BackendSpec spec) {
