@@ -91,6 +91,12 @@ class AdminApiTest {
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A request that stays in flight until its backend's {@code release()}; round robin puts two on two backends. */
+    private CompletableFuture<HttpResponse<String>> hold() {
+        return http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     private URI admin(String path) {
         return URI.create("http://127.0.0.1:" + lb.adminPort() + path);
     }
@@ -185,12 +191,8 @@ class AdminApiTest {
     @Test
     void aBackendAReloadTookOutShowsAsRetiredUntilItsLastRequestEnds() throws Exception {
         start(Map.of());
-        CompletableFuture<HttpResponse<String>> held1 = http.sendAsync(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        CompletableFuture<HttpResponse<String>> held2 = http.sendAsync(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> held1 = hold();
+        CompletableFuture<HttpResponse<String>> held2 = hold();
         await("both backends busy", () -> lb.clusters().get(0).backends().stream().allMatch(b -> b.inflight() == 1));
         // The file now names only the second backend.
         LbConfig running = lb.config();
@@ -227,12 +229,8 @@ class AdminApiTest {
     void drainWaitsForInflightThenEnableAndDisable() throws Exception {
         start(Map.of());
         // Round robin: of two requests, one lands on each backend; both stay in flight.
-        CompletableFuture<HttpResponse<String>> held1 = http.sendAsync(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        CompletableFuture<HttpResponse<String>> held2 = http.sendAsync(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/hold")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> held1 = hold();
+        CompletableFuture<HttpResponse<String>> held2 = hold();
         await("both backends busy", () -> lb.clusters().get(0).backends().stream().allMatch(b -> b.inflight() == 1));
 
         HttpResponse<String> drained = post("/api/backends/" + one.address() + "/drain", null);

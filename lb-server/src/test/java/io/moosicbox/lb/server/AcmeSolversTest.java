@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.moosicbox.lb.config.BackendSpec;
 import io.moosicbox.lb.config.ClusterConfig;
-import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.config.HealthCheckConfig;
-import io.moosicbox.lb.config.HostPort;
-import io.moosicbox.lb.config.LbConfig;
-import io.moosicbox.lb.config.ListenerLimits;
 import io.moosicbox.lb.config.PoolSettings;
-import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.TestBalancer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -65,7 +62,7 @@ class AcmeSolversTest {
             client.stop();
         }
         if (lb != null) {
-            lb.server().stop();
+            lb.stop();
         }
         for (Server s : servers) {
             s.stop();
@@ -78,10 +75,7 @@ class AcmeSolversTest {
                 List.of(BackendSpec.parse(solver("music")), BackendSpec.parse(solver("www"))), PoolSettings.defaults());
         ClusterConfig music = new ClusterConfig("music", List.of("*"), List.of("/"), "round_robin", HealthCheckConfig.defaults(),
                 List.of(BackendSpec.parse(solver("none"))), PoolSettings.defaults());
-        LbConfig d = EnvConfig.defaults();
-        lb = new LoadBalancer(new LbConfig(new LbConfig.Listeners(new HostPort("127.0.0.1", 0), null, new HostPort("127.0.0.1", 0)),
-                d.tls(), List.of(solvers, music), d.timeouts(), d.shutdown(), d.admin(), "info"), HostResolver.system(), new ListenerLimits(0, 100, 0));
-        lb.start();
+        lb = TestBalancer.start(Duration.ofSeconds(10), solvers, music);
         client = new HttpClient();
         client.start();
         // The same token several times in a row: round robin alone would answer every other one from the wrong solver.

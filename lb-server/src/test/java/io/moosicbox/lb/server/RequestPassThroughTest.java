@@ -3,17 +3,10 @@ package io.moosicbox.lb.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.moosicbox.lb.config.BackendSpec;
-import io.moosicbox.lb.config.ClusterConfig;
-import io.moosicbox.lb.config.EnvConfig;
-import io.moosicbox.lb.config.HealthCheckConfig;
-import io.moosicbox.lb.config.HostPort;
-import io.moosicbox.lb.config.LbConfig;
-import io.moosicbox.lb.config.ListenerLimits;
 import io.moosicbox.lb.config.PoolSettings;
-import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.TestBalancer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.Socket;
@@ -78,19 +71,14 @@ class RequestPassThroughTest {
             }
         });
         backend.start();
-        ClusterConfig all = new ClusterConfig("all", List.of("*"), List.of("/"), "round_robin", HealthCheckConfig.defaults(),
-                List.of(BackendSpec.parse("http://127.0.0.1:" + bc.getLocalPort())), PoolSettings.defaults());
-        LbConfig d = EnvConfig.defaults();
-        LbConfig config = new LbConfig(new LbConfig.Listeners(new HostPort("127.0.0.1", 0), null, new HostPort("127.0.0.1", 0)),
-                d.tls(), List.of(all), d.timeouts(), d.shutdown(), d.admin(), "info");
-        lb = new LoadBalancer(config, HostResolver.system(), new ListenerLimits(0, 100, 0));
-        lb.start();
+        lb = TestBalancer.start(Duration.ofSeconds(60),
+                TestBalancer.cluster("round_robin", PoolSettings.defaults(), "http://127.0.0.1:" + bc.getLocalPort()));
     }
 
     @AfterEach
     void stop() throws Exception {
         if (lb != null) {
-            lb.server().stop();
+            lb.stop();
         }
         if (backend != null) {
             backend.stop();
@@ -98,7 +86,7 @@ class RequestPassThroughTest {
     }
 
     private Backend theBackend() {
-        return lb.router().cluster("all").backends().getFirst();
+        return TestBalancer.only(lb).backends().getFirst();
     }
 
     @Test
