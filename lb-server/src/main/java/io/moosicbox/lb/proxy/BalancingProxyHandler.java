@@ -7,6 +7,7 @@ import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -184,7 +185,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         Request client = exchange.request;
         org.eclipse.jetty.client.Request proxyRequest;
         try {
-            // path() keeps a target that java.net.URI cannot parse (a query with | { } ^ or a lone %) as it is;
+            // path() keeps a target that java.net.URI cannot parse (a query with | { } or ^) as it is;
             // given whole to newRequest, such a target was refused with 400.
             String target = target(client.getHttpURI().getPathQuery());
             if (target == null) {
@@ -241,7 +242,7 @@ public class BalancingProxyHandler extends ProxyHandler {
                 out.append((char) cp);
                 continue;
             }
-            for (byte b : new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            for (byte b : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
                 out.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xF, 16)))
                         .append(Character.toUpperCase(Character.forDigit(b & 0xF, 16)));
             }

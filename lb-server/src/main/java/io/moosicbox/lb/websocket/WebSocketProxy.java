@@ -283,6 +283,8 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         private URI backendUri;
         private WebSocketTunnel tunnel;
         private int retries;
+        // Why the backend tried last gave no session: one never reached may be replaced by another.
+        private Throwable lastFailure;
         private int refusal;
         private String refusalReason;
         private Map<String, String> refusalHeaders = Map.of();
@@ -311,8 +313,6 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
                 }
             }
         }
-
-        private Throwable lastFailure;
 
         /**
          * After a backend that could not be reached (its error and failure already recorded), the
