@@ -14,6 +14,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.HttpResponseException;
 import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpFields;
@@ -414,7 +415,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         // over MAX_BODY_SIZE). Not every client-side failure is that: a backend that fails also
         // fails the body it was reading, and a shutdown cuts the request.
         HttpException badBody = exchange.clientFailure ? clientCause(failure) : null;
-        if (backendResponse.getStatus() == 0 && !isLocal(failure) && badBody == null) {
+        if ((backendResponse.getStatus() == 0 || failure instanceof HttpResponseException) && !isLocal(failure) && badBody == null) {
             exchange.attempt.lease.backend().recordError(describe(failure));
         }
         if (badBody != null && !response.isCommitted()) {
@@ -506,7 +507,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
     }
 
-    /** Whether the exchange failed for the backend's sake: nothing came back, or it was too slow. */
+    /** Whether the exchange failed for the backend's sake: nothing (or nothing valid) came back, or it was too slow. */
     static boolean isBackendFailure(Result result) {
         if (!result.isFailed()) {
             return false;
@@ -515,12 +516,18 @@ public class BalancingProxyHandler extends ProxyHandler {
         if (isLocal(f)) {
             return false;
         }
-        return f instanceof TimeoutException || result.getResponse() == null || result.getResponse().getStatus() == 0;
+        // HttpResponseException: a response Jetty could not parse (a status of 2000, a TLS port spoken to in clear).
+        return f instanceof TimeoutException || f instanceof HttpResponseException || result.getResponse() == null
+                || result.getResponse().getStatus() == 0;
     }
 
-    /** A request the backend client refused to send (too large headers, say): the balancer's side, not the backend's. */
+    /**
+     * A request the backend client refused to send (too large headers, say): the balancer's side,
+     * not the backend's. A response Jetty could not parse (an HttpException) is the backend's.
+     */
     static boolean isLocal(Throwable failure) {
-        return failure instanceof IllegalArgumentException || failure instanceof IllegalStateException;
+        return (failure instanceof IllegalArgumentException || failure instanceof IllegalStateException)
+                && !(failure instanceof HttpException);
     }
 
     private static boolean hasContent(ProxyExchange exchange) {
@@ -549,7 +556,8 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     private static HttpException clientCause(Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
+        // Below a response that could not be parsed is the parser's own 400: the backend's fault, not the client's.
+        for (Throwable t = failure; t != null && !(t instanceof HttpResponseException); t = t.getCause()) {
             if (t instanceof HttpException e && e.getCode() >= 400 && e.getCode() < 500) {
                 return e;
             }

@@ -174,6 +174,23 @@ class ForwardingTest {
     }
 
     @Test
+    void aBackendThatAnswersGarbageCountsAsFailing() throws Exception {
+        start(List.of());
+        // What an http:// backend URL that points at a TLS port, or at something that is not HTTP, answers.
+        backendAnswer = "HTTP/1.1 2000 Nonsense\r\n\r\n";
+        for (int i = 0; i < 3; i++) {
+            try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertTrue(answer.startsWith("HTTP/1.1 502 "), answer);
+            }
+        }
+        var backend = lb.router().cluster("all").backends().getFirst();
+        assertEquals(3, backend.failures(), "last error: " + backend.lastError());
+    }
+
+    @Test
     void aBackendsCookieGoesToItsClientAndToNoOtherClient() throws Exception {
         start(List.of());
         backendAnswer = "HTTP/1.1 200 OK\r\nSet-Cookie: session=alice; Path=/\r\nContent-Length: 2\r\n\r\nok";
