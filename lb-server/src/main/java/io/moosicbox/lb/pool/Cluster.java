@@ -107,7 +107,7 @@ public final class Cluster {
         if (candidates.isEmpty()) {
             return null;
         }
-        Backend first = selector.select(candidates, request);
+        Backend first = exclude == null ? selector.select(candidates, request) : selector.reselect(candidates, request);
         if (first != exclude) {
             Lease lease = first.tryAcquire();
             if (lease != null) {
@@ -122,7 +122,7 @@ public final class Cluster {
             }
         }
         while (!open.isEmpty()) {
-            Backend b = selector.select(open, request);
+            Backend b = exclude == null ? selector.select(open, request) : selector.reselect(open, request);
             Lease lease = b.tryAcquire();
             if (lease != null) {
                 return lease;

@@ -13,4 +13,9 @@ public final class RoundRobinSelector implements Selector {
     public Backend select(List<Backend> candidates, RequestInfo request) {
         return candidates.get((int) Long.remainderUnsigned(next.getAndIncrement(), candidates.size()));
     }
+
+    @Override
+    public Backend reselect(List<Backend> candidates, RequestInfo request) {
+        return candidates.get((int) Long.remainderUnsigned(next.get(), candidates.size()));
+    }
 }

@@ -16,4 +16,12 @@ public interface Selector {
      * @return one of {@code candidates}
      */
     Backend select(List<Backend> candidates, RequestInfo request);
+
+    /**
+     * The pick for a retry of a request that already had its turn: an algorithm with a turn
+     * counter must not count it twice, or every request would meet a failing backend first.
+     */
+    default Backend reselect(List<Backend> candidates, RequestInfo request) {
+        return select(candidates, request);
+    }
 }

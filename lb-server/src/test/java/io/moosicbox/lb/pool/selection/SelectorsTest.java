@@ -190,6 +190,27 @@ class SelectorsTest {
     }
 
     @Test
+    void aRetryDoesNotTakeAnotherRoundRobinTurn() {
+        List<Backend> two = backends(1, 1);
+        Cluster cluster = new Cluster(new ClusterConfig("c", List.of("*"), List.of("/"), "round_robin",
+                HealthCheckConfig.defaults(), List.of(two.get(0).spec(), two.get(1).spec()), PoolSettings.defaults()), two);
+        Backend failing = two.get(0);
+        int firstOnFailing = 0;
+        for (int i = 0; i < 8; i++) {
+            Lease lease = cluster.tryAcquire(RequestInfo.NONE, null);
+            if (lease.backend() == failing) {
+                firstOnFailing++;
+                lease.release(true);
+                lease = cluster.tryAcquire(RequestInfo.NONE, failing);
+                assertNotEquals(failing, lease.backend());
+            }
+            lease.release(false);
+        }
+        // Every other request starts on it, as round robin says; not every request.
+        assertEquals(4, firstOnFailing);
+    }
+
+    @Test
     void slowStartRampsTheWeightFromATenth() throws Exception {
         Backend b = backends(10).get(0);
         Cluster cluster = new Cluster(
