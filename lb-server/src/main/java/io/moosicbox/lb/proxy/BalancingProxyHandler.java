@@ -543,6 +543,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         // HTTP/2 and 3 need no length: a body is there unless the headers ended the stream, which
         // Jetty reports as an end already read. Reading ahead is the only way to know; what is read is kept for the copy.
+        // A stream whose headers did not end it but whose (empty) end is still on its way counts as a body: an empty one.
         Content.Chunk first = client.read();
         if (first == null) {
             return true;

@@ -211,9 +211,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      * @param max  how many other backends may be tried (the cluster's {@code retries})
      * @param next a lease on a backend other than the one given, or null when there is none
      */
-    public record Retry(int max, Function<Backend, Lease> next) {
-        public static final Retry NONE = new Retry(0, failed -> null);
-    }
+    public record Retry(int max, Function<Backend, Lease> next) {}
 
     private static URI backendUri(Lease lease, String pathQuery) {
         try {

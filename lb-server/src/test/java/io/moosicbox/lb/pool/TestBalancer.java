@@ -11,6 +11,11 @@ import io.moosicbox.lb.server.LoadBalancer;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 
 /** Builds and starts a real balancer on loopback ports for tests. */
 public final class TestBalancer {
@@ -37,6 +42,27 @@ public final class TestBalancer {
         LoadBalancer lb = new LoadBalancer(config);
         lb.start();
         return lb;
+    }
+
+    /**
+     * A started Jetty backend on a free loopback port, answering with {@code handler}; request
+     * headers up to 128 KiB (Jetty's default of 8 KiB is below what the balancer forwards).
+     */
+    public static Server serve(Handler handler) throws Exception {
+        Server server = new Server();
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(128 * 1024);
+        ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost("127.0.0.1");
+        server.addConnector(connector);
+        server.setHandler(handler);
+        server.start();
+        return server;
+    }
+
+    /** The base URL of a server made by {@link #serve}. */
+    public static String url(Server server) {
+        return "http://127.0.0.1:" + ((ServerConnector) server.getConnectors()[0]).getLocalPort();
     }
 
     public static Cluster only(LoadBalancer lb) {

@@ -19,7 +19,6 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,11 +35,7 @@ class AcmeSolversTest {
 
     /** A solver that knows one token. */
     private String solver(String token) throws Exception {
-        Server s = new Server();
-        ServerConnector c = new ServerConnector(s, 1, 1);
-        c.setHost("127.0.0.1");
-        s.addConnector(c);
-        s.setHandler(new Handler.Abstract() {
+        Server s = TestBalancer.serve(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
                 if (!request.getHttpURI().getPath().equals(PREFIX + token)) {
@@ -51,9 +46,8 @@ class AcmeSolversTest {
                 return true;
             }
         });
-        s.start();
         servers.add(s);
-        return "http://127.0.0.1:" + c.getLocalPort();
+        return TestBalancer.url(s);
     }
 
     @AfterEach

@@ -24,10 +24,7 @@ import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.client.transport.HttpClientTransportOverHTTP2;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,13 +42,7 @@ class RequestPassThroughTest {
 
     @BeforeEach
     void start() throws Exception {
-        backend = new Server();
-        HttpConfiguration http = new HttpConfiguration();
-        http.setRequestHeaderSize(128 * 1024);
-        ServerConnector bc = new ServerConnector(backend, new HttpConnectionFactory(http));
-        bc.setHost("127.0.0.1");
-        backend.addConnector(bc);
-        backend.setHandler(new Handler.Abstract() {
+        backend = TestBalancer.serve(new Handler.Abstract() {
             @Override
             public boolean handle(org.eclipse.jetty.server.Request request, org.eclipse.jetty.server.Response response, Callback callback) {
                 String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
@@ -70,9 +61,7 @@ class RequestPassThroughTest {
                 return true;
             }
         });
-        backend.start();
-        lb = TestBalancer.start(Duration.ofSeconds(60),
-                TestBalancer.cluster("round_robin", PoolSettings.defaults(), "http://127.0.0.1:" + bc.getLocalPort()));
+        lb = TestBalancer.start(Duration.ofSeconds(60), TestBalancer.cluster("round_robin", PoolSettings.defaults(), TestBalancer.url(backend)));
     }
 
     @AfterEach
