@@ -11,11 +11,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.HttpResponseException;
 import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.client.transport.HttpExchange;
+import org.eclipse.jetty.client.transport.HttpRequest;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
@@ -47,6 +50,8 @@ public class BalancingProxyHandler extends ProxyHandler {
     private static final String CLIENT_RESPONSE = ProxyHandler.class.getName() + ".proxyToClientResponse";
     private static final String CONTINUE_ACTION = ProxyHandler.class.getName() + ".proxyToServerContinue";
     private static final int MAX_CONNECTIONS_PER_BACKEND = 1024;
+    /** How long a request with {@code Expect: 100-continue} waits for the backend's 100 before its body is sent anyway. */
+    static final long EXPECT_CONTINUE_WAIT_MS = 1000;
     /**
      * What the backend clients may send as headers: all that the listeners accept (64 KiB) and
      * the forwarding headers the balancer adds. At Jetty's default of 8 KiB a large cookie failed
@@ -258,14 +263,36 @@ public class BalancingProxyHandler extends ProxyHandler {
     private org.eclipse.jetty.client.Request.Content requestContent(ProxyExchange exchange, org.eclipse.jetty.client.Request proxyRequest) {
         // No type of its own: the backend gets the client's Content-Type, or none, never one the balancer made up.
         AsyncRequestContent deferred = new AsyncRequestContent((String) null);
-        Runnable copy = () -> Content.copy(clientBody(exchange), deferred, Callback.from(deferred::close, deferred::fail));
+        AtomicBoolean copying = new AtomicBoolean();
+        Runnable copy = () -> {
+            if (copying.compareAndSet(false, true)) {
+                Content.copy(clientBody(exchange), deferred, Callback.from(deferred::close, deferred::fail));
+            }
+        };
         if (HttpHeaderValue.CONTINUE.is(exchange.request.getHeaders().get(HttpHeader.EXPECT))) {
             // ProxyHandler's 100 Continue handler runs this once the backend asked for the body.
             proxyRequest.attribute(CONTINUE_ACTION, copy);
+            proxyRequest.onRequestCommit(r -> getHttpClient().getScheduler()
+                    .schedule(() -> proceedWithoutContinue(r, copy), EXPECT_CONTINUE_WAIT_MS, TimeUnit.MILLISECONDS));
         } else {
             proxyRequest.onRequestBegin(r -> copy.run());
         }
         return deferred;
+    }
+
+    /**
+     * Sends the body to a backend that has not answered {@code 100 Continue} in time, as curl does
+     * after its own second. Servers that do not speak 100-continue (HTTP/1.0 ones, Python's
+     * {@code http.server} by default) wait for the body, while Jetty's client waits for the 100:
+     * without this, such an upload ended in a 504 at {@code IDLE_TIMEOUT}. Reading the body makes
+     * Jetty send the client its 100. A no-op once the backend answered (the exchange has then
+     * proceeded, or failed, or finished), and the copy runs once whichever of the two comes first.
+     */
+    private static void proceedWithoutContinue(org.eclipse.jetty.client.Request proxyRequest, Runnable copy) {
+        HttpExchange attempt = ((HttpRequest) proxyRequest).getConversation().getExchanges().peekLast();
+        if (attempt != null && attempt.getRequest() == proxyRequest) {
+            attempt.proceed(copy, null);
+        }
     }
 
     /** The client's body; one whose upload breaks off fails the backend request, which must not count against the backend. */
