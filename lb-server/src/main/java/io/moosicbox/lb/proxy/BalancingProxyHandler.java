@@ -26,6 +26,7 @@ import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.proxy.ProxyHandler;
@@ -331,6 +332,23 @@ public class BalancingProxyHandler extends ProxyHandler {
         proxyRequest.headers(h -> ForwardedHeaders.set(client, h, trusted));
     }
 
+    /** RFC 9110 15.2: no 1xx answer to an HTTP/1.0 client, which would take it for the final one. */
+    @Override
+    protected void onServerToProxyResponse102Processing(Request client, org.eclipse.jetty.client.Request proxyRequest,
+                                                        HttpFields headers, Response response) {
+        if (client.getConnectionMetaData().getHttpVersion() != HttpVersion.HTTP_1_0) {
+            super.onServerToProxyResponse102Processing(client, proxyRequest, headers, response);
+        }
+    }
+
+    @Override
+    protected void onServerToProxyResponse103EarlyHints(Request client, org.eclipse.jetty.client.Request proxyRequest,
+                                                        HttpFields headers, Response response) {
+        if (client.getConnectionMetaData().getHttpVersion() != HttpVersion.HTTP_1_0) {
+            super.onServerToProxyResponse103EarlyHints(client, proxyRequest, headers, response);
+        }
+    }
+
     @Override
     protected org.eclipse.jetty.client.Response.CompleteListener newServerToProxyResponseListener(
             Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
@@ -362,6 +380,12 @@ public class BalancingProxyHandler extends ProxyHandler {
         public void onHeaders(org.eclipse.jetty.client.Response backendResponse) {
             if (isSolverMiss(exchange, backendResponse.getStatus())) {
                 backendResponse.abort(new SolverMiss());
+                return;
+            }
+            if (backendResponse.getStatus() == HttpStatus.SWITCHING_PROTOCOLS_101) {
+                // Upgrade is hop-by-hop and never reaches a backend from here (WebSocket has its own
+                // path): a 101 is the backend's error. Passed on, the client would take its connection as switched.
+                backendResponse.abort(new HttpResponseException("101 to a request that asked for no upgrade", backendResponse));
                 return;
             }
             super.onHeaders(backendResponse);

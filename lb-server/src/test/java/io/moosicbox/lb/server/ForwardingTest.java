@@ -191,6 +191,36 @@ class ForwardingTest {
     }
 
     @Test
+    void aBackends101ToARequestThatAskedForNoUpgradeIsA502() throws Exception {
+        start(List.of());
+        // Upgrade is hop-by-hop and never forwarded here (WebSocket has its own path): a 101 is the backend's error.
+        backendAnswer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: something\r\nConnection: Upgrade\r\n\r\n";
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(answer.startsWith("HTTP/1.1 502 "), answer);
+        }
+    }
+
+    @Test
+    void interimAnswersGoToHttp11ClientsOnly() throws Exception {
+        start(List.of());
+        backendAnswer = "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nbackend";
+        for (String version : List.of("HTTP/1.1", "HTTP/1.0")) {
+            try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write(("GET / " + version + "\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertTrue(answer.endsWith("backend"), answer);
+                // RFC 9110 15.2: a server must not send a 1xx answer to an HTTP/1.0 client, which would take it for the final one.
+                assertEquals(version.equals("HTTP/1.1"), answer.startsWith("HTTP/1.1 103 "), version + ": " + answer);
+            }
+        }
+    }
+
+    @Test
     void aBackendsCookieGoesToItsClientAndToNoOtherClient() throws Exception {
         start(List.of());
         backendAnswer = "HTTP/1.1 200 OK\r\nSet-Cookie: session=alice; Path=/\r\nContent-Length: 2\r\n\r\nok";
