@@ -162,7 +162,7 @@ public class BalancingProxyHandler extends ProxyHandler {
                 attempt.request.abort(failure);
             }
         });
-        RequestInfo info = new CoreRequestInfo(request);
+        RequestInfo info = new CoreRequestInfo(request, trustedProxies);
         Lease lease = cluster.tryAcquire(info, null);
         if (lease == null && cluster.mayWait()) {
             // Waiting in the cluster's queue blocks: never on the thread that serves other connections.
@@ -512,14 +512,14 @@ public class BalancingProxyHandler extends ProxyHandler {
         Request client = exchange.request;
         Attempt failed = exchange.attempt;
         if (failure instanceof SolverMiss) {
-            return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client), failed.lease.backend()));
+            return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), failed.lease.backend()));
         }
         if (exchange.response.isCommitted() || exchange.clientFailure
                 || !RetryPolicy.permits(client.getMethod(), exchange.hasBody, failed.sent(), failed.answered(),
                         failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
             return false;
         }
-        return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client), failed.lease.backend()));
+        return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), failed.lease.backend()));
     }
 
     private boolean retryOn(ProxyExchange exchange, Lease next) {
@@ -549,7 +549,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         try {
             Attempt last = exchange.attempt;
-            l.onComplete(Exchange.of(exchange.request, exchange.response.getStatus(),
+            l.onComplete(Exchange.of(exchange.request, ClientAddress.of(exchange.request, trustedProxies), exchange.response.getStatus(),
                     Response.getContentBytesWritten(exchange.response), exchange.cluster, last == null ? null : last.lease,
                     exchange.startNanos, last == null ? -1 : last.upstreamNanos, exchange.retries,
                     last != null && last.backendFailure));

@@ -3,12 +3,13 @@ package io.moosicbox.lb.proxy;
 import io.moosicbox.lb.pool.RequestInfo;
 import org.eclipse.jetty.http.HttpCookie;
 import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.util.InetAddressSet;
 
-/** A request as the selection algorithms see it. */
-record CoreRequestInfo(Request request) implements RequestInfo {
+/** A request as the selection algorithms see it; the client's address is worked out only when one asks. */
+record CoreRequestInfo(Request request, InetAddressSet trustedProxies) implements RequestInfo {
     @Override
     public String clientAddress() {
-        return Request.getRemoteAddr(request);
+        return ClientAddress.of(request, trustedProxies);
     }
 
     @Override

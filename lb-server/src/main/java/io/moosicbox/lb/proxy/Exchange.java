@@ -13,7 +13,7 @@ import org.eclipse.jetty.server.Request;
  * @param method          request method
  * @param uri             path and query as the client sent them
  * @param status          status sent to the client (0 when the connection was cut before one was sent)
- * @param clientAddress   the client's IP address
+ * @param clientAddress   the client's IP address: the peer's, or behind a trusted proxy the one it forwarded ({@link ClientAddress})
  * @param protocol        such as HTTP/1.1 or HTTP/2.0
  * @param startNanos      {@link System#nanoTime()} when the request arrived
  * @param durationNanos   from arrival to the end of the response
@@ -42,7 +42,7 @@ public record Exchange(
         String userAgent) {
 
     /** What a finished client request tells metrics and the access log. */
-    static Exchange of(Request request, int status, long responseBytes, Cluster cluster, Lease lease,
+    static Exchange of(Request request, String clientAddress, int status, long responseBytes, Cluster cluster, Lease lease,
                        long startNanos, long upstreamNanos, int retries, boolean backendFailure) {
         return new Exchange(
                 cluster != null ? cluster.name() : null,
@@ -50,7 +50,7 @@ public record Exchange(
                 request.getMethod(),
                 request.getHttpURI().getPathQuery(),
                 status,
-                Request.getRemoteAddr(request),
+                clientAddress,
                 request.getConnectionMetaData().getProtocol(),
                 startNanos,
                 System.nanoTime() - startNanos,

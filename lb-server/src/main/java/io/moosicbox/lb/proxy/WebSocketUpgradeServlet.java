@@ -58,7 +58,7 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         RequestInfo info;
         if (cluster == null) {
             refuse(response, route.miss().status(), route.miss().reason());
-        } else if ((lease = cluster.acquire(info = new CoreRequestInfo(client))) == null) {
+        } else if ((lease = cluster.acquire(info = new CoreRequestInfo(client, trustedProxies))) == null) {
             refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(cluster));
         } else {
             HttpFields.Mutable forwarded = ForwardedHeaders.of(client, ForwardedHeaders.fromTrustedProxy(client, trustedProxies));
@@ -87,7 +87,7 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         }
         try {
             int status = response.getStatus();
-            l.onComplete(Exchange.of(client, status,
+            l.onComplete(Exchange.of(client, ClientAddress.of(client, trustedProxies), status,
                     Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
                     cluster, lease, start, -1, 0,
                     status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504));

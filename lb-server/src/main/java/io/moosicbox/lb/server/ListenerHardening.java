@@ -1,6 +1,7 @@
 package io.moosicbox.lb.server;
 
 import io.moosicbox.lb.config.ListenerLimits;
+import io.moosicbox.lb.proxy.ClientAddress;
 import java.util.List;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.HttpHeader;
@@ -16,6 +17,7 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.handler.DoSHandler;
 import org.eclipse.jetty.server.handler.SizeLimitHandler;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.InetAddressSet;
 
 /**
  * What the proxy listener refuses before a request reaches a backend, built from Jetty's own
@@ -49,7 +51,9 @@ final class ListenerHardening {
         Handler.Singleton first = new RequestShape();
         Handler.Singleton last = first;
         if (limits.ratePerIp() > 0) {
-            Handler.Singleton dos = new DoSHandler(null, DoSHandler.ID_FROM_REMOTE_ADDRESS,
+            // Behind a trusted proxy, per client: not one bucket for every client of the ingress.
+            InetAddressSet trusted = limits.trustedProxySet();
+            Handler.Singleton dos = new DoSHandler(null, request -> ClientAddress.of(request, trusted),
                     new DoSHandler.LeakingBucketTrackerFactory(limits.ratePerIp()), null, 100_000);
             last.setHandler(dos);
             last = dos;
