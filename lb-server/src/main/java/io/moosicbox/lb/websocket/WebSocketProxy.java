@@ -2,6 +2,7 @@ package io.moosicbox.lb.websocket;
 
 import io.moosicbox.lb.proxy.BalancingProxyHandler;
 import io.moosicbox.lb.proxy.PlainTextError;
+import io.moosicbox.lb.proxy.RequestTarget;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Lease;
@@ -213,9 +214,17 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      */
     public record Retry(int max, Function<Backend, Lease> next) {}
 
+    /**
+     * @return null for a target no backend can be sent: a % without two hex digits after it, or
+     *     characters java.net.URI refuses (| { } ^), with which Jetty's own side of the upgrade fails too
+     */
     private static URI backendUri(Lease lease, String pathQuery) {
+        String target = RequestTarget.forBackend(pathQuery);
+        if (target == null) {
+            return null;
+        }
         try {
-            return URI.create("ws" + lease.backend().baseUrl().substring(4) + pathQuery);
+            return URI.create("ws" + lease.backend().baseUrl().substring(4) + target);
         } catch (IllegalArgumentException e) {
             return null;
         }

@@ -255,6 +255,55 @@ class WebSocketProxyTest {
     }
 
     @Test
+    void aTargetInUtf8ReachesTheBackendPercentEncoded() throws Exception {
+        startLb();
+        String seen = askBackendThroughRawSession("/ws?name=caf\u00e9");
+        assertTrue(seen.contains("query=name=caf%C3%A9"), seen);
+    }
+
+    @Test
+    void aTargetJettyCannotUpgradeIsRefusedBeforeTheBackendIsAsked() throws Exception {
+        startLb();
+        // Jetty's server side of the upgrade needs a java.net.URI of the request, which refuses | { } ^.
+        String raw = rawUpgrade("/ws?q=a|b");
+        assertTrue(raw.startsWith("HTTP/1.1 400 "), raw);
+        assertTrue(backend.sessions.isEmpty(), "no session was opened on the backend");
+    }
+
+    /**
+     * Upgrades a raw connection to {@code target} (sent as UTF-8) and sends one masked text
+     * frame, "headers": the backend's answer says what it saw.
+     */
+    private String askBackendThroughRawSession(String target) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(10_000);
+            var out = s.getOutputStream();
+            var in = s.getInputStream();
+            out.write(("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                head.append((char) in.read());
+            }
+            assertTrue(head.toString().startsWith("HTTP/1.1 101 "), head.toString());
+            byte[] text = "headers".getBytes(StandardCharsets.US_ASCII);
+            byte[] mask = {1, 2, 3, 4};
+            out.write(0x81);
+            out.write(0x80 | text.length);
+            out.write(mask);
+            for (int i = 0; i < text.length; i++) {
+                out.write(text[i] ^ mask[i % 4]);
+            }
+            assertEquals(0x81, in.read(), "a text frame comes back");
+            int length = in.read() & 0x7F;
+            if (length == 126) {
+                length = (in.read() << 8) | in.read();
+            }
+            return new String(in.readNBytes(length), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
     void aHandshakeWhoseBackendCannotBeReachedGoesToAnother() throws Exception {
         // Round robin over a backend that refuses connections (crashed, restarting) and a live one.
         startLbOn("http://127.0.0.1:" + TestBackend.refusingPort() + "," + backend.url());
