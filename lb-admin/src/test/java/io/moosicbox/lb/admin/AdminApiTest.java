@@ -311,6 +311,39 @@ class AdminApiTest {
     }
 
     @Test
+    void changesFromAnotherOriginOrARebindingNameAreRefused() throws Exception {
+        start(Map.of());
+        String drain = "/api/backends/" + one.address() + "/drain";
+        // What a web page open in a browser on this host can send, with no preflight (mode "no-cors").
+        HttpResponse<String> fromPage = http.send(HttpRequest.newBuilder(admin(drain)).header("Origin", "http://127.0.0.1:8000")
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(403, fromPage.statusCode(), fromPage.body());
+        json(fromPage);
+        // DNS rebinding: the page's own name resolves to 127.0.0.1, so it is same-origin with itself.
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", lb.adminPort())) {
+            String host = "rebind.example:" + lb.adminPort();
+            s.getOutputStream().write(("POST " + drain + " HTTP/1.1\r\nHost: " + host + "\r\nOrigin: http://" + host
+                    + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.1 403 "), answer);
+        }
+        assertEquals("UP", backend(one.address()).get("state").asText());
+        // The dashboard's own page, and scripts (no Origin), still may.
+        HttpResponse<String> sameOrigin = http.send(HttpRequest.newBuilder(admin(drain))
+                .header("Origin", "http://127.0.0.1:" + lb.adminPort()).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, sameOrigin.statusCode(), sameOrigin.body());
+        assertEquals(200, post("/api/backends/" + one.address() + "/enable", null).statusCode());
+    }
+
+    @Test
+    void aTokenEndingInANewlineIsTheTokenWithoutIt() throws Exception {
+        // A Kubernetes Secret made with --from-file keeps the file's last newline.
+        start(Map.of("ADMIN_TOKEN", "s3cret-token\n"));
+        assertEquals(200, post("/api/backends/" + one.address() + "/drain", "s3cret-token").statusCode());
+    }
+
+    @Test
     void loopbackRule() {
         assertTrue(AdminAuth.isLoopback("127.0.0.1"));
         assertTrue(AdminAuth.isLoopback("127.3.4.5"));

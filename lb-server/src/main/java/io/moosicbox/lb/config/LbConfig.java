@@ -111,6 +111,14 @@ public record LbConfig(
 
     /** @param token bearer token that admin changes require; null: changes only from loopback */
     public record AdminConfig(String token) {
+        /**
+         * Surrounding whitespace is not part of a token: a Kubernetes Secret made with
+         * {@code --from-file} ends in a newline that no client can send in a header, and locked everyone out.
+         */
+        public AdminConfig {
+            token = token == null || token.isBlank() ? null : token.strip();
+        }
+
         @Override
         public String toString() {
             return "AdminConfig[token=" + (token == null ? "none" : "(set)") + "]";

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.LongSupplier;
 import org.eclipse.jetty.http2.CloseState;
@@ -16,7 +17,6 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.IdleTimeout;
 import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Connector;
-import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.internal.HttpConnection;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
@@ -57,20 +57,21 @@ final class DrainingConnections {
     /** The largest client stream id below 2^31-1, which Jetty would take for a graceful GOAWAY. */
     private static final int SERVE_ALL_STREAMS = Integer.MAX_VALUE - 2;
 
-    private final Server server;
+    private final List<Connector> listeners;
     private final LongSupplier requestsInFlight;
     /** Connections this drain has already acted on once; touched by the closer thread only. */
     private final Set<EndPoint> told = new HashSet<>();
 
-    DrainingConnections(Server server, LongSupplier requestsInFlight) {
-        this.server = server;
+    /** @param listeners the listeners being drained: not the admin one, which serves until the stop */
+    DrainingConnections(List<Connector> listeners, LongSupplier requestsInFlight) {
+        this.listeners = listeners;
         this.requestsInFlight = requestsInFlight;
     }
 
     /** Sends every HTTP/2 session the first GOAWAY; call once the listeners no longer accept. */
     int goAway() {
         int sessions = 0;
-        for (Connector connector : server.getConnectors()) {
+        for (Connector connector : listeners) {
             for (EndPoint endPoint : connector.getConnectedEndPoints()) {
                 if (applicationConnection(endPoint) instanceof HTTP2Connection h2
                         && h2.getSession().getCloseState() == CloseState.NOT_CLOSED) {
@@ -98,7 +99,7 @@ final class DrainingConnections {
                 }
                 // The last responses may still be queued when the count drops: give them a moment to flush.
                 boolean settled = quiet && System.nanoTime() - drainedSince >= QUIET_MS * 1_000_000;
-                for (Connector connector : server.getConnectors()) {
+                for (Connector connector : listeners) {
                     for (EndPoint endPoint : connector.getConnectedEndPoints()) {
                         open++;
                         closeIfSettled(endPoint, settled);
@@ -116,7 +117,7 @@ final class DrainingConnections {
 
     int openConnections() {
         int open = 0;
-        for (Connector connector : server.getConnectors()) {
+        for (Connector connector : listeners) {
             open += connector.getConnectedEndPoints().size();
         }
         return open;

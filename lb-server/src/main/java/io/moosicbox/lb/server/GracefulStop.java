@@ -1,11 +1,18 @@
 package io.moosicbox.lb.server;
 
 import io.moosicbox.lb.config.LbConfig;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.ContextHandler;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.component.Graceful;
 import org.slf4j.Logger;
@@ -14,7 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The shutdown sequence, logged phase by phase with counts: delay (listeners still open, /ready
  * already 503), drain (listeners closed, accepted requests finish, {@link DrainingConnections}
- * ends the connections left open), stop (whatever is left at the timeout is cut).
+ * ends the connections left open), stop (whatever is left at the timeout is cut). The admin
+ * listener serves until the stop: /health, /metrics and the API show the drain as it happens.
  */
 final class GracefulStop {
     private static final Logger LOG = LoggerFactory.getLogger(GracefulStop.class);
@@ -25,13 +33,26 @@ final class GracefulStop {
     private final LbConfig.ShutdownConfig settings;
     private final List<Runnable> onDrainStart;
     private final DrainingConnections connections;
+    private final List<Connector> listeners;
+    private final List<Graceful> draining;
 
-    GracefulStop(Server server, GracefulHandler graceful, LbConfig.ShutdownConfig settings, List<Runnable> onDrainStart) {
+    /** @param adminConnector and {@code admin}, its context: left out of the drain, they serve until the stop */
+    GracefulStop(Server server, GracefulHandler graceful, LbConfig.ShutdownConfig settings, List<Runnable> onDrainStart,
+                 Connector adminConnector, ContextHandler admin) {
         this.server = server;
         this.graceful = graceful;
         this.settings = settings;
         this.onDrainStart = onDrainStart;
-        this.connections = new DrainingConnections(server, graceful::getCurrentRequestCount);
+        this.listeners = Arrays.stream(server.getConnectors()).filter(c -> c != adminConnector).toList();
+        this.connections = new DrainingConnections(listeners, graceful::getCurrentRequestCount);
+        // What Graceful.shutdown(server) would shut, in its order, but for the admin listener and context.
+        Set<Object> keep = Collections.newSetFromMap(new IdentityHashMap<>());
+        keep.add(adminConnector);
+        keep.add(admin);
+        keep.addAll(admin.getContainedBeans(Graceful.class));
+        List<Graceful> all = new ArrayList<>(server.getContainedBeans(Graceful.class));
+        Collections.reverse(all);
+        this.draining = all.stream().filter(g -> !keep.contains(g)).toList();
     }
 
     /** @return true when every accepted request finished and every connection closed in time */
@@ -46,7 +67,7 @@ final class GracefulStop {
         long timeout = settings.timeout().toMillis();
         long drainBegun = System.nanoTime();
         // Before the GOAWAYs, so that no session opens after them; Graceful.shutdown below repeats it harmlessly.
-        for (Connector connector : server.getConnectors()) {
+        for (Connector connector : listeners) {
             connector.shutdown();
         }
         LOG.info("shutdown phase 2/3 (drain): listeners closed; {} requests in flight, {} connections open; waiting up to {} ms",
@@ -66,8 +87,9 @@ final class GracefulStop {
                 .start(() -> connections.closeSettled(drainBegun + timeout * 1_000_000, POLL_MS));
         boolean drained = false;
         try {
-            // Completes once no request is counted and every connector has no connection left.
-            Graceful.shutdown(server).get(timeout, TimeUnit.MILLISECONDS);
+            // Completes once no request is counted and every proxy listener has no connection left.
+            CompletableFuture.allOf(draining.stream().map(Graceful::shutdown).toArray(CompletableFuture[]::new))
+                    .get(timeout, TimeUnit.MILLISECONDS);
             drained = true;
             LOG.info("shutdown phase 3/3 (stop): drained in {} ms, nothing cut", millisSince(drainBegun));
         } catch (TimeoutException e) {

@@ -250,7 +250,7 @@ public final class LoadBalancer {
         try {
             // The delay is read at stop, so a reload can change it; the timeout is built into the listeners at start.
             LbConfig.ShutdownConfig shutdown = new LbConfig.ShutdownConfig(started.shutdown().timeout(), config.shutdown().delay());
-            new GracefulStop(server, graceful, shutdown, drainStartListeners).run();
+            new GracefulStop(server, graceful, shutdown, drainStartListeners, adminConnector, adminContext).run();
         } finally {
             healthChecker.stop();
         }
