@@ -174,7 +174,18 @@ public final class Main {
         try {
             lb.start();
         } catch (Exception e) {
-            lb.server().stop();
+            try {
+                lb.server().stop();
+            } catch (Exception stopFailure) {
+                e.addSuppressed(stopFailure);
+            }
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof ConfigException unusable) {
+                    // A setting that only shows as wrong when used (an access log file that cannot be opened).
+                    unusable.problems().forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
+                    return EXIT_CONFIG;
+                }
+            }
             Throwable cause = e;
             while (cause.getCause() != null && !(cause instanceof BindException)) {
                 cause = cause.getCause();

@@ -51,6 +51,17 @@ class MainTest {
     }
 
     @Test
+    void anAccessLogThatCannotBeOpenedIsAConfigurationErrorThatSaysWhy() {
+        String bad = "/nonexistent/folder/access.log";
+        int exit = run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "ACCESS_LOG", bad));
+        String printed = err.toString(StandardCharsets.UTF_8);
+        assertEquals(2, exit, printed);
+        assertTrue(printed.contains("configuration error: ACCESS_LOG=\"" + bad + "\": cannot open it for appending"), printed);
+        assertTrue(!printed.contains("NullPointerException"), printed);
+    }
+
+    @Test
     void theDemoDoesNotReadADeploymentsConfigFileLeftInTheEnvironment() {
         // --check stops after reading the configuration; the demo's backends are real and are closed again.
         assertEquals(0, run(Map.of("LB_CONFIG", "/nonexistent/lb.yaml", "BIND_ADDRESS", "127.0.0.1:0",

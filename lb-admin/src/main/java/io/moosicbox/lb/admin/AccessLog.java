@@ -1,5 +1,6 @@
 package io.moosicbox.lb.admin;
 
+import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.proxy.ExchangeListener;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -77,11 +79,16 @@ final class AccessLog extends AbstractLifeCycle implements ExchangeListener {
     @Override
     protected void doStop() throws Exception {
         running = false;
+        if (writerThread == null) {
+            // The file could not be opened: the start failed, and its reason is what the user must see.
+            return;
+        }
         LockSupport.unpark(writerThread);
         writerThread.join(TimeUnit.SECONDS.toMillis(5));
     }
 
-    private Writer open() throws IOException {
+    /** @throws ConfigException when the file cannot be opened: the user's setting, so a configuration error (exit 2) */
+    private Writer open() throws ConfigException {
         if (LbConfig.AccessLogConfig.STDOUT.equals(config.target())) {
             return new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 64 * 1024);
         }
@@ -90,7 +97,7 @@ final class AccessLog extends AbstractLifeCycle implements ExchangeListener {
             return Files.newBufferedWriter(Path.of(config.target()), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND, StandardOpenOption.WRITE);
         } catch (IOException | java.nio.file.InvalidPathException e) {
-            throw new IOException("cannot open the access log ACCESS_LOG=" + config.target() + ": " + e, e);
+            throw new ConfigException(List.of("ACCESS_LOG=\"" + config.target() + "\": cannot open it for appending: " + e));
         }
     }
 
