@@ -9,6 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One backend server and its live state: health, operator state, in-flight count, latency,
@@ -16,6 +19,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class Backend {
     /** Bumped on every state change of any backend, so that clusters know when to rebuild their ready lists. */
+    private static final Logger LOG = LoggerFactory.getLogger(Backend.class);
     private static final AtomicLong STATE_CHANGES = new AtomicLong();
     /** Time constant of the latency average: samples older than this weigh little. */
     private static final double EWMA_DECAY_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -38,6 +42,7 @@ public final class Backend {
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private volatile PoolSettings settings = PoolSettings.defaults();
     private volatile Runnable slotListener;
+    private volatile Predicate<Backend> othersAvailable = b -> true;
     private volatile Instant lastCheck;
     private volatile String lastError;
     private volatile double latencyEwmaNanos;
@@ -98,9 +103,10 @@ public final class Backend {
      * The cluster's settings (passive health, slow start), set by the cluster that holds this
      * backend; a reload that keeps the backend sets the new ones.
      */
-    void configure(PoolSettings newSettings, Runnable onSlotFreed) {
+    void configure(PoolSettings newSettings, Runnable onSlotFreed, Predicate<Backend> anotherAvailable) {
         this.settings = newSettings;
         this.slotListener = onSlotFreed;
+        this.othersAvailable = anotherAvailable;
     }
 
     public BackendState state() {
@@ -207,6 +213,11 @@ public final class Backend {
     }
 
     /** Exchanges that failed on the backend's side (connect error, timeout, reset before an answer). */
+    /** Failures since the last success: what passive health ejects on. */
+    public int consecutiveFailures() {
+        return consecutiveFailures.get();
+    }
+
     public long failures() {
         return failures.sum();
     }
@@ -327,6 +338,15 @@ public final class Backend {
      */
     private void eject() {
         int failuresInARow = consecutiveFailures.getAndSet(0);
+        if (state.get() == BackendState.UP && !othersAvailable.test(this)) {
+            // As nginx does for an upstream of one server: ejecting the last backend turns a
+            // restart of a second into 503s for the whole ejection and the checks after it, while
+            // the requests it fails would have failed anyway. Active checks still take it DOWN.
+            LOG.warn("backend {} failed {} times in a row; not ejected: no other backend of its cluster is available (last error: {})",
+                    address, failuresInARow, lastError);
+            return;
+        }
+        String cause = lastError;
         if (!state.compareAndSet(BackendState.UP, BackendState.DOWN)) {
             return;
         }
@@ -342,6 +362,8 @@ public final class Backend {
             ejectedUntilNanos = now + backoff;
         }
         lastError = "ejected after " + failuresInARow + " consecutive failures";
+        LOG.warn("backend {} is DOWN: ejected for {} ms after {} consecutive failures (last error: {})",
+                address, lastBackoffNanos / 1_000_000, failuresInARow, cause);
     }
 
     private void finishDrainIfIdle() {

@@ -6,6 +6,7 @@ import io.moosicbox.lb.pool.selection.Selector;
 import io.moosicbox.lb.pool.selection.Selectors;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A named pool of interchangeable backends and the algorithm that picks one per request.
@@ -33,13 +34,23 @@ public final class Cluster {
         boolean anyLimit = false;
         for (Backend b : this.backends) {
             anyLimit |= b.maxConns() > 0;
-            b.configure(pool, queue::signal);
+            b.configure(pool, queue::signal, this::anotherAvailable);
             if (pool.checkBeforeTraffic() && b.lastCheck() == null && b.requests() == 0) {
                 // Unknown until its first health check: no traffic before a verdict.
                 b.compareAndSetState(BackendState.UP, BackendState.DOWN);
             }
         }
         this.limited = anyLimit;
+    }
+
+    /** Whether a backend other than {@code b} takes new requests: passive health never ejects the last one. */
+    private boolean anotherAvailable(Backend b) {
+        for (Backend other : available()) {
+            if (other != b) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public static Cluster of(ClusterConfig config) {
@@ -97,35 +108,45 @@ public final class Cluster {
     }
 
     /**
-     * Without waiting: a lease on a ready backend below its {@code max_conns}, other than
-     * {@code exclude} (the backend a retried request just failed on).
+     * Without waiting: a lease on a ready backend below its {@code max_conns}, other than those
+     * in {@code tried} (the backends a retried request already failed on: with two failing, a
+     * retry must not go back to the first while a healthy one waits).
      *
+     * @param tried null or empty for a first attempt
      * @return null when there is none
      */
-    public Lease tryAcquire(RequestInfo request, Backend exclude) {
+    public Lease tryAcquire(RequestInfo request, Set<Backend> tried) {
         List<Backend> candidates = available();
+        boolean retry = tried != null && !tried.isEmpty();
+        if (retry) {
+            List<Backend> untried = new ArrayList<>(candidates.size());
+            for (Backend b : candidates) {
+                if (!tried.contains(b)) {
+                    untried.add(b);
+                }
+            }
+            candidates = untried;
+        }
         if (candidates.isEmpty()) {
             return null;
         }
-        Backend first = exclude == null ? selector.select(candidates, request) : selector.reselect(candidates, request);
-        if (first != exclude) {
-            Lease lease = first.tryAcquire();
-            if (lease != null) {
-                return lease;
-            }
+        Backend first = retry ? selector.reselect(candidates, request) : selector.select(candidates, request);
+        Lease lease = first.tryAcquire();
+        if (lease != null) {
+            return lease;
         }
-        // Rare path (a full backend, or a retry): choose again among the others.
+        // Rare path (a full backend): choose again among the others.
         List<Backend> open = new ArrayList<>(candidates.size());
         for (Backend b : candidates) {
-            if (b != exclude && b != first && b.hasRoom()) {
+            if (b != first && b.hasRoom()) {
                 open.add(b);
             }
         }
         while (!open.isEmpty()) {
-            Backend b = exclude == null ? selector.select(open, request) : selector.reselect(open, request);
-            Lease lease = b.tryAcquire();
-            if (lease != null) {
-                return lease;
+            Backend b = retry ? selector.reselect(open, request) : selector.select(open, request);
+            Lease next = b.tryAcquire();
+            if (next != null) {
+                return next;
             }
             open.remove(b);
         }

@@ -472,14 +472,14 @@ public class BalancingProxyHandler extends ProxyHandler {
         Request client = exchange.request;
         Attempt failed = exchange.attempt;
         if (failure instanceof SolverMiss) {
-            return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), failed.lease.backend()));
+            return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), exchange.tried(failed.lease.backend())));
         }
         if (exchange.response.isCommitted() || exchange.clientFailure
                 || !RetryPolicy.permits(client.getMethod(), exchange.hasBody, failed.sent(), failed.answered(),
                         failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
             return false;
         }
-        return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), failed.lease.backend()));
+        return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), exchange.tried(failed.lease.backend())));
     }
 
     private boolean retryOn(ProxyExchange exchange, Lease next) {

@@ -1,6 +1,9 @@
 package io.moosicbox.lb.proxy;
 
+import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
@@ -23,6 +26,8 @@ final class ProxyExchange implements Callback {
     /** The current try; null while no backend was picked. */
     volatile Attempt attempt;
     volatile int retries;
+    /** The backends failed on so far; made on the first retry. */
+    private Set<Backend> tried;
     /** The client hung up or sent a broken body: says nothing about the backend. */
     volatile boolean clientFailure;
     /** Whether the request has a body to forward; decided once, when it arrives. */
@@ -54,6 +59,15 @@ final class ProxyExchange implements Callback {
         releasePeeked();
         reporter.report(this);
         callback.failed(failure);
+    }
+
+    /** Adds a backend the exchange failed on; retries run one after the other, never at once. */
+    Set<Backend> tried(Backend failed) {
+        if (tried == null) {
+            tried = new HashSet<>(4);
+        }
+        tried.add(failed);
+        return tried;
     }
 
     /** A body chunk read ahead and never copied (no backend took the request) goes back to its pool. */

@@ -1,5 +1,6 @@
 package io.moosicbox.lb.proxy;
 
+import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.pool.RequestInfo;
@@ -9,6 +10,8 @@ import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.ee10.servlet.ServletContextResponse;
@@ -63,8 +66,12 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         } else {
             HttpFields.Mutable forwarded = ForwardedHeaders.of(client, ForwardedHeaders.fromTrustedProxy(client, trustedProxies));
             RequestInfo retryInfo = info;
+            Set<Backend> tried = new HashSet<>(4);
             WebSocketProxy.Retry retry = new WebSocketProxy.Retry(cluster.config().pool().retries(),
-                    failed -> cluster.tryAcquire(retryInfo, failed));
+                    failed -> {
+                        tried.add(failed);
+                        return cluster.tryAcquire(retryInfo, tried);
+                    });
             lease = webSockets.upgrade(request, response, lease, client.getHttpURI().getPathQuery(), forwarded, retry);
         }
         report(client, response, cluster, lease, start);

@@ -308,6 +308,49 @@ class PoolProxyTest {
     }
 
     @Test
+    void aRetryNeverGoesBackToABackendItFailedOn() throws Exception {
+        // Two dead backends of three, ejection off: each retry must try the one not tried yet.
+        TestBackend alive = startBackend("alive");
+        for (String algorithm : List.of("round_robin", "p2c_ewma", "least_connections", "consistent_hash")) {
+            LoadBalancer lb = balancer(Duration.ofSeconds(5), cluster(algorithm, pool(2, 100, Duration.ofSeconds(5), 0, Duration.ofSeconds(10)),
+                    "http://127.0.0.1:" + TestBackend.refusingPort(), "http://127.0.0.1:" + TestBackend.refusingPort(), alive.url()));
+            for (int i = 0; i < 30; i++) {
+                ContentResponse r = client.newRequest("127.0.0.1", lb.proxyPort()).path("/").headers(h -> h.put("X-User", "u"))
+                        .timeout(5, TimeUnit.SECONDS).send();
+                assertEquals(200, r.getStatus(), algorithm + ", request " + i + ": " + r.getContentAsString());
+            }
+            lb.stop();
+        }
+    }
+
+    @Test
+    void theLastAvailableBackendIsNotEjectedSoItsRestartCostsOnlyTheRestart() throws Exception {
+        TestBackend only = startBackend("only");
+        LoadBalancer lb = balancer(Duration.ofSeconds(5), cluster("round_robin", pool(2, 100, Duration.ofSeconds(5), 2, Duration.ofSeconds(30)),
+                only.url()));
+        only.stop();
+        for (int i = 0; i < 4; i++) {
+            assertEquals(502, get(lb, "/").getStatus());
+        }
+        Backend b = backend(lb, only);
+        assertEquals(BackendState.UP, b.state(), "not ejected: there is no other backend to send its requests to");
+        assertEquals(0, b.ejections());
+        only.restart();
+        assertEquals("only", get(lb, "/").getContentAsString(), "served as soon as it is back, not after a 30 s ejection");
+
+        // With another backend available, ejection works as before.
+        TestBackend other = startBackend("other");
+        LoadBalancer two = balancer(Duration.ofSeconds(5), cluster("round_robin", pool(2, 100, Duration.ofSeconds(5), 2, Duration.ofSeconds(30)),
+                only.url(), other.url()));
+        only.stop();
+        for (int i = 0; i < 6; i++) {
+            assertEquals("other", get(two, "/").getContentAsString());
+        }
+        assertEquals(BackendState.DOWN, backend(two, only).state());
+        assertEquals(1, backend(two, only).ejections());
+    }
+
+    @Test
     void inFlightCountsReturnToZeroAfterEveryKindOfFailure() throws Exception {
         TestBackend a = startBackend("a");
         int deadPort = TestBackend.refusingPort();

@@ -9,7 +9,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * Power of two random choices, as Envoy and Linkerd do: two distinct random candidates, the one
  * with the lower cost wins. Cost is (in-flight + 1) × average time to response headers, per unit
  * of weight. A backend with no latency sample yet costs nothing while idle (so it gets tried) and
- * a huge amount once busy (so an unknown backend that is not answering does not soak up traffic).
+ * a huge amount once busy or failing (so an unknown backend that is not answering, or refuses
+ * connections, does not soak up traffic: it would win every pair at zero cost).
  */
 public final class P2cEwmaSelector implements Selector {
     /** Cost of a busy backend that has not answered yet; grows with its in-flight count. */
@@ -35,7 +36,10 @@ public final class P2cEwmaSelector implements Selector {
     static double cost(Backend b) {
         int inflight = b.inflight();
         double latency = b.latencyEwmaNanos();
-        double cost = latency == 0 ? (inflight == 0 ? 0 : UNKNOWN_BUSY_COST * inflight) : (inflight + 1) * latency;
+        int failing = b.consecutiveFailures();
+        double cost = latency == 0
+                ? (inflight == 0 && failing == 0 ? 0 : UNKNOWN_BUSY_COST * (inflight + failing))
+                : (inflight + 1) * latency;
         return cost / b.effectiveWeight();
     }
 }

@@ -201,7 +201,7 @@ class SelectorsTest {
             if (lease.backend() == failing) {
                 firstOnFailing++;
                 lease.release(true);
-                lease = cluster.tryAcquire(RequestInfo.NONE, failing);
+                lease = cluster.tryAcquire(RequestInfo.NONE, java.util.Set.of(failing));
                 assertNotEquals(failing, lease.backend());
             }
             lease.release(false);
