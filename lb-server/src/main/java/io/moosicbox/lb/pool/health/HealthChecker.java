@@ -123,9 +123,14 @@ public final class HealthChecker {
                     next = Math.min(next, now + MIN_TICK_NANOS);
                     continue;
                 }
+                long interval = config.interval().toNanos();
+                if (probe.nextDueNanos - (now + interval) > 0) {
+                    // A reload shortened the interval: the next check is due within the new one, not the old.
+                    probe.nextDueNanos = now + interval;
+                }
                 if (now - probe.nextDueNanos >= 0) {
                     probe.running = true;
-                    probe.nextDueNanos = now + config.interval().toNanos();
+                    probe.nextDueNanos = now + interval;
                     checks.execute(() -> runCheck(probe, check, config));
                 }
                 next = Math.min(next, probe.nextDueNanos);

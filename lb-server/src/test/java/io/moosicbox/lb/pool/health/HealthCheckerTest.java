@@ -23,6 +23,7 @@ class HealthCheckerTest {
     private final AtomicReference<List<Cluster>> clusters = new AtomicReference<>(List.of());
     private final HealthChecker checker = new HealthChecker(clusters::get);
     private TestBackend live;
+    private TestBackend other;
 
     @AfterEach
     void stop() throws Exception {
@@ -30,6 +31,15 @@ class HealthCheckerTest {
         if (live != null) {
             live.close();
         }
+        if (other != null) {
+            other.close();
+        }
+    }
+
+    /** Another live backend in the cluster, so that the one under test can be ejected. */
+    private TestBackend companion() throws Exception {
+        other = TestBackend.start("other");
+        return other;
     }
 
     private static Cluster cluster(HealthCheckConfig health, PoolSettings pool, String... backends) {
@@ -97,6 +107,43 @@ class HealthCheckerTest {
     }
 
     @Test
+    void aHealthyAnswerWithALargeBodyIsHealthy() throws Exception {
+        org.eclipse.jetty.server.Server big = TestBalancer.serve(new org.eclipse.jetty.server.Handler.Abstract() {
+            @Override
+            public boolean handle(org.eclipse.jetty.server.Request request, org.eclipse.jetty.server.Response response,
+                                  org.eclipse.jetty.util.Callback callback) {
+                response.write(true, java.nio.ByteBuffer.allocate(3 << 20), callback);
+                return true;
+            }
+        });
+        try {
+            Cluster c = cluster(new HealthCheckConfig("/health", Duration.ofMillis(100), Duration.ofSeconds(2), 1, 1),
+                    PoolSettings.defaults(), TestBalancer.url(big));
+            Backend b = c.backends().get(0);
+            clusters.set(List.of(c));
+            checker.start();
+            await("three checks", Duration.ofSeconds(10), () -> b.healthChecksPassed() + b.healthChecksFailed() >= 3);
+            assertEquals(0, b.healthChecksFailed(), "a 3 MiB body is no failure: " + b.lastError());
+            assertEquals(BackendState.UP, b.state());
+        } finally {
+            big.stop();
+        }
+    }
+
+    @Test
+    void aReloadThatShortensTheIntervalAppliesAtOnce() throws Exception {
+        live = TestBackend.start("live");
+        Cluster slow = cluster(new HealthCheckConfig(null, Duration.ofSeconds(60), Duration.ofMillis(500), 1, 1),
+                PoolSettings.defaults(), live.url());
+        Backend b = slow.backends().get(0);
+        clusters.set(List.of(slow));
+        checker.start();
+        await("the first check", Duration.ofSeconds(5), () -> b.healthChecksPassed() == 1);
+        clusters.set(List.of(new Cluster(TestBalancer.cluster("round_robin", TCP, PoolSettings.defaults(), live.url()), List.of(b))));
+        await("checks every 100 ms, not after the old minute", Duration.ofSeconds(5), () -> b.healthChecksPassed() >= 3);
+    }
+
+    @Test
     void aReloadedClusterListIsCheckedWithoutARestart() throws Exception {
         live = TestBackend.start("live");
         Cluster first = cluster(TCP, PoolSettings.defaults(), live.url());
@@ -119,7 +166,8 @@ class HealthCheckerTest {
         live = TestBackend.start("live");
         PoolSettings ejectFast = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
                 2, Duration.ofMillis(600), false, false);
-        Cluster c = cluster(TCP, ejectFast, live.url());
+        // A second backend: passive health never ejects the last available one.
+        Cluster c = cluster(TCP, ejectFast, live.url(), companion().url());
         Backend b = c.backends().get(0);
         clusters.set(List.of(c));
         checker.start();
@@ -152,7 +200,7 @@ class HealthCheckerTest {
         HealthCheckConfig slowChecks = new HealthCheckConfig(null, Duration.ofMillis(400), Duration.ofMillis(500), 3, 2);
         PoolSettings eject = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
                 1, Duration.ofMillis(150), false, false);
-        Cluster c = cluster(slowChecks, eject, live.url());
+        Cluster c = cluster(slowChecks, eject, live.url(), companion().url());
         Backend b = c.backends().get(0);
         clusters.set(List.of(c));
         checker.start();
