@@ -577,8 +577,28 @@ public class BalancingProxyHandler extends ProxyHandler {
         return null;
     }
 
-    private static String describe(Throwable failure) {
+    /**
+     * The backend's error as an operator reads it in the admin API: Jetty's messages name its
+     * connection objects ("EOFException: oejcti.HttpConnectionOverHTTP@53907d82::..."), a
+     * kilobyte of internals that says only that the connection closed.
+     */
+    static String describe(Throwable failure) {
+        if (failure instanceof java.io.EOFException || failure instanceof java.nio.channels.ClosedChannelException) {
+            return "the backend closed the connection before its response was complete";
+        }
         String message = failure.getMessage();
+        if (message != null) {
+            int internals = message.indexOf(" on oejc");
+            if (internals < 0) {
+                internals = message.indexOf(" on HttpConnectionOver");
+            }
+            if (internals > 0) {
+                message = message.substring(0, internals);
+            }
+            if (message.length() > 200) {
+                message = message.substring(0, 200) + "...";
+            }
+        }
         return failure.getClass().getSimpleName() + (message != null ? ": " + message : "");
     }
 }

@@ -188,6 +188,9 @@ class ForwardingTest {
         }
         var backend = lb.router().cluster("all").backends().getFirst();
         assertEquals(3, backend.failures(), "last error: " + backend.lastError());
+        // What the admin API shows: the cause, not Jetty's connection objects.
+        assertTrue(backend.lastError().startsWith("HttpResponseException: HTTP protocol violation: bad response")
+                && !backend.lastError().contains("@"), backend.lastError());
     }
 
     @Test
