@@ -23,7 +23,8 @@ import org.eclipse.jetty.ee10.servlet.ServletHolder;
 /**
  * Adds the {@code Allow} header that a servlet's default 405 answer leaves out (RFC 9110 requires
  * it), listing the methods the servlet implements, so that a script learns the right method from
- * any wrong one. A servlet that answers 405 with its own {@code Allow} keeps it.
+ * any wrong one. A servlet that answers 405 with its own {@code Allow} keeps it. Methods that no
+ * admin servlet implements (TRACE, CONNECT, unknown ones) are answered 405 here.
  */
 final class AllowHeader implements Filter {
     private static final Map<String, String> METHODS = Map.of(
@@ -40,7 +41,7 @@ final class AllowHeader implements Filter {
     @Override
     public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain) throws IOException, ServletException {
         HttpServletRequest req = (HttpServletRequest) request;
-        chain.doFilter(request, new HttpServletResponseWrapper((HttpServletResponse) response) {
+        HttpServletResponseWrapper withAllow = new HttpServletResponseWrapper((HttpServletResponse) response) {
             @Override
             public void sendError(int status, String message) throws IOException {
                 addAllow(status);
@@ -61,7 +62,15 @@ final class AllowHeader implements Filter {
                     }
                 }
             }
-        });
+        };
+        String allow = allowFor(req);
+        if (allow != null && !List.of(allow.split(", ")).contains(req.getMethod())) {
+            // TRACE echoes the request's headers, the admin token's Authorization among them; PATCH
+            // and unknown methods got the servlet library's 501. What a servlet does not implement is 405.
+            withAllow.sendError(HttpServletResponse.SC_METHOD_NOT_ALLOWED);
+            return;
+        }
+        chain.doFilter(request, withAllow);
     }
 
     private String allowFor(HttpServletRequest req) {

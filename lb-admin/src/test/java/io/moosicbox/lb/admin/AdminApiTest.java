@@ -186,6 +186,14 @@ class AdminApiTest {
         assertEquals(404, badAction.statusCode());
         json(badAction);
         assertEquals(404, post("/api/backends/127.0.0.1:1/drain", null).statusCode());
+        // TRACE would echo the request's headers, the admin token among them; PATCH was a 501.
+        for (String method : List.of("TRACE", "PATCH")) {
+            HttpResponse<String> odd = http.send(HttpRequest.newBuilder(admin("/api/reload")).header("Authorization", "Bearer secret")
+                    .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(405, odd.statusCode(), method);
+            assertEquals("POST, OPTIONS", odd.headers().firstValue("Allow").orElse(""), method);
+            assertTrue(!odd.body().contains("secret"), odd.body());
+        }
     }
 
     @Test
