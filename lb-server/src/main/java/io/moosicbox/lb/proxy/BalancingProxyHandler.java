@@ -59,6 +59,12 @@ public class BalancingProxyHandler extends ProxyHandler {
      */
     public static final int MAX_BACKEND_REQUEST_HEADER_BYTES = 96 * 1024;
 
+    /**
+     * Marks this process's Via entries (a Via comment, RFC 9110 7.6.3), so that a request that
+     * comes back (a backend that is the balancer itself) is answered 508 at once instead of
+     * forwarding itself until every connection and file descriptor is used.
+     */
+    private final String loopMark = "(moosicbox-lb " + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ")";
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
     private final Executor waiting;
@@ -101,6 +107,15 @@ public class BalancingProxyHandler extends ProxyHandler {
 
     @Override
     protected void doStart() throws Exception {
+        if (getViaHost() == null) {
+            String host;
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.net.UnknownHostException e) {
+                host = "localhost";
+            }
+            setViaHost(host + " " + loopMark);
+        }
         super.doStart();
         long headersTimeout = timeouts.responseHeaders().toMillis();
         if (headersTimeout > 0) {
@@ -139,6 +154,10 @@ public class BalancingProxyHandler extends ProxyHandler {
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
         ProxyExchange exchange = new ProxyExchange(request, response, callback, this::report);
+        if (request.getHeaders().contains(HttpHeader.VIA) && cameBack(request)) {
+            refuse(exchange, HttpStatus.LOOP_DETECTED_508, "this request came back to the balancer: a backend of its cluster is the balancer itself");
+            return true;
+        }
         if (HttpMethod.CONNECT.is(request.getMethod())) {
             // A tunnel is not a request a backend of this balancer can answer.
             refuse(exchange, HttpStatus.NOT_IMPLEMENTED_501, "CONNECT is not supported");
@@ -170,6 +189,15 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         forward(exchange, lease);
         return true;
+    }
+
+    private boolean cameBack(Request request) {
+        for (String via : request.getHeaders().getValuesList(HttpHeader.VIA)) {
+            if (via.contains(loopMark)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Never called: {@link #handle} routes and picks the backend itself, where the choice can fail with an answer. */
