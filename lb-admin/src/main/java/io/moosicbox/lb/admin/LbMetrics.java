@@ -39,6 +39,17 @@ final class LbMetrics implements ExchangeListener {
     private final Histogram upstream;
     /** cluster name, then backend address; "" stands for "none" (no route, no backend). */
     private final Map<String, Map<String, Series>> series = new ConcurrentHashMap<>();
+    /** Per cluster, what the series {@link #prune} ended had counted: a cluster's totals never go back. */
+    private final Map<String, Totals> ended = new ConcurrentHashMap<>();
+
+    /** What clients got: responses, those with a 5xx, and the seconds they took. */
+    record Totals(long responses, long responses5xx, double responseSeconds) {
+        static final Totals NONE = new Totals(0, 0, 0);
+
+        Totals plus(Totals o) {
+            return new Totals(responses + o.responses, responses5xx + o.responses5xx, responseSeconds + o.responseSeconds);
+        }
+    }
 
     LbMetrics(PrometheusRegistry registry, ListedBackends listed) {
         requests = Counter.builder()
@@ -173,6 +184,7 @@ final class LbMetrics implements ExchangeListener {
                 if (!keep.contains(ListedBackends.key(cluster, backend))) {
                     // Under the map's lock for the key: a request binding it anew waits, then binds fresh data points.
                     byBackend.computeIfPresent(backend, (k, s) -> {
+                        ended.merge(cluster, s.totals(), Totals::plus);
                         List<String> labels = List.of(cluster, backend);
                         requests.removeIf(l -> l.subList(0, 2).equals(labels));
                         duration.remove(cluster, backend);
@@ -182,6 +194,21 @@ final class LbMetrics implements ExchangeListener {
                 }
             }
         });
+    }
+
+    /**
+     * Everything the cluster answered, with or without a backend (a 503 when none was available
+     * counts here, in no backend's series), including backends that have left.
+     */
+    Totals clusterTotals(String cluster) {
+        Totals t = ended.getOrDefault(cluster, Totals.NONE);
+        Map<String, Series> byBackend = series.get(cluster);
+        if (byBackend != null) {
+            for (Series s : byBackend.values()) {
+                t = t.plus(s.totals());
+            }
+        }
+        return t;
     }
 
     /** What this process answered with the backend last tried, for the dashboard; null before the first. */
@@ -255,6 +282,10 @@ final class LbMetrics implements ExchangeListener {
 
         double responseSecondsSum() {
             return duration.getSum();
+        }
+
+        Totals totals() {
+            return new Totals(responses(), responses5xx(), responseSecondsSum());
         }
 
         long responses5xx() {
