@@ -2,7 +2,6 @@ package io.moosicbox.lb.admin;
 
 import io.moosicbox.lb.proxy.ExchangeListener;
 import io.moosicbox.lb.server.LoadBalancer;
-import io.prometheus.metrics.exporter.servlet.jakarta.PrometheusMetricsServlet;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import jakarta.servlet.DispatcherType;
@@ -23,11 +22,12 @@ public final class AdminApi {
 
     public static void install(LoadBalancer lb) {
         PrometheusRegistry registry = new PrometheusRegistry();
-        LbMetrics metrics = new LbMetrics(registry, lb::clusters);
+        ListedBackends listed = new ListedBackends(lb::clusters, lb::retiredBackends);
+        LbMetrics metrics = new LbMetrics(registry, listed);
         ConnectionMetrics.register(registry, lb.server());
         ReloadMetrics.register(registry, lb);
         TlsMetrics.register(registry, lb);
-        WebSocketMetrics.register(registry, lb);
+        WebSocketMetrics.register(registry, lb, listed);
         PrometheusRegistry jvm = new PrometheusRegistry();
         JvmMetrics.builder().register(jvm);
         registry.register(new CachedCollector(jvm, Duration.ofSeconds(1)));
@@ -49,7 +49,7 @@ public final class AdminApi {
         context.addFilter(new FilterHolder(new AllowHeader(context.getServletHandler())), "/*", EnumSet.of(DispatcherType.REQUEST));
         context.addServlet(new ServletHolder("health", new HealthServlet()), "/health");
         context.addServlet(new ServletHolder("ready", new ReadyServlet(lb)), "/ready");
-        context.addServlet(new ServletHolder("metrics", new PrometheusMetricsServlet(registry)), "/metrics");
+        context.addServlet(new ServletHolder("metrics", new MetricsServlet(registry, metrics, listed)), "/metrics");
         context.addServlet(new ServletHolder("backends", new BackendsServlet(lb, view, auth)), "/api/backends/*");
         context.addServlet(new ServletHolder("clusters", new ClustersServlet(lb, view)), "/api/clusters");
         context.addServlet(new ServletHolder("reload", new ReloadServlet(lb, auth)), "/api/reload");

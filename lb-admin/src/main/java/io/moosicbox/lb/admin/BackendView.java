@@ -56,6 +56,12 @@ final class BackendView {
         m.put("paths", c.config().paths());
         m.put("algorithm", c.config().algorithm());
         m.put("available_backends", c.available().size());
+        LbMetrics.Totals totals = metrics.clusterTotals(c.name());
+        Map<String, Object> counters = new LinkedHashMap<>();
+        counters.put("responses", totals.responses());
+        counters.put("responses_5xx", totals.responses5xx());
+        counters.put("response_seconds_sum", totals.responseSeconds());
+        m.put("counters", counters);
         List<Map<String, Object>> backends = new ArrayList<>();
         for (Backend b : c.backends()) {
             backends.add(backend(c, b));

@@ -6,23 +6,22 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.ToLongFunction;
-import org.eclipse.jetty.io.ConnectionStatistics;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
 
 /**
- * Client connections per listener, counted by Jetty's own {@link ConnectionStatistics} attached
- * to every connector (proxy, TLS, admin), labelled by the connector's name.
+ * Client connections (sockets) per listener, counted by a {@link SocketStatistics} attached to
+ * every connector (proxy, TLS, admin), labelled by the connector's name.
  */
 final class ConnectionMetrics {
     private ConnectionMetrics() {}
 
     /** Call before the server starts, after every connector was added. */
     static void register(PrometheusRegistry registry, Server server) {
-        Map<String, ConnectionStatistics> byListener = new LinkedHashMap<>();
+        Map<String, SocketStatistics> byListener = new LinkedHashMap<>();
         for (Connector connector : server.getConnectors()) {
-            ConnectionStatistics stats = new ConnectionStatistics();
+            SocketStatistics stats = new SocketStatistics();
             ((AbstractConnector) connector).addBean(stats);
             byListener.put(connector.getName() == null ? "" : connector.getName(), stats);
         }
@@ -30,18 +29,18 @@ final class ConnectionMetrics {
                 .name("moosicbox_lb_client_connections")
                 .help("Client connections open now, per listener")
                 .labelNames("listener")
-                .callback(cb -> byListener.forEach((name, s) -> cb.call(s.getConnections(), name)))
+                .callback(cb -> byListener.forEach((name, s) -> cb.call(s.open(), name)))
                 .register(registry);
         counter(registry, byListener, "moosicbox_lb_client_connections_opened", "Client connections accepted, per listener",
-                ConnectionStatistics::getConnectionsTotal);
+                SocketStatistics::opened);
         counter(registry, byListener, "moosicbox_lb_client_received_bytes", "Bytes received from clients, per listener",
-                ConnectionStatistics::getReceivedBytes);
+                SocketStatistics::received);
         counter(registry, byListener, "moosicbox_lb_client_sent_bytes", "Bytes sent to clients, per listener",
-                ConnectionStatistics::getSentBytes);
+                SocketStatistics::sent);
     }
 
-    private static void counter(PrometheusRegistry registry, Map<String, ConnectionStatistics> byListener, String name,
-                                String help, ToLongFunction<ConnectionStatistics> value) {
+    private static void counter(PrometheusRegistry registry, Map<String, SocketStatistics> byListener, String name,
+                                String help, ToLongFunction<SocketStatistics> value) {
         CounterWithCallback.builder()
                 .name(name)
                 .help(help)

@@ -1,6 +1,5 @@
 package io.moosicbox.lb.admin;
 
-import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.proxy.Exchange;
@@ -15,6 +14,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
@@ -39,8 +39,19 @@ final class LbMetrics implements ExchangeListener {
     private final Histogram upstream;
     /** cluster name, then backend address; "" stands for "none" (no route, no backend). */
     private final Map<String, Map<String, Series>> series = new ConcurrentHashMap<>();
+    /** Per cluster, what the series {@link #prune} ended had counted: a cluster's totals never go back. */
+    private final Map<String, Totals> ended = new ConcurrentHashMap<>();
 
-    LbMetrics(PrometheusRegistry registry, Supplier<List<Cluster>> clusters) {
+    /** What clients got: responses, those with a 5xx, and the seconds they took. */
+    record Totals(long responses, long responses5xx, double responseSeconds) {
+        static final Totals NONE = new Totals(0, 0, 0);
+
+        Totals plus(Totals o) {
+            return new Totals(responses + o.responses, responses5xx + o.responses5xx, responseSeconds + o.responseSeconds);
+        }
+    }
+
+    LbMetrics(PrometheusRegistry registry, ListedBackends listed) {
         requests = Counter.builder()
                 .name("moosicbox_lb_requests")
                 .help("Client requests answered, by cluster, backend (empty: none was picked), method and status class")
@@ -65,30 +76,31 @@ final class LbMetrics implements ExchangeListener {
                 .classicUpperBounds(UPSTREAM_BUCKETS)
                 .withoutExemplars()
                 .register(registry);
-        registerBackendMetrics(registry, clusters);
+        registerBackendMetrics(registry, listed);
     }
 
-    private static void registerBackendMetrics(PrometheusRegistry registry, Supplier<List<Cluster>> clusters) {
+    private static void registerBackendMetrics(PrometheusRegistry registry, ListedBackends listed) {
+        Supplier<List<Cluster>> clusters = listed::clusters;
         GaugeWithCallback.builder()
                 .name("moosicbox_lb_backend_inflight")
                 .help("Requests and WebSocket sessions in flight on the backend")
                 .labelNames("cluster", "backend")
-                .callback(cb -> forEachBackend(clusters, (c, b) -> cb.call(b.inflight(), c.name(), b.address())))
+                .callback(cb -> listed.forEach((c, b) -> cb.call(b.inflight(), c, b.address())))
                 .register(registry);
         GaugeWithCallback.builder()
                 .name("moosicbox_lb_backend_up")
                 .help("1 when the backend takes new requests (state UP), else 0")
                 .labelNames("cluster", "backend")
-                .callback(cb -> forEachBackend(clusters, (c, b) -> cb.call(b.isAvailable() ? 1 : 0, c.name(), b.address())))
+                .callback(cb -> listed.forEach((c, b) -> cb.call(b.isAvailable() ? 1 : 0, c, b.address())))
                 .register(registry);
         GaugeWithCallback.builder()
                 .name("moosicbox_lb_backend_state")
                 .help("1 for the backend's current state, 0 for the others")
                 .labelNames("cluster", "backend", "state")
-                .callback(cb -> forEachBackend(clusters, (c, b) -> {
+                .callback(cb -> listed.forEach((c, b) -> {
                     BackendState current = b.state();
                     for (BackendState s : BackendState.values()) {
-                        cb.call(s == current ? 1 : 0, c.name(), b.address(), s.name());
+                        cb.call(s == current ? 1 : 0, c, b.address(), s.name());
                     }
                 }))
                 .register(registry);
@@ -96,7 +108,7 @@ final class LbMetrics implements ExchangeListener {
                 .name("moosicbox_lb_backend_weight")
                 .help("The backend's configured weight")
                 .labelNames("cluster", "backend")
-                .callback(cb -> forEachBackend(clusters, (c, b) -> cb.call(b.weight(), c.name(), b.address())))
+                .callback(cb -> listed.forEach((c, b) -> cb.call(b.weight(), c, b.address())))
                 .register(registry);
         GaugeWithCallback.builder()
                 .name("moosicbox_lb_cluster_available_backends")
@@ -129,8 +141,8 @@ final class LbMetrics implements ExchangeListener {
                     .name(counter.metricName())
                     .help(counter.help())
                     .labelNames("cluster", "backend")
-                    .callback(cb -> forEachBackend(clusters,
-                            (c, b) -> cb.call(counter.value().applyAsLong(b), c.name(), b.address())))
+                    .callback(cb -> listed.forEach(
+                            (c, b) -> cb.call(counter.value().applyAsLong(b), c, b.address())))
                     .register(registry);
         }
     }
@@ -149,18 +161,6 @@ final class LbMetrics implements ExchangeListener {
                 .register(registry);
     }
 
-    private interface BackendVisitor {
-        void visit(Cluster cluster, Backend backend);
-    }
-
-    private static void forEachBackend(Supplier<List<Cluster>> clusters, BackendVisitor visitor) {
-        for (Cluster c : clusters.get()) {
-            for (Backend b : c.backends()) {
-                visitor.visit(c, b);
-            }
-        }
-    }
-
     @Override
     public void onComplete(Exchange e) {
         Series s = series(e.cluster(), e.backend());
@@ -169,6 +169,46 @@ final class LbMetrics implements ExchangeListener {
         if (e.upstreamNanos() >= 0) {
             s.upstream.observe(e.upstreamNanos() / 1e9);
         }
+    }
+
+    /**
+     * Ends the series of every (cluster, backend) no longer listed, and of clusters no longer
+     * configured; called before each scrape. A report that arrives after its backend drained
+     * (the lease is released before the client's response ends) binds its series again: the
+     * next scrape ends it again.
+     */
+    void prune(ListedBackends listed) {
+        Set<String> keep = listed.keys();
+        series.forEach((cluster, byBackend) -> {
+            for (String backend : byBackend.keySet()) {
+                if (!keep.contains(ListedBackends.key(cluster, backend))) {
+                    // Under the map's lock for the key: a request binding it anew waits, then binds fresh data points.
+                    byBackend.computeIfPresent(backend, (k, s) -> {
+                        ended.merge(cluster, s.totals(), Totals::plus);
+                        List<String> labels = List.of(cluster, backend);
+                        requests.removeIf(l -> l.subList(0, 2).equals(labels));
+                        duration.remove(cluster, backend);
+                        upstream.remove(cluster, backend);
+                        return null;
+                    });
+                }
+            }
+        });
+    }
+
+    /**
+     * Everything the cluster answered, with or without a backend (a 503 when none was available
+     * counts here, in no backend's series), including backends that have left.
+     */
+    Totals clusterTotals(String cluster) {
+        Totals t = ended.getOrDefault(cluster, Totals.NONE);
+        Map<String, Series> byBackend = series.get(cluster);
+        if (byBackend != null) {
+            for (Series s : byBackend.values()) {
+                t = t.plus(s.totals());
+            }
+        }
+        return t;
     }
 
     /** What this process answered with the backend last tried, for the dashboard; null before the first. */
@@ -242,6 +282,10 @@ final class LbMetrics implements ExchangeListener {
 
         double responseSecondsSum() {
             return duration.getSum();
+        }
+
+        Totals totals() {
+            return new Totals(responses(), responses5xx(), responseSecondsSum());
         }
 
         long responses5xx() {

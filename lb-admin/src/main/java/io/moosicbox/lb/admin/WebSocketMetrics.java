@@ -1,7 +1,5 @@
 package io.moosicbox.lb.admin;
 
-import io.moosicbox.lb.pool.Backend;
-import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.server.LoadBalancer;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -10,18 +8,12 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 final class WebSocketMetrics {
     private WebSocketMetrics() {}
 
-    static void register(PrometheusRegistry registry, LoadBalancer lb) {
+    static void register(PrometheusRegistry registry, LoadBalancer lb, ListedBackends listed) {
         GaugeWithCallback.builder()
                 .name("moosicbox_lb_websocket_sessions")
                 .help("Proxied WebSocket sessions open now (each also counts in moosicbox_lb_backend_inflight)")
                 .labelNames("cluster", "backend")
-                .callback(cb -> {
-                    for (Cluster c : lb.clusters()) {
-                        for (Backend b : c.backends()) {
-                            cb.call(lb.webSockets().openSessions(b), c.name(), b.address());
-                        }
-                    }
-                })
+                .callback(cb -> listed.forEach((c, b) -> cb.call(lb.webSockets().openSessions(b), c, b.address())))
                 .register(registry);
     }
 }

@@ -41,6 +41,14 @@ public record Exchange(
         String referer,
         String userAgent) {
 
+    /**
+     * A request the listener refused before any route was looked at (a limit, the rate limiter):
+     * no cluster, no backend, timed from the request's arrival as Jetty saw it.
+     */
+    public static Exchange refused(Request request, String clientAddress, int status, long responseBytes) {
+        return of(request, clientAddress, status, responseBytes, null, null, request.getBeginNanoTime(), -1, 0, false);
+    }
+
     /** What a finished client request tells metrics and the access log. */
     static Exchange of(Request request, String clientAddress, int status, long responseBytes, Cluster cluster, Lease lease,
                        long startNanos, long upstreamNanos, int retries, boolean backendFailure) {

@@ -46,20 +46,26 @@ final class ListenerHardening {
         server.addBean(new NetworkConnectionLimit(limits.maxConnections(), connectors));
     }
 
-    /** For {@link Handler.Singleton#insertHandler}: URI and header-count limits, then rate and body limits. */
-    static Handler.Singleton handler(ListenerLimits limits) {
-        Handler.Singleton first = new RequestShape();
+    /**
+     * For {@link Handler.Singleton#insertHandler}: URI and header-count limits, then rate and body
+     * limits; their refusals go through {@code refusals}, to be reported.
+     */
+    static Handler.Singleton handler(ListenerLimits limits, Refusals refusals) {
+        Handler.Singleton first = new RequestShape(refusals);
         Handler.Singleton last = first;
         if (limits.ratePerIp() > 0) {
             // Behind a trusted proxy, per client: not one bucket for every client of the ingress.
             InetAddressSet trusted = limits.trustedProxySet();
             Handler.Singleton dos = new DoSHandler(null, request -> ClientAddress.of(request, trusted),
-                    new DoSHandler.LeakingBucketTrackerFactory(limits.ratePerIp()), null, 100_000);
+                    new DoSHandler.LeakingBucketTrackerFactory(limits.ratePerIp()),
+                    (request, response, callback) -> refusals.refuse(request, response, callback,
+                            HttpStatus.TOO_MANY_REQUESTS_429, null),
+                    100_000);
             last.setHandler(dos);
             last = dos;
         }
         if (limits.maxBodyBytes() > 0) {
-            Handler.Singleton size = new SizeLimitHandler(limits.maxBodyBytes(), -1);
+            Handler.Singleton size = new BodySizeLimit(limits.maxBodyBytes(), refusals);
             last.setHandler(size);
             last = size;
         }
@@ -68,24 +74,27 @@ final class ListenerHardening {
 
     /** 414 for a URI over {@link #MAX_URI_BYTES}, 501 for a coding other than chunked, 431 for more than {@link #MAX_HEADER_COUNT} fields. */
     private static final class RequestShape extends Handler.Wrapper {
+        private final Refusals refusals;
+
+        RequestShape(Refusals refusals) {
+            this.refusals = refusals;
+        }
+
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
             HttpURI uri = request.getHttpURI();
             String query = uri.getQuery();
             if (uri.getPath().length() + (query == null ? 0 : query.length() + 1) > MAX_URI_BYTES) {
-                Response.writeError(request, response, callback, HttpStatus.URI_TOO_LONG_414);
-                return true;
+                return refusals.refuse(request, response, callback, HttpStatus.URI_TOO_LONG_414, null);
             }
             if (request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING) && !onlyChunked(request)) {
                 // The body is re-framed as chunked for the backend: any other coding would be dropped on the way (RFC 9112 6.1).
-                Response.writeError(request, response, callback, HttpStatus.NOT_IMPLEMENTED_501,
+                return refusals.refuse(request, response, callback, HttpStatus.NOT_IMPLEMENTED_501,
                         "Transfer-Encoding other than chunked");
-                return true;
             }
             if (request.getHeaders().size() > MAX_HEADER_COUNT) {
-                Response.writeError(request, response, callback, HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE_431,
+                return refusals.refuse(request, response, callback, HttpStatus.REQUEST_HEADER_FIELDS_TOO_LARGE_431,
                         "more than " + MAX_HEADER_COUNT + " header fields");
-                return true;
             }
             return super.handle(request, response, callback);
         }
@@ -93,6 +102,32 @@ final class ListenerHardening {
         private static boolean onlyChunked(Request request) {
             List<String> codings = request.getHeaders().getCSV(HttpHeader.TRANSFER_ENCODING, false);
             return codings.size() == 1 && "chunked".equalsIgnoreCase(codings.get(0));
+        }
+    }
+
+    /**
+     * Jetty's body limit, with a declared Content-Length over it refused here, where it can be
+     * reported; Jetty's own check then never fires, and it still cuts a body that runs over.
+     * The declared length is a field of the parsed request: no header lookup is added.
+     */
+    private static final class BodySizeLimit extends SizeLimitHandler {
+        private final long limit;
+        private final Refusals refusals;
+
+        BodySizeLimit(long limit, Refusals refusals) {
+            super(limit, -1);
+            this.limit = limit;
+            this.refusals = refusals;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            long declared = request.getLength();
+            if (declared > limit) {
+                return refusals.refuse(request, response, callback, HttpStatus.PAYLOAD_TOO_LARGE_413,
+                        "Request body is too large: " + declared + ">" + limit);
+            }
+            return super.handle(request, response, callback);
         }
     }
 }

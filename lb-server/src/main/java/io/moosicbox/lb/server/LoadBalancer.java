@@ -65,6 +65,7 @@ public final class LoadBalancer {
     private final GracefulHandler graceful;
     private final BalancingProxyHandler proxyHandler;
     private final WebSocketUpgradeServlet webSocketServlet;
+    private final Refusals refusals;
     private final TlsListener tls;
     private final WebSocketProxy webSockets;
     private final AtomicBoolean shuttingDown = new AtomicBoolean();
@@ -146,7 +147,8 @@ public final class LoadBalancer {
         // The redirect comes first: a ws:// upgrade on the plain listener is sent to wss:// like any request.
         Handler.Wrapper proxyListeners = new Handler.Wrapper(redirect == null
                 ? new Handler.Sequence(upgrades, proxyHandler) : new Handler.Sequence(redirect, upgrades, proxyHandler));
-        proxyListeners.insertHandler(ListenerHardening.handler(limits));
+        refusals = new Refusals(limits.trustedProxySet());
+        proxyListeners.insertHandler(ListenerHardening.handler(limits, refusals));
 
         adminContext = new ServletContextHandler("/");
         adminContext.setVirtualHosts(List.of("@" + ADMIN_CONNECTOR));
@@ -213,6 +215,7 @@ public final class LoadBalancer {
     public void setExchangeListener(io.moosicbox.lb.proxy.ExchangeListener listener) {
         proxyHandler.setExchangeListener(listener);
         webSocketServlet.setExchangeListener(listener);
+        refusals.setExchangeListener(listener);
     }
 
     /** Proxied WebSocket sessions (open count); {@link #stop()} closes them gracefully. */
