@@ -100,17 +100,20 @@
       for (const b of c.backends) {
         const r = rates(b, now);
         total++; if (b.state === "UP") { up++; } inflight += b.inflight;
-        if (r.rate != null) {
-          haveRates = true; rate += r.rate;
-          const dn = r.rate * ((now - lastSample) / 1000);
-          n += dn; if (r.errors != null) { e5 += r.errors * dn; } if (r.latency != null) { latSum += r.latency * dn; latN += dn; }
-        }
         body.append(backendRow(b, r));
+      }
+      // The cluster's own counters also hold the answers no backend gave (503 with every backend out).
+      const cr = rates({ cluster: c.name, address: "*", counters: c.counters }, now);
+      if (cr.rate != null) {
+        haveRates = true; rate += cr.rate;
+        const dn = cr.rate * ((now - lastSample) / 1000);
+        n += dn; if (cr.errors != null) { e5 += cr.errors * dn; } if (cr.latency != null) { latSum += cr.latency * dn; latN += dn; }
       }
       const routes = (c.hosts || []).join(", ") + " " + (c.paths || []).join(", ");
       container.append(el("section", { class: "cluster", dataCluster: c.name },
         el("h2", {}, c.name, el("small", { textContent: routes }), el("small", { textContent: c.algorithm }),
-          el("small", { textContent: c.available_backends + " of " + c.backends.length + " ready" })),
+          el("small", { textContent: c.available_backends + " of " + c.backends.length + " ready" }),
+          el("small", { dataRole: "cluster-rate", textContent: fmtRate(cr.rate) + " req/s, " + fmtPct(cr.errors) + " 5xx" })),
         el("table", {}, el("thead", {}, head), body)));
     }
     $("clusters").replaceChildren(container);

@@ -77,6 +77,8 @@ class DashboardBrowserTest {
                 }
                 awaitTrue(page, "[...document.querySelectorAll('" + row2 + " td')].some(td => td.dataset.label === 'Req/s' && td.textContent !== '–')",
                         "a request rate");
+                awaitTrue(page, "!document.querySelector('section[data-cluster=\"default\"] [data-role=\"cluster-rate\"]').textContent.startsWith('–')",
+                        "the cluster's own rate, which also counts answers no backend gave");
 
                 page.eval("document.querySelector('" + row1 + " button[data-action=\"drain\"]').click()");
                 awaitTrue(page, "document.querySelector('" + row1 + " [data-state]').dataset.state === 'DRAINED'", "DRAINED on the page");
