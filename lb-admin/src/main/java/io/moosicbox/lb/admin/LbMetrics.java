@@ -240,7 +240,8 @@ final class LbMetrics implements ExchangeListener {
             case "DELETE" -> 4;
             case "PATCH" -> 5;
             case "OPTIONS" -> 6;
-            default -> 7;
+            // Methods are case-sensitive, but the proxy sends them upper-cased: "get" went out as GET.
+            default -> method.chars().anyMatch(Character::isLowerCase) ? methodIndex(method.toUpperCase(java.util.Locale.ROOT)) : 7;
         };
     }
 
