@@ -86,6 +86,18 @@ class EnvConfigTest {
         assertTrue(e.getMessage().contains("BACKEND_SERVERS is not set"), e.getMessage());
     }
 
+    @Test
+    void anEmptyBackendOrClustersVariableIsAnErrorNamingIt() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "")));
+        assertEquals(List.of("BACKEND_SERVERS=\"\": empty; expected URL [weight=N] [max_conns=N], comma-separated, "
+                + "such as BACKEND_SERVERS=\"http://127.0.0.1:8001\", or leave the variable out"), e.problems());
+        e = assertThrows(ConfigException.class, () -> load(Map.of("CLUSTERS", "")));
+        assertEquals(List.of("CLUSTERS=\"\": empty; expected names:backends;names:backends, such as CLUSTERS=\"*:127.0.0.1:8001\", "
+                + "or leave the variable out"), e.problems());
+        e = assertThrows(ConfigException.class, () -> load(Map.of("CLUSTERS", "", "BACKEND_SERVERS", "10.0.0.1:80")));
+        assertEquals(1, e.problems().size(), e.problems().toString());
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "10.0.0.1:8001 weight=0       | weight='0'",
