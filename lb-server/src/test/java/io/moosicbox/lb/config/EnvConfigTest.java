@@ -87,6 +87,16 @@ class EnvConfigTest {
     }
 
     @Test
+    void hostNamesWithUnderscoresAreBackendsAsComposeNamesServices() throws Exception {
+        BackendSpec b = load(Map.of("BACKEND_SERVERS", "moosicbox_server:8001 weight=2,http://other_one")).clusters().get(0).backends().get(0);
+        assertEquals("http://moosicbox_server:8001", b.url().toString());
+        assertEquals("moosicbox_server:8001", b.address());
+        assertEquals(new HostPort("other_one", 80), HostPort.of(load(Map.of("BACKEND_SERVERS", "http://other_one")).clusters().get(0).backends().get(0).url()));
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "https://moosicbox_server")));
+        assertTrue(e.getMessage().contains("a host name with '_' cannot be in a TLS certificate"), e.getMessage());
+    }
+
+    @Test
     void anEmptyBackendOrClustersVariableIsAnErrorNamingIt() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "")));
         assertEquals(List.of("BACKEND_SERVERS=\"\": empty; expected URL [weight=N] [max_conns=N], comma-separated, "

@@ -2,10 +2,13 @@ package io.moosicbox.lb.pool.health;
 
 import io.moosicbox.lb.pool.Backend;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 
 /** Healthy when {@code GET path} answers 2xx or 3xx (redirects are not followed) within the timeout. */
@@ -21,7 +24,19 @@ public final class HttpGetCheck implements HealthCheck {
 
     @Override
     public void check(Backend backend, Duration timeout) throws Exception {
-        ContentResponse response = client.newRequest(backend.baseUrl() + path)
+        URI base;
+        try {
+            base = backend.connectUrl();
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        ContentResponse response = client.newRequest(base + path)
+                // Jetty names the address it connects to; for a name with '_' that is not the backend's name.
+                .headers(h -> {
+                    if (!base.equals(backend.url())) {
+                        h.put(HttpHeader.HOST, backend.address());
+                    }
+                })
                 .method(HttpMethod.GET)
                 .followRedirects(false)
                 .timeout(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS)
