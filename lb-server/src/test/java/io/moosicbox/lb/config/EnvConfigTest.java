@@ -97,6 +97,15 @@ class EnvConfigTest {
     }
 
     @Test
+    void durationsAreBoundedSoThatNothingOverflowsLater() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "HEALTH_CHECK_INTERVAL", "999999999d", "LB_QUEUE_TIMEOUT", "1001d")));
+        assertTrue(e.problems().contains("HEALTH_CHECK_INTERVAL=\"999999999d\": at most 1000d"), e.problems().toString());
+        assertTrue(e.problems().contains("LB_QUEUE_TIMEOUT=\"1001d\": at most 1000d"), e.problems().toString());
+        assertEquals(Duration.ofDays(1000), load(Map.of("BACKEND_SERVERS", "a:1", "HEALTH_CHECK_INTERVAL", "1000d")).clusters().get(0).healthCheck().interval());
+    }
+
+    @Test
     void anEmptyBackendOrClustersVariableIsAnErrorNamingIt() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "")));
         assertEquals(List.of("BACKEND_SERVERS=\"\": empty; expected URL [weight=N] [max_conns=N], comma-separated, "
