@@ -158,6 +158,25 @@ class DistributionTest {
         assertFalse(Files.exists(archive.getParent()));
     }
 
+    @Test
+    void anAppCdsArchiveVariableThatNamesAnotherFileIsAnErrorAndTheFileIsKept(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("lb.yaml");
+        Files.writeString(config, "clusters: []\n");
+        Path empty = Files.createFile(dir.resolve("empty.jsa"));
+        for (Path file : List.of(config, empty)) {
+            for (String mode : List.of("--demo", "--check")) {
+                try (LbProcess lb = LbProcess.launch(Map.of("LB_CDS_ARCHIVE", file.toString(), "BACKEND_SERVERS", "127.0.0.1:9"), mode)) {
+                    assertEquals(2, lb.awaitExit(Duration.ofSeconds(30)), mode + ": " + lb.stderr());
+                    assertEquals("moosicbox_lb: configuration error: LB_CDS_ARCHIVE=\"" + file
+                            + "\": this file is not a CDS archive; name a file that does not exist yet (the balancer writes it), such as /var/cache/moosicbox-lb/moosicbox_lb.jsa\n",
+                            lb.stderr());
+                }
+            }
+            assertTrue(Files.exists(file), file + " was removed");
+        }
+        assertEquals("clusters: []\n", Files.readString(config));
+    }
+
     /** The unpacked folder is named moosicbox-lb-VERSION. */
     static String version() {
         return LbProcess.home().getFileName().toString().substring("moosicbox-lb-".length());

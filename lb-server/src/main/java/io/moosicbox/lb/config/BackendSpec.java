@@ -4,6 +4,8 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One backend as configured: {@code URL [weight=N] [max_conns=N] [resolve=DURATION]}.
@@ -15,6 +17,9 @@ import java.util.Locale;
  *                 (DNS discovery); zero: the URL is one backend
  */
 public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
+    /** A host name with '_' (and the port), which java.net.URI leaves as an authority without a host. */
+    private static final Pattern UNDERSCORE_AUTHORITY =
+            Pattern.compile("([A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?)(?::([0-9]{1,5}))?");
 
     public BackendSpec {
         resolve = resolve == null ? Duration.ZERO : resolve;
@@ -89,18 +94,31 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("'" + text + "' has scheme '" + scheme + "'; expected http or https");
         }
-        if (uri.getHost() == null) {
-            throw new IllegalArgumentException("'" + text + "' has no host; expected http://host:port or host:port");
+        String host = uri.getHost();
+        int port = uri.getPort();
+        if (host == null) {
+            // java.net.URI has no host for a name with '_', such as Docker Compose's moosicbox_server
+            // (the MoosicBox balancer took them): read the authority itself.
+            Matcher m = uri.getRawAuthority() == null ? null : UNDERSCORE_AUTHORITY.matcher(uri.getRawAuthority());
+            if (m == null || !m.matches()) {
+                throw new IllegalArgumentException("'" + text + "' has no host; expected http://host:port or host:port");
+            }
+            if (scheme.equals("https")) {
+                throw new IllegalArgumentException("'" + text + "': a host name with '_' cannot be in a TLS certificate; "
+                        + "use http:// or a name without '_'");
+            }
+            host = m.group(1);
+            port = m.group(3) == null ? -1 : Integer.parseInt(m.group(3));
         }
         String path = uri.getRawPath();
         if ((path != null && !path.isEmpty() && !path.equals("/")) || uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
             throw new IllegalArgumentException("'" + text + "' has a path, query or user; a backend is scheme://host:port only");
         }
-        int port = uri.getPort() > 0 ? uri.getPort() : (scheme.equals("https") ? 443 : 80);
+        port = port > 0 ? port : (scheme.equals("https") ? 443 : 80);
         if (port > 65535) {
             throw new IllegalArgumentException("'" + text + "' has port " + port + "; expected 1..65535");
         }
-        return URI.create(scheme + "://" + (uri.getHost().contains(":") && !uri.getHost().startsWith("[") ? "[" + uri.getHost() + "]" : uri.getHost()) + ":" + port);
+        return URI.create(scheme + "://" + (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port);
     }
 
     /** A re-resolution interval: 0 (off) or at least one second, so that DNS is not hammered. */

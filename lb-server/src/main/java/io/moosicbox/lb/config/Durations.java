@@ -6,6 +6,13 @@ import java.util.regex.Pattern;
 
 /** Durations as users write them: {@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}, or {@code 0}. */
 public final class Durations {
+    /**
+     * The longest duration any setting takes. Beyond about 292 years Duration.toNanos() overflows,
+     * and deadlines add it to System.nanoTime(): 999999999d passed and the health checker then threw
+     * "long overflow" every second. An ejection backs off up to 32 times eject_time, which must still
+     * fit; 1000 days still leaves HSTS its customary two years.
+     */
+    public static final Duration MAX = Duration.ofDays(1000);
     private static final Pattern FORM = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
 
     private Durations() {}
@@ -21,13 +28,17 @@ public final class Durations {
             throw new IllegalArgumentException("expected a duration such as 250ms, 5s, 2m or 1h");
         }
         long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
+        Duration d = switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
             case "m" -> Duration.ofMinutes(n);
             case "h" -> Duration.ofHours(n);
             default -> Duration.ofDays(n);
         };
+        if (d.compareTo(MAX) > 0) {
+            throw new IllegalArgumentException("at most " + MAX.toDays() + "d");
+        }
+        return d;
     }
 
     /** The shortest exact form, so that {@code format(parse(x))} round-trips. */

@@ -120,6 +120,16 @@ public final class EnvConfig {
         Duration checkTimeout = get("HEALTH_CHECK_TIMEOUT", EnvConfig::parsePositiveDuration, null);
         Integer rise = get("HEALTH_CHECK_RISE", s -> ConfigFile.parseWhole(s, 1, 100), null);
         Integer fall = get("HEALTH_CHECK_FALL", s -> ConfigFile.parseWhole(s, 1, 100), null);
+        // Empty means unset for the other variables, but these two are what the balancer serves:
+        // Compose's ${UNSET} and Kubernetes' value: "" left it with no cluster, answering 421 to everything.
+        if ("".equals(env.get("BACKEND_SERVERS"))) {
+            problems.add("BACKEND_SERVERS=\"\": empty; expected URL [weight=N] [max_conns=N], comma-separated, "
+                    + "such as BACKEND_SERVERS=\"http://127.0.0.1:8001\", or leave the variable out");
+        }
+        if ("".equals(env.get("CLUSTERS"))) {
+            problems.add("CLUSTERS=\"\": empty; expected names:backends;names:backends, such as CLUSTERS=\"*:127.0.0.1:8001\", "
+                    + "or leave the variable out");
+        }
         List<BackendSpec> backends = get("BACKEND_SERVERS", EnvConfig::parseBackends, null);
 
         // The MoosicBox form defines the whole set of clusters, replacing any from the file.

@@ -39,6 +39,10 @@ public record HostPort(String host, int port) {
 
     /** The host and port a URL connects to. */
     public static HostPort of(java.net.URI url) {
+        if (url.getHost() == null && url.getRawAuthority() != null) {
+            // A name with '_' (BackendSpec.parseUrl): java.net.URI keeps only the authority, host:port.
+            return parse(url.getRawAuthority());
+        }
         String host = url.getHost();
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);

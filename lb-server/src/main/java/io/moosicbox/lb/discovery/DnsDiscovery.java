@@ -2,6 +2,7 @@ package io.moosicbox.lb.discovery;
 
 import io.moosicbox.lb.config.BackendSpec;
 import io.moosicbox.lb.config.ClusterConfig;
+import io.moosicbox.lb.config.HostPort;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -51,7 +52,7 @@ public final class DnsDiscovery implements AutoCloseable {
         if (!spec.discovers()) {
             return List.of(spec);
         }
-        String host = spec.url().getHost();
+        String host = HostPort.of(spec.url()).host();
         Answer a = answers.get(host);
         if (a == null) {
             lookUp(host, spec.resolve());
@@ -70,7 +71,7 @@ public final class DnsDiscovery implements AutoCloseable {
         for (ClusterConfig c : clusters) {
             for (BackendSpec b : c.backends()) {
                 if (b.discovers()) {
-                    wanted.merge(b.url().getHost(), b.resolve(), (x, y) -> x.compareTo(y) <= 0 ? x : y);
+                    wanted.merge(HostPort.of(b.url()).host(), b.resolve(), (x, y) -> x.compareTo(y) <= 0 ? x : y);
                 }
             }
         }

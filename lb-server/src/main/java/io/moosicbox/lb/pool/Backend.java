@@ -1,8 +1,13 @@
 package io.moosicbox.lb.pool;
 
 import io.moosicbox.lb.config.BackendSpec;
+import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.PoolSettings;
+import java.io.UncheckedIOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -89,6 +94,31 @@ public final class Backend {
 
     public URI url() {
         return spec.url();
+    }
+
+    /**
+     * The URL to give Jetty's client, which refuses a URI without a host: java.net.URI has none for
+     * a name with '_' (a Docker Compose service such as moosicbox_server). Such a name is looked up
+     * here, through the JVM's cache like Jetty's own lookup, and the request goes to its address;
+     * the Host header is set by the caller either way.
+     *
+     * @throws UncheckedIOException wrapping the {@link UnknownHostException} of a name that does not resolve
+     */
+    public URI connectUrl() {
+        URI url = spec.url();
+        if (url.getHost() != null) {
+            return url;
+        }
+        HostPort to = HostPort.of(url);
+        try {
+            InetAddress a = InetAddress.getByName(to.host());
+            String ip = a.getHostAddress();
+            int scope = ip.indexOf('%');
+            ip = scope < 0 ? ip : ip.substring(0, scope);
+            return URI.create(url.getScheme() + "://" + (a instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + to.port());
+        } catch (UnknownHostException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public int weight() {

@@ -7,6 +7,7 @@ import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
+import java.io.UncheckedIOException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -226,13 +227,18 @@ public class BalancingProxyHandler extends ProxyHandler {
                 throw new IllegalArgumentException("a % not followed by two hex digits");
             }
             // The backend's URL is scheme://host:port only (BackendSpec): path() sets the whole target.
-            proxyRequest = getHttpClient().newRequest(lease.backend().url())
+            proxyRequest = getHttpClient().newRequest(lease.backend().connectUrl())
                     .path(target)
                     .method(client.getMethod())
                     .idleTimeout(timeouts.idle().toMillis(), TimeUnit.MILLISECONDS);
         } catch (IllegalArgumentException e) {
             lease.release(false);
             refuse(exchange, HttpStatus.BAD_REQUEST_400, "the request URI is not valid");
+            return;
+        } catch (UncheckedIOException e) {
+            // A backend name with '_', looked up by connectUrl(), does not resolve.
+            lease.release(true);
+            refuse(exchange, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve");
             return;
         }
         proxyRequest.attribute(CLIENT_REQUEST, client).attribute(CLIENT_RESPONSE, exchange.response);

@@ -9,6 +9,7 @@ import io.moosicbox.lb.pool.Lease;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
@@ -182,7 +183,14 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      */
     public Lease upgrade(HttpServletRequest request, HttpServletResponse response, Lease lease, String pathQuery,
                        HttpFields forwarded, Retry retry) throws IOException {
-        URI backendUri = backendUri(lease, pathQuery);
+        URI backendUri;
+        try {
+            backendUri = backendUri(lease, pathQuery);
+        } catch (UncheckedIOException e) {
+            lease.release(true);
+            refuse(response, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve", Map.of());
+            return lease;
+        }
         if (backendUri == null) {
             lease.release(false);
             refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of());
@@ -224,7 +232,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             return null;
         }
         try {
-            return URI.create("ws" + lease.backend().baseUrl().substring(4) + target);
+            return URI.create("ws" + lease.backend().connectUrl().toString().substring(4) + target);
         } catch (IllegalArgumentException e) {
             return null;
         }
@@ -333,7 +341,12 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             if (next == null) {
                 return false;
             }
-            URI uri = backendUri(next, pathQuery);
+            URI uri;
+            try {
+                uri = backendUri(next, pathQuery);
+            } catch (UncheckedIOException e) {
+                uri = null;
+            }
             if (uri == null) {
                 next.release(false);
                 return false;

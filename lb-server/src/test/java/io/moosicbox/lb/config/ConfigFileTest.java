@@ -227,6 +227,59 @@ class ConfigFileTest {
     }
 
     @Test
+    void aliasesStandForWhatTheirAnchorHolds() throws Exception {
+        ConfigFile.Result r = ConfigFile.read("lb.yaml", new StringReader("""
+                clusters_defaults: &check { path: /health, interval: 2s }
+                clusters:
+                  - name: a
+                    hosts: [&h a.example.com]
+                    health_check: *check
+                    backends: &be [http://127.0.0.1:22001]
+                  - name: b
+                    hosts: [*h]
+                    paths: [/b/]
+                    <<: &pool { retries: 0, queue_size: 3 }
+                    backends: *be
+                """));
+        // The unknown key is the only problem: the aliases are read as what they stand for.
+        assertEquals(List.of("lb.yaml:1: clusters_defaults: unknown key; expected one of listeners, tls, clusters, timeouts, shutdown, admin, log_level, access_log, websocket"),
+                r.problems());
+        ClusterConfig b = r.config().clusters().get(1);
+        assertEquals(List.of("http://127.0.0.1:22001"), b.backends().stream().map(BackendSpec::toString).toList());
+        assertEquals(List.of("a.example.com"), b.hosts());
+        assertEquals(0, b.pool().retries());
+        assertEquals(3, b.pool().queueSize());
+        assertEquals("/health", r.config().clusters().get(0).healthCheck().path());
+
+        ConfigFile.Result undefined = ConfigFile.read("lb.yaml", new StringReader("""
+                clusters:
+                  - name: a
+                    backends: *nowhere
+                """));
+        assertEquals(List.of("lb.yaml:3: not valid YAML: found undefined alias nowhere"), undefined.problems());
+
+        ConfigFile.Result loop = ConfigFile.read("lb.yaml", new StringReader("clusters: &c\n  - name: a\n    backends: *c\n"));
+        assertTrue(loop.problems().contains("lb.yaml:1: an alias inside the very anchor it names; expected a value that does not contain itself"),
+                loop.problems().toString());
+    }
+
+    @Test
+    void aSecondDocumentIsRefused() throws Exception {
+        ConfigFile.Result r = ConfigFile.read("lb.yaml", new StringReader("""
+                ---
+                clusters:
+                  - { name: a, backends: [10.0.0.1:80] }
+                ---
+                clusters:
+                  - { name: b, backends: [10.0.0.2:80] }
+                """));
+        assertEquals(List.of("lb.yaml:4: a second YAML document (after ---): the configuration is one document; put every cluster in the first"),
+                r.problems());
+        ConfigFile.Result one = ConfigFile.read("lb.yaml", new StringReader("---\nclusters:\n  - { name: a, backends: [10.0.0.1:80] }\n"));
+        assertEquals(List.of(), one.problems(), "a single document may start with ---");
+    }
+
+    @Test
     void emptyValuesMeanTheDefault() throws Exception {
         Path f = write("""
                 listeners:

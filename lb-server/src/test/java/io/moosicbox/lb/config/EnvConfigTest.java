@@ -86,6 +86,37 @@ class EnvConfigTest {
         assertTrue(e.getMessage().contains("BACKEND_SERVERS is not set"), e.getMessage());
     }
 
+    @Test
+    void hostNamesWithUnderscoresAreBackendsAsComposeNamesServices() throws Exception {
+        BackendSpec b = load(Map.of("BACKEND_SERVERS", "moosicbox_server:8001 weight=2,http://other_one")).clusters().get(0).backends().get(0);
+        assertEquals("http://moosicbox_server:8001", b.url().toString());
+        assertEquals("moosicbox_server:8001", b.address());
+        assertEquals(new HostPort("other_one", 80), HostPort.of(load(Map.of("BACKEND_SERVERS", "http://other_one")).clusters().get(0).backends().get(0).url()));
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "https://moosicbox_server")));
+        assertTrue(e.getMessage().contains("a host name with '_' cannot be in a TLS certificate"), e.getMessage());
+    }
+
+    @Test
+    void durationsAreBoundedSoThatNothingOverflowsLater() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "HEALTH_CHECK_INTERVAL", "999999999d", "LB_QUEUE_TIMEOUT", "1001d")));
+        assertTrue(e.problems().contains("HEALTH_CHECK_INTERVAL=\"999999999d\": at most 1000d"), e.problems().toString());
+        assertTrue(e.problems().contains("LB_QUEUE_TIMEOUT=\"1001d\": at most 1000d"), e.problems().toString());
+        assertEquals(Duration.ofDays(1000), load(Map.of("BACKEND_SERVERS", "a:1", "HEALTH_CHECK_INTERVAL", "1000d")).clusters().get(0).healthCheck().interval());
+    }
+
+    @Test
+    void anEmptyBackendOrClustersVariableIsAnErrorNamingIt() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "")));
+        assertEquals(List.of("BACKEND_SERVERS=\"\": empty; expected URL [weight=N] [max_conns=N], comma-separated, "
+                + "such as BACKEND_SERVERS=\"http://127.0.0.1:8001\", or leave the variable out"), e.problems());
+        e = assertThrows(ConfigException.class, () -> load(Map.of("CLUSTERS", "")));
+        assertEquals(List.of("CLUSTERS=\"\": empty; expected names:backends;names:backends, such as CLUSTERS=\"*:127.0.0.1:8001\", "
+                + "or leave the variable out"), e.problems());
+        e = assertThrows(ConfigException.class, () -> load(Map.of("CLUSTERS", "", "BACKEND_SERVERS", "10.0.0.1:80")));
+        assertEquals(1, e.problems().size(), e.problems().toString());
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "10.0.0.1:8001 weight=0       | weight='0'",

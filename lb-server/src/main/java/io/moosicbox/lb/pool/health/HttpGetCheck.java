@@ -2,12 +2,15 @@ package io.moosicbox.lb.pool.health;
 
 import io.moosicbox.lb.pool.Backend;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 
 /** Healthy when {@code GET path} answers 2xx or 3xx (redirects are not followed) within the timeout. */
@@ -23,11 +26,23 @@ public final class HttpGetCheck implements HealthCheck {
 
     @Override
     public void check(Backend backend, Duration timeout) throws Exception {
+        URI base;
+        try {
+            base = backend.connectUrl();
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
         CompletableFuture<Result> done = new CompletableFuture<>();
         long millis = Math.max(1, timeout.toMillis());
         // Only the status counts: the body is read and dropped, not buffered (send() stops at 2 MiB
         // and called a healthy endpoint with a large body DOWN).
-        client.newRequest(backend.baseUrl() + path)
+        client.newRequest(base + path)
+                // Jetty names the address it connects to; for a name with '_' that is not the backend's name.
+                .headers(h -> {
+                    if (!base.equals(backend.url())) {
+                        h.put(HttpHeader.HOST, backend.address());
+                    }
+                })
                 .method(HttpMethod.GET)
                 .followRedirects(false)
                 .timeout(millis, TimeUnit.MILLISECONDS)

@@ -1,5 +1,6 @@
 package io.moosicbox.lb.pool.health;
 
+import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.pool.Backend;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -10,13 +11,10 @@ public final class TcpConnectCheck implements HealthCheck {
 
     @Override
     public void check(Backend backend, Duration timeout) throws Exception {
-        String host = backend.url().getHost();
-        if (host.startsWith("[")) {
-            host = host.substring(1, host.length() - 1);
-        }
+        HostPort to = HostPort.of(backend.url());
         // Resolved on every check, so that a backend whose DNS name moves (Kubernetes) is followed.
         try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(host, backend.url().getPort()), (int) Math.max(1, timeout.toMillis()));
+            socket.connect(new InetSocketAddress(to.host(), to.port()), (int) Math.max(1, timeout.toMillis()));
         }
     }
 
