@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
 public final class Backend {
     /** Bumped on every state change of any backend, so that clusters know when to rebuild their ready lists. */
     private static final Logger LOG = LoggerFactory.getLogger(Backend.class);
+    /** How often the address of a name with '_' is looked up again (the JVM caches it for 30 s anyway). */
+    private static final long RESOLVE_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final AtomicLong STATE_CHANGES = new AtomicLong();
     /** Time constant of the latency average: samples older than this weigh little. */
     private static final double EWMA_DECAY_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -47,6 +49,10 @@ public final class Backend {
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private volatile PoolSettings settings = PoolSettings.defaults();
     private volatile Runnable slotListener;
+    /** For a host name java.net.URI does not take (with '_'): its address, looked up off the request path. */
+    private volatile URI resolved;
+    private volatile long resolvedAtNanos;
+    private final java.util.concurrent.atomic.AtomicBoolean resolving = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile Predicate<Backend> othersAvailable = b -> true;
     private volatile Instant lastCheck;
     private volatile String lastError;
@@ -65,6 +71,14 @@ public final class Backend {
         String url = spec.url().toString();
         this.baseUrl = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
         this.rampStartNanos = System.nanoTime();
+        if (spec.url().getHost() == null) {
+            try {
+                // Starts the first lookup in the background, so that the first request finds an address.
+                connectUrl();
+            } catch (UncheckedIOException notYet) {
+                // expected: the lookup has only begun
+            }
+        }
     }
 
     public BackendSpec spec() {
@@ -98,27 +112,52 @@ public final class Backend {
 
     /**
      * The URL to give Jetty's client, which refuses a URI without a host: java.net.URI has none for
-     * a name with '_' (a Docker Compose service such as moosicbox_server). Such a name is looked up
-     * here, through the JVM's cache like Jetty's own lookup, and the request goes to its address;
-     * the Host header is set by the caller either way.
+     * a name with '_' (a Docker Compose service such as moosicbox_server). The request then goes to
+     * the name's address as last looked up; the caller sets the Host header either way. The lookup
+     * never runs here, on the thread that serves other connections (a slow DNS server would stall
+     * them all), but on a virtual thread, at most every {@link #RESOLVE_EVERY_NANOS}, and in
+     * {@link #resolvedUrl()}, which the health checks call.
      *
-     * @throws UncheckedIOException wrapping the {@link UnknownHostException} of a name that does not resolve
+     * @throws UncheckedIOException wrapping an {@link UnknownHostException} while the name has no address yet
      */
     public URI connectUrl() {
         URI url = spec.url();
         if (url.getHost() != null) {
             return url;
         }
-        HostPort to = HostPort.of(url);
-        try {
-            InetAddress a = InetAddress.getByName(to.host());
-            String ip = a.getHostAddress();
-            int scope = ip.indexOf('%');
-            ip = scope < 0 ? ip : ip.substring(0, scope);
-            return URI.create(url.getScheme() + "://" + (a instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + to.port());
-        } catch (UnknownHostException e) {
-            throw new UncheckedIOException(e);
+        URI last = resolved;
+        if ((last == null || System.nanoTime() - resolvedAtNanos > RESOLVE_EVERY_NANOS) && resolving.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("lb-resolve-" + address).start(() -> {
+                try {
+                    resolvedUrl();
+                } catch (UnknownHostException e) {
+                    // Kept as it was: the health checks report the name that does not resolve.
+                } finally {
+                    resolving.set(false);
+                }
+            });
         }
+        if (last == null) {
+            throw new UncheckedIOException(new UnknownHostException(address + ": the name has not been resolved yet"));
+        }
+        return last;
+    }
+
+    /** {@link #connectUrl()}, looking the name up now: for threads that may block (health checks, WebSocket handshakes). */
+    public URI resolvedUrl() throws UnknownHostException {
+        URI url = spec.url();
+        if (url.getHost() != null) {
+            return url;
+        }
+        HostPort to = HostPort.of(url);
+        InetAddress a = InetAddress.getByName(to.host());
+        String ip = a.getHostAddress();
+        int scope = ip.indexOf('%');
+        ip = scope < 0 ? ip : ip.substring(0, scope);
+        URI fresh = URI.create(url.getScheme() + "://" + (a instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + to.port());
+        resolvedAtNanos = System.nanoTime();
+        resolved = fresh;
+        return fresh;
     }
 
     public int weight() {

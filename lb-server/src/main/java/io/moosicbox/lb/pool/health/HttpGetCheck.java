@@ -2,7 +2,6 @@ package io.moosicbox.lb.pool.health;
 
 import io.moosicbox.lb.pool.Backend;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -26,12 +25,7 @@ public final class HttpGetCheck implements HealthCheck {
 
     @Override
     public void check(Backend backend, Duration timeout) throws Exception {
-        URI base;
-        try {
-            base = backend.connectUrl();
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
+        URI base = backend.resolvedUrl();
         CompletableFuture<Result> done = new CompletableFuture<>();
         long millis = Math.max(1, timeout.toMillis());
         // Only the status counts: the body is read and dropped, not buffered (send() stops at 2 MiB

@@ -11,8 +11,9 @@ public final class TcpConnectCheck implements HealthCheck {
 
     @Override
     public void check(Backend backend, Duration timeout) throws Exception {
-        HostPort to = HostPort.of(backend.url());
-        // Resolved on every check, so that a backend whose DNS name moves (Kubernetes) is followed.
+        // Resolved on every check, so that a backend whose DNS name moves (Kubernetes) is followed; a
+        // name with '_' through the backend, which keeps its address for the proxy's requests.
+        HostPort to = HostPort.of(backend.resolvedUrl());
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(to.host(), to.port()), (int) Math.max(1, timeout.toMillis()));
         }
