@@ -96,6 +96,16 @@ class DistributionTest {
     }
 
     @Test
+    void aHeapSizeInJavaOptsReplacesTheDefaultSizes() throws Exception {
+        // Each alone clashed with a default: -Xmx32m with -Xms64m, -Xms1g with -Xmx512m.
+        for (String heap : List.of("-Xmx32m", "-Xms600m")) {
+            try (LbProcess lb = LbProcess.launch(Map.of("BACKEND_SERVERS", "10.1.2.3:8001", "JAVA_OPTS", heap), "--check")) {
+                assertEquals(0, lb.awaitExit(Duration.ofSeconds(30)), heap + ": " + lb.stderr());
+            }
+        }
+    }
+
+    @Test
     void aPortThatCannotBeBoundExitsOneWithTheReason() throws Exception {
         try (var taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
              LbProcess lb = LbProcess.launch(Map.of("BACKEND_SERVERS", "127.0.0.1:9",
