@@ -13,6 +13,7 @@ final class RustLog {
     static String levelFor(String directives) {
         String global = null;
         String ours = null;
+        String family = null;
         for (String directive : directives.split(",")) {
             String d = directive.trim().toLowerCase(Locale.ROOT);
             if (d.isEmpty()) {
@@ -20,26 +21,46 @@ final class RustLog {
             }
             int eq = d.indexOf('=');
             if (eq < 0) {
-                if (!EnvConfig.LOG_LEVELS.contains(d)) {
+                if (!isLevel(d)) {
                     // A bare target such as "moosicbox_load_balancer" means "all levels" in env_logger.
-                    if (d.startsWith("moosicbox")) {
+                    if (isOurs(d)) {
                         ours = "trace";
-                        continue;
+                    } else if (d.startsWith("moosicbox")) {
+                        family = "trace";
+                    } else {
+                        return null;
                     }
-                    return null;
+                    continue;
                 }
-                global = d;
+                global = level(d);
                 continue;
             }
             String target = d.substring(0, eq);
             String level = d.substring(eq + 1);
-            if (!EnvConfig.LOG_LEVELS.contains(level)) {
+            if (!isLevel(level)) {
                 return null;
             }
-            if (target.startsWith("moosicbox")) {
-                ours = level;
+            // The balancer's own crate wins over the other MoosicBox crates a shared RUST_LOG names.
+            if (isOurs(target)) {
+                ours = level(level);
+            } else if (target.startsWith("moosicbox")) {
+                family = level(level);
             }
         }
-        return ours != null ? ours : (global != null ? global : "info");
+        return ours != null ? ours : family != null ? family : global != null ? global : "info";
+    }
+
+    private static boolean isOurs(String target) {
+        return target.equals("moosicbox_load_balancer") || target.equals("moosicbox_lb");
+    }
+
+    /** env_logger's levels: ours, and "off" (hyper=off is common in the seed's environments). */
+    private static boolean isLevel(String s) {
+        return EnvConfig.LOG_LEVELS.contains(s) || s.equals("off");
+    }
+
+    /** "off" is the quietest level this balancer has: errors only. */
+    private static String level(String s) {
+        return s.equals("off") ? "error" : s;
     }
 }

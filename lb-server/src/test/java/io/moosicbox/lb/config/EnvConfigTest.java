@@ -138,7 +138,12 @@ class EnvConfigTest {
         "'info,moosicbox_load_balancer=trace', trace",
         "warn, warn",
         "moosicbox_lb, trace",
-        "'hyper=debug', info"})
+        "'hyper=debug', info",
+        "'info,hyper=off', info",
+        "off, error",
+        "'moosicbox_load_balancer=warn,moosicbox_middleware=trace', warn",
+        "'moosicbox_middleware=trace,moosicbox_load_balancer=warn', warn",
+        "'moosicbox_middleware=debug', debug"})
     void rustLogSetsOurLevel(String rustLog, String level) throws Exception {
         assertEquals(level, load(Map.of("BACKEND_SERVERS", "a:1", "RUST_LOG", rustLog)).logLevel());
     }
