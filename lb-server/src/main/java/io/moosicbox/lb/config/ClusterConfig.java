@@ -20,6 +20,8 @@ public record ClusterConfig(
         PoolSettings pool) {
 
     public static final String DEFAULT_NAME = "default";
+    /** The cluster that answers ACME HTTP-01 challenges (cert-manager's or certbot's solvers). */
+    public static final String SOLVER_NAME = "solver";
 
     public ClusterConfig {
         hosts = List.copyOf(hosts);

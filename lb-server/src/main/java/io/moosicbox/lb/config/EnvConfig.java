@@ -153,7 +153,9 @@ public final class EnvConfig {
         List<ClusterConfig> result = new ArrayList<>();
         for (ClusterConfig c : clusters) {
             HealthCheckConfig hc = c.healthCheck();
-            if (checkPath != null) {
+            // Not the solver's: cert-manager's and certbot's solvers answer 404 outside the challenge
+            // path, so HEALTH_CHECK_PATH took them DOWN and certificate renewal failed with 503s.
+            if (checkPath != null && !c.name().equals(ClusterConfig.SOLVER_NAME)) {
                 hc = hc.withPath(checkPath);
             }
             if (checkInterval != null) {

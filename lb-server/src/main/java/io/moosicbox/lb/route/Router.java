@@ -1,5 +1,6 @@
 package io.moosicbox.lb.route;
 
+import io.moosicbox.lb.config.ClusterConfig;
 import io.moosicbox.lb.pool.Cluster;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -17,7 +18,7 @@ import java.util.Map;
  */
 public final class Router {
     /** The cluster that answers ACME HTTP-01 challenges (cert-manager's solver pod, certbot). */
-    public static final String SOLVER = "solver";
+    public static final String SOLVER = ClusterConfig.SOLVER_NAME;
     public static final String ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 
     /** Why a request found no cluster; the proxy turns it into a status. */

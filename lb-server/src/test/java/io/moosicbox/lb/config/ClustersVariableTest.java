@@ -37,6 +37,15 @@ class ClustersVariableTest {
     }
 
     @Test
+    void healthCheckPathLeavesTheSolverOnItsTcpCheck() throws Exception {
+        // ACME solvers answer 404 outside the challenge path: checked on /health they went DOWN and renewal failed.
+        LbConfig config = ConfigLoader.load(null, Map.of("CLUSTERS", MOOSICBOX, "HEALTH_CHECK_PATH", "/health"));
+        for (ClusterConfig c : config.clusters()) {
+            assertEquals(c.name().equals("solver") ? null : "/health", c.healthCheck().path(), c.name());
+        }
+    }
+
+    @Test
     void toleratesSpacesAndEmptyEntries() {
         List<ClusterConfig> c = ClustersVariable.parse(" a.example.com : 10.0.0.1:8001 , 10.0.0.2:8001 ; ;*:10.0.0.3:8001;");
         assertEquals(2, c.size());
