@@ -28,6 +28,10 @@ public final class HealthCheck {
         URI url;
         try {
             url = args.length > 0 ? URI.create(args[0]) : healthUrl(env.getOrDefault("ADMIN_BIND_ADDRESS", "127.0.0.1:9090"));
+            if (!("http".equalsIgnoreCase(url.getScheme()) || "https".equalsIgnoreCase(url.getScheme())) || url.getHost() == null) {
+                // A relative or hostless URI parses, then failed in the HTTP client with a stack trace.
+                throw new IllegalArgumentException("'" + url + "' is not an http:// or https:// URL with a host");
+            }
         } catch (IllegalArgumentException e) {
             err.println("moosicbox_lb --health-check: ADMIN_BIND_ADDRESS or URL: " + e.getMessage());
             return Main.EXIT_CONFIG;

@@ -64,6 +64,14 @@ class HealthCheckTest {
     }
 
     @Test
+    void aUrlThatIsNoHttpUrlIsAConfigurationError() {
+        for (String bad : new String[] {"notaurl", "ftp://127.0.0.1/health", "http:///health"}) {
+            assertEquals(2, HealthCheck.run(new String[] {bad}, Map.of(), new PrintStream(out, true), new PrintStream(err, true)), bad);
+            assertTrue(err.toString().contains("'" + bad + "' is not an http:// or https:// URL"), err.toString());
+        }
+    }
+
+    @Test
     void wildcardListenAddressesMeanThisHost() {
         assertEquals("http://127.0.0.1:9090/health", HealthCheck.healthUrl("0.0.0.0:9090").toString());
         assertEquals("http://[::1]:9090/health", HealthCheck.healthUrl("[::]:9090").toString());
