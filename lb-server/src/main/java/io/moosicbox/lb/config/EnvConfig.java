@@ -49,6 +49,17 @@ public final class EnvConfig {
                     + "such as BACKEND_SERVERS=\"http://127.0.0.1:8001,http://127.0.0.1:8002\" "
                     + "(or CLUSTERS, or a configuration file with clusters, or --demo)");
         }
+        LbConfig.Listeners l = config.listeners();
+        for (HostPort other : java.util.Arrays.asList(l.http(), l.https())) {
+            // Two listeners on one address: the second bind failed at start with exit 1 and a message naming both.
+            if (other != null && other.port() != 0 && other.equals(l.admin())) {
+                reader.problems.add("ADMIN_BIND_ADDRESS=\"" + l.admin() + "\": the same address as a proxy listener ("
+                        + other + "); give the admin listener its own port, such as 127.0.0.1:9090");
+            }
+        }
+        if (l.https() != null && l.https().port() != 0 && l.https().equals(l.http())) {
+            reader.problems.add("SSL_BIND_ADDRESS=\"" + l.https() + "\": the same address as BIND_ADDRESS");
+        }
         if (!reader.problems.isEmpty()) {
             throw new ConfigException(reader.problems);
         }

@@ -132,6 +132,13 @@ class EnvConfigTest {
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 
+    @Test
+    void theAdminListenerCannotShareAProxyListenersAddress() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "BIND_ADDRESS", "127.0.0.1:8080", "ADMIN_BIND_ADDRESS", "127.0.0.1:8080")));
+        assertTrue(e.getMessage().contains("ADMIN_BIND_ADDRESS=\"127.0.0.1:8080\": the same address as a proxy listener"), e.getMessage());
+    }
+
     @ParameterizedTest
     @CsvSource({
         "moosicbox_load_balancer=debug, debug",
