@@ -352,6 +352,21 @@ class AdminApiTest {
     }
 
     @Test
+    void aClusterCountsTheAnswersNoBackendGave() throws Exception {
+        start(Map.of());
+        assertEquals(200, proxy("/").statusCode());
+        for (var b : lb.clusters().get(0).backends()) {
+            b.setState(io.moosicbox.lb.pool.BackendState.DISABLED);
+        }
+        for (int i = 0; i < 20; i++) {
+            assertEquals(503, proxy("/").statusCode());
+        }
+        JsonNode counters = json(get("/api/clusters")).get(0).get("counters");
+        assertEquals(21, counters.get("responses").asLong(), counters.toString());
+        assertEquals(20, counters.get("responses_5xx").asLong(), counters.toString());
+    }
+
+    @Test
     void loopbackRule() {
         assertTrue(AdminAuth.isLoopback("127.0.0.1"));
         assertTrue(AdminAuth.isLoopback("127.3.4.5"));

@@ -100,29 +100,6 @@ class RetiredBackendMetricsTest {
         assertTrue(after.contains("moosicbox_lb_request_duration_seconds_count{backend=\"" + two.address() + "\",cluster=\"default\"} 2"), after);
     }
 
-    @Test
-    void aClusterCountsTheAnswersNoBackendGave() throws Exception {
-        one = new TestBackend("one");
-        two = new TestBackend("two");
-        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
-                "BIND_ADDRESS", "127.0.0.1:0",
-                "ADMIN_BIND_ADDRESS", "127.0.0.1:0",
-                "SHUTDOWN_TIMEOUT", "1s",
-                "BACKEND_SERVERS", "http://" + one.address() + ",http://" + two.address())));
-        AdminApi.install(lb);
-        lb.start();
-        assertEquals(200, get(lb.proxyPort(), "/").statusCode());
-        for (var b : lb.clusters().get(0).backends()) {
-            b.setState(io.moosicbox.lb.pool.BackendState.DISABLED);
-        }
-        for (int i = 0; i < 20; i++) {
-            assertEquals(503, get(lb.proxyPort(), "/").statusCode());
-        }
-        var counters = Json.MAPPER.readTree(get(lb.adminPort(), "/api/clusters").body()).get(0).get("counters");
-        assertEquals(21, counters.get("responses").asLong(), counters.toString());
-        assertEquals(20, counters.get("responses_5xx").asLong(), counters.toString());
-    }
-
     private interface Condition {
         boolean holds() throws Exception;
     }
