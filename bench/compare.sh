@@ -8,7 +8,10 @@
 #   bench/compare.sh 'one selector|-XX:ActiveProcessorCount=1' 'default|'
 #   bench/compare.sh 'log|' 'no log||ACCESS_LOG=off'
 #
-# Each argument is LABEL|JAVA_OPTS|ENV=VALUE... (ENV entries separated by spaces). Every variant
+#   bench/compare.sh 'before|||/tmp/old/moosicbox-lb-0.1.0' 'after|'   (two builds: an unpacked tarball each)
+#
+# Each argument is LABEL|JAVA_OPTS|ENV=VALUE...|HOME (ENV entries separated by spaces; HOME an
+# unpacked tarball, the one ./dev build made when empty). Every variant
 # gets metrics on and the access log to a file unless its ENV says otherwise. Prints each round
 # (req/s, p50, p99, the balancer's CPU per request, the machine's idle share, the ratio to HAProxy) and
 # the mean ratio of each variant.
@@ -33,12 +36,12 @@ bench_haproxy
 labels=(); ports=(); lb_pids=()
 i=0
 for spec in "$@"; do
-  IFS='|' read -r label java_opts envs <<< "$spec"
+  IFS='|' read -r label java_opts envs home <<< "$spec"
   port=$((19211 + i))
   # shellcheck disable=SC2086
   env JAVA_OPTS="$java_opts" BIND_ADDRESS=127.0.0.1:$port ADMIN_BIND_ADDRESS=127.0.0.1:$((19411 + i)) LOG_LEVEL=warn \
     ACCESS_LOG="$work/access-$i.log" BACKEND_SERVERS="http://127.0.0.1:19101,http://127.0.0.1:19102" $envs \
-    "$LB_HOME/bin/moosicbox_lb" > "$work/lb-$i.log" 2>&1 & pids+=($!)
+    "${home:-$LB_HOME}/bin/moosicbox_lb" > "$work/lb-$i.log" 2>&1 & pids+=($!)
   labels+=("$label"); ports+=("$port"); lb_pids+=($!)  # the launcher execs the JVM: same process
   i=$((i + 1))
 done
