@@ -113,7 +113,11 @@ public final class EnvConfig {
         if (t.isEmpty()) {
             throw new IllegalArgumentException("expected off, stdout or a file path");
         }
-        return t.equalsIgnoreCase("off") ? "off" : t.equalsIgnoreCase("stdout") ? LbConfig.AccessLogConfig.STDOUT : t;
+        // none, false, no and 0 are what people write for off: they wrote a file of that name.
+        if (List.of("off", "none", "false", "no", "0").contains(t.toLowerCase(Locale.ROOT))) {
+            return "off";
+        }
+        return t.equalsIgnoreCase("stdout") ? LbConfig.AccessLogConfig.STDOUT : t;
     }
 
     static String parseAccessLogFormat(String s) {

@@ -133,6 +133,14 @@ class EnvConfigTest {
     }
 
     @Test
+    void theUsualWordsForOffTurnTheAccessLogOff() throws Exception {
+        for (String off : List.of("off", "OFF", "none", "false", "no", "0")) {
+            assertEquals(false, load(Map.of("BACKEND_SERVERS", "a:1", "ACCESS_LOG", off)).accessLog().enabled(), off);
+        }
+        assertEquals("./none", load(Map.of("BACKEND_SERVERS", "a:1", "ACCESS_LOG", "./none")).accessLog().target());
+    }
+
+    @Test
     void theAdminListenerCannotShareAProxyListenersAddress() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
                 "BIND_ADDRESS", "127.0.0.1:8080", "ADMIN_BIND_ADDRESS", "127.0.0.1:8080")));
