@@ -96,6 +96,11 @@ public final class Main {
             if (cli.check()) {
                 out.println("# moosicbox_lb " + version() + ": configuration is valid; effective setup:");
                 out.print(ConfigPrinter.toYaml(config));
+                // Settings of the environment only (no file key): shown so that --check tells all that will run.
+                out.println("# listener limits (variables only): MAX_BODY_SIZE=" + limits.maxBodyBytes()
+                        + (limits.maxBodyBytes() == 0 ? " (no limit)" : "") + " MAX_CLIENT_CONNECTIONS=" + limits.maxConnections()
+                        + " RATE_LIMIT_PER_IP=" + limits.ratePerIp() + (limits.ratePerIp() == 0 ? " (off)" : "")
+                        + " TRUSTED_PROXIES=" + (limits.trustedProxies().isEmpty() ? "(none)" : String.join(",", limits.trustedProxies())));
                 return EXIT_OK;
             }
             // Read here rather than by --check, so that an example file naming absent certificates still validates.

@@ -46,6 +46,8 @@ class MainTest {
     void checkValidatesWithoutStarting() {
         assertEquals(0, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001"), "--check"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("configuration is valid"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("MAX_CLIENT_CONNECTIONS=10000 RATE_LIMIT_PER_IP=0 (off)"),
+                "the variables the file cannot set are shown too:\n" + out);
         assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "IDLE_TIMEOUT", "forever"), "--check"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("IDLE_TIMEOUT=\"forever\""));
     }
