@@ -61,6 +61,8 @@ public final class Backend {
     private volatile long rampStartNanos;
     /** When the backend last became UP: "failing again soon after it came back" counts from here. */
     private volatile long upSinceNanos = System.nanoTime();
+    /** Whether a request succeeded since the backend last came back UP (read before written: one write per return, not per request). */
+    private volatile boolean servedSinceUp = true;
     private volatile long ejectedUntilNanos;
     private volatile long lastBackoffNanos;
     private int ejectionStreak;
@@ -190,6 +192,7 @@ public final class Backend {
             if (newState == BackendState.UP) {
                 rampStartNanos = System.nanoTime();
                 upSinceNanos = rampStartNanos;
+                servedSinceUp = false;
             }
         }
         if (newState == BackendState.DRAINING) {
@@ -207,6 +210,7 @@ public final class Backend {
             if (newState == BackendState.UP) {
                 rampStartNanos = System.nanoTime();
                 upSinceNanos = rampStartNanos;
+                servedSinceUp = false;
                 consecutiveFailures.set(0);
             }
         }
@@ -383,8 +387,13 @@ public final class Backend {
             if (ejectAfter > 0 && consecutiveFailures.incrementAndGet() >= ejectAfter) {
                 eject();
             }
-        } else if (consecutiveFailures.get() != 0) {
-            consecutiveFailures.set(0);
+        } else {
+            if (consecutiveFailures.get() != 0) {
+                consecutiveFailures.set(0);
+            }
+            if (!servedSinceUp) {
+                servedSinceUp = true;
+            }
         }
         releaseSlot();
     }
@@ -424,7 +433,10 @@ public final class Backend {
         long now = System.nanoTime();
         synchronized (this) {
             // Counted from its return, not from the ejection's end: it only returns after rise passing checks.
-            boolean failingAgain = lastBackoffNanos > 0 && now - upSinceNanos < lastBackoffNanos;
+            // Or without a single success since it came back: a hung backend (SIGSTOP, a deadlock)
+            // passes TCP checks and fails only at RESPONSE_HEADERS_TIMEOUT, longer than its ejection,
+            // and was let back in for ever at the first backoff.
+            boolean failingAgain = lastBackoffNanos > 0 && (now - upSinceNanos < lastBackoffNanos || !servedSinceUp);
             ejectionStreak = failingAgain ? Math.min(ejectionStreak + 1, MAX_BACKOFF_DOUBLINGS) : 0;
             long backoff = settings.ejectTime().toNanos() << ejectionStreak;
             lastBackoffNanos = backoff;

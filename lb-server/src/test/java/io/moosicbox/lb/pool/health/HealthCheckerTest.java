@@ -107,6 +107,32 @@ class HealthCheckerTest {
     }
 
     @Test
+    void aBackendThatFailsAgainWithoutASuccessSinceItCameBackDoublesHoweverLateItFails() throws Exception {
+        // A hung backend passes its TCP checks and fails only at the response timeout, after its ejection.
+        live = TestBackend.start("live");
+        HealthCheckConfig fast = new HealthCheckConfig(null, Duration.ofMillis(50), Duration.ofMillis(500), 1, 2);
+        PoolSettings eject = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
+                1, Duration.ofMillis(150), false, false);
+        Cluster c = cluster(fast, eject, live.url(), companion().url());
+        Backend b = c.backends().get(0);
+        clusters.set(List.of(c));
+        checker.start();
+        b.acquire().release(true);
+        await("back UP", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        Thread.sleep(400);
+        b.acquire().release(true);
+        long second = b.ejectedUntilNanos() - System.nanoTime();
+        assertTrue(second > Duration.ofMillis(200).toNanos(), "no success since it came back: 300 ms, not 150: " + second / 1_000_000);
+
+        await("back UP again", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        b.acquire().release(false);
+        Thread.sleep(700);
+        b.acquire().release(true);
+        long third = b.ejectedUntilNanos() - System.nanoTime();
+        assertTrue(third < Duration.ofMillis(200).toNanos(), "a success since, and failing late: back to 150 ms: " + third / 1_000_000);
+    }
+
+    @Test
     void aHealthyAnswerWithALargeBodyIsHealthy() throws Exception {
         org.eclipse.jetty.server.Server big = TestBalancer.serve(new org.eclipse.jetty.server.Handler.Abstract() {
             @Override
