@@ -30,7 +30,8 @@ public final class DnsDiscovery implements AutoCloseable {
     /** How often due names are looked for; intervals are whole seconds at least. */
     private static final long TICK_MS = 500;
 
-    private record Answer(List<String> addresses, long nextDueNanos) {}
+    /** @param failing whether the last lookup failed (and {@code addresses} are the ones kept from before) */
+    private record Answer(List<String> addresses, long nextDueNanos, boolean failing) {}
 
     private final HostResolver resolver;
     private final Runnable onChange;
@@ -120,12 +121,21 @@ public final class DnsDiscovery implements AutoCloseable {
         try {
             addresses = resolver.resolve(host).stream().map(InetAddress::getHostAddress).distinct().sorted().toList();
         } catch (IOException | RuntimeException e) {
-            LOG.warn("cannot resolve {}: {}; keeping {}", host, e.getMessage(),
-                    before == null ? "no backends for it" : before.addresses());
-            answers.put(host, new Answer(before == null ? List.of() : before.addresses(), System.nanoTime() + interval.toNanos()));
+            // Once per outage, not every interval: a headless Service with no pod yet (the solver's,
+            // between challenges) fails to resolve for hours, and warned every 10 s.
+            if (before == null || !before.failing()) {
+                LOG.warn("cannot resolve {}: {}; keeping {} (logged again when it resolves)", host, e.getMessage(),
+                        before == null ? "no backends for it" : before.addresses());
+            } else {
+                LOG.debug("still cannot resolve {}: {}", host, e.getMessage());
+            }
+            answers.put(host, new Answer(before == null ? List.of() : before.addresses(), System.nanoTime() + interval.toNanos(), true));
             return false;
         }
-        answers.put(host, new Answer(addresses, System.nanoTime() + interval.toNanos()));
+        answers.put(host, new Answer(addresses, System.nanoTime() + interval.toNanos(), false));
+        if (before != null && before.failing()) {
+            LOG.info("{} resolves again, to {}", host, addresses);
+        }
         boolean changed = before == null || !Objects.equals(before.addresses(), addresses);
         if (changed && before != null) {
             LOG.info("{} now resolves to {} (was {})", host, addresses, before.addresses());
