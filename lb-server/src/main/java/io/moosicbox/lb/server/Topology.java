@@ -26,6 +26,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class Topology implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Topology.class);
+    private static final long REMEMBER_OPERATOR_STATE_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(10);
+    private static final Set<BackendState> OPERATOR_STATES = java.util.EnumSet.of(
+            BackendState.DRAINING, BackendState.DRAINED, BackendState.DISABLED);
 
     private final DnsDiscovery discovery;
     private final List<Retired> retired = new CopyOnWriteArrayList<>();
@@ -46,13 +49,28 @@ public final class Topology implements AutoCloseable {
         return router.clusters();
     }
 
-    /** A backend taken out of its cluster by a reload or by DNS, while it finishes its requests. */
-    public record Retired(Cluster cluster, Backend backend) {}
+    /**
+     * A backend taken out of its cluster by a reload or by DNS, while it finishes its requests.
+     *
+     * @param before its state when it was taken out, which it gets back if its address returns
+     */
+    public record Retired(Cluster cluster, Backend backend, BackendState before, long sinceNanos) {}
 
-    /** Backends taken out by a reload or by DNS that still finish requests (DRAINING); forgotten once DRAINED. */
+    /** Backends taken out by a reload or by DNS that still finish requests (DRAINING). */
     public List<Retired> retired() {
-        retired.removeIf(r -> r.backend().state() == BackendState.DRAINED);
-        return List.copyOf(retired);
+        forgetDrained();
+        return retired.stream().filter(r -> r.backend().state() != BackendState.DRAINED).toList();
+    }
+
+    /**
+     * A drained backend is forgotten, except one an operator had drained or disabled: it is kept
+     * for {@link #REMEMBER_OPERATOR_STATE_NANOS}, so that an address that leaves DNS and comes
+     * back (a Kubernetes readiness flap) keeps what the operator chose instead of returning UP.
+     */
+    private void forgetDrained() {
+        long now = System.nanoTime();
+        retired.removeIf(r -> r.backend().state() == BackendState.DRAINED
+                && (!OPERATOR_STATES.contains(r.before()) || now - r.sinceNanos() > REMEMBER_OPERATOR_STATE_NANOS));
     }
 
     public DnsDiscovery discovery() {
@@ -111,6 +129,9 @@ public final class Topology implements AutoCloseable {
         List<Backend> backends = new ArrayList<>();
         for (BackendSpec s : specs) {
             Backend kept = running == null ? null : findByUrl(running, s);
+            if (kept == null) {
+                kept = revive(config.name(), s);
+            }
             if (kept != null) {
                 if (!kept.spec().equals(s)) {
                     kept.reconfigure(s);
@@ -130,12 +151,34 @@ public final class Topology implements AutoCloseable {
             for (Backend b : c.backends()) {
                 if (!kept.contains(b)) {
                     LOG.info("backend {} left cluster {}: draining, {} requests in flight", b.address(), c.name(), b.inflight());
+                    BackendState was = b.state();
                     b.setState(BackendState.DRAINING);
-                    retired.add(new Retired(c, b));
+                    retired.add(new Retired(c, b, was, System.nanoTime()));
                 }
             }
         }
-        retired.removeIf(r -> r.backend().state() == BackendState.DRAINED);
+        forgetDrained();
+    }
+
+    /**
+     * The retired backend of this cluster and URL, back in service: one object per address, so
+     * that a drain, the admin API and the metrics see the requests it still has in flight (a
+     * second object for the same address answered a drain with DRAINED while a stream ran).
+     */
+    private Backend revive(String cluster, BackendSpec spec) {
+        for (Retired r : retired) {
+            if (r.cluster().name().equals(cluster) && r.backend().url().equals(spec.url())) {
+                retired.remove(r);
+                Backend b = r.backend();
+                BackendState now = b.state();
+                if (now == BackendState.DRAINING || now == BackendState.DRAINED) {
+                    b.setState(r.before());
+                }
+                LOG.info("backend {} is back in cluster {}: {}, {} requests in flight", b.address(), cluster, b.state(), b.inflight());
+                return b;
+            }
+        }
+        return null;
     }
 
     private static Backend findByUrl(Cluster cluster, BackendSpec spec) {

@@ -157,6 +157,39 @@ class DnsDiscoveryTest {
     }
 
     @Test
+    void anAddressThatComesBackIsTheSameBackendWithItsRequestsAndItsOperatorsState() throws Exception {
+        int port = backends("127.0.0.1", "127.0.0.2");
+        dns.put("music.test", List.of("127.0.0.1", "127.0.0.2"));
+        lb = new LoadBalancer(config("{ url: http://music.test:" + port + ", resolve: 1s }"), resolver);
+        lb.start();
+        String two = "127.0.0.2:" + port;
+        Backend b = lb.router().cluster("music").find(two);
+        var stream = b.acquire();   // a stream in flight on .2
+
+        // A readiness flap: .2 leaves DNS and comes back while its stream runs.
+        dns.put("music.test", List.of("127.0.0.1"));
+        TestBalancer.await(".2 gone", Duration.ofSeconds(10), () -> !addresses().contains(two));
+        assertEquals(BackendState.DRAINING, b.state());
+        dns.put("music.test", List.of("127.0.0.1", "127.0.0.2"));
+        TestBalancer.await(".2 back", Duration.ofSeconds(10), () -> addresses().contains(two));
+        assertSame(b, lb.router().cluster("music").find(two), "one object per address, with its stream");
+        assertEquals(BackendState.UP, b.state(), "back as it was before it left");
+        assertEquals(List.of(), lb.retiredBackends(), "no second copy of the address");
+        // So a drain waits for that stream instead of answering DRAINED at once.
+        b.setState(BackendState.DRAINING);
+        assertEquals(BackendState.DRAINING, b.state());
+        stream.release(false);
+        assertEquals(BackendState.DRAINED, b.state());
+
+        // An operator's drain outlives the address leaving and coming back.
+        dns.put("music.test", List.of("127.0.0.1"));
+        TestBalancer.await(".2 gone again", Duration.ofSeconds(10), () -> !addresses().contains(two));
+        dns.put("music.test", List.of("127.0.0.1", "127.0.0.2"));
+        TestBalancer.await(".2 back again", Duration.ofSeconds(10), () -> addresses().contains(two));
+        assertEquals(BackendState.DRAINED, lb.router().cluster("music").find(two).state(), "still drained, not UP");
+    }
+
+    @Test
     void aNameThatDoesNotResolveYetStartsEmptyAndFillsLater() throws Exception {
         int port = backends("127.0.0.1");
         lb = new LoadBalancer(config("http://later.test:" + port + " resolve=1s"), resolver);
