@@ -174,7 +174,10 @@ public final class Main {
         Signal.handle(new Signal("TERM"), onStop);
         Signal.handle(new Signal("INT"), onStop);
         // SIGHUP re-reads the file; reload() logs what it applied or why it refused.
-        Signal.handle(new Signal("HUP"), signal -> lb.reload());
+        if (Signal.handle(new Signal("HUP"), signal -> lb.reload()) == sun.misc.SignalHandler.SIG_IGN) {
+            // The JVM keeps a signal ignored that was ignored when it started (nohup): say so rather than drop reloads.
+            log.warn("SIGHUP was ignored by whatever started the balancer (nohup?) and will not reload it: use POST /api/reload");
+        }
 
         try {
             lb.start();
