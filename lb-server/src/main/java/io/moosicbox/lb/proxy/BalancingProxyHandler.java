@@ -8,6 +8,7 @@ import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
 import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -159,8 +160,14 @@ public class BalancingProxyHandler extends ProxyHandler {
             refuse(exchange, HttpStatus.LOOP_DETECTED_508, "this request came back to the balancer: a backend of its cluster is the balancer itself");
             return true;
         }
-        if (HttpMethod.CONNECT.is(request.getMethod())) {
-            // A tunnel is not a request a backend of this balancer can answer.
+        if (!isToken(request.getMethod())) {
+            // HTTP/1 parsing checks the method; HTTP/2 passes any :method on, and "GET /admin" would
+            // rewrite the backend's request line past the routing.
+            refuse(exchange, HttpStatus.BAD_REQUEST_400, "the request method is not valid");
+            return true;
+        }
+        if (HttpMethod.CONNECT.asString().equalsIgnoreCase(request.getMethod())) {
+            // A tunnel is not a request a backend of this balancer can answer (any case: the method goes out upper-cased).
             refuse(exchange, HttpStatus.NOT_IMPLEMENTED_501, "CONNECT is not supported");
             return true;
         }
@@ -171,6 +178,12 @@ public class BalancingProxyHandler extends ProxyHandler {
             return true;
         }
         exchange.cluster = cluster;
+        if (request.getLength() > 0 && endedWithoutBody(exchange)) {
+            // Malformed (RFC 9113 8.1.1): Jetty's client then failed to send the announced length, and
+            // that failure counted against the backend, so that anyone could eject backends with a few streams.
+            refuse(exchange, HttpStatus.BAD_REQUEST_400, "the request ended before the body its content-length announced");
+            return true;
+        }
         exchange.hasBody = hasContent(exchange);
         // An HTTP/2 client that cancels its stream (a player seeking) frees the backend at once,
         // rather than when the backend's answer finds nobody to write to.
@@ -189,6 +202,22 @@ public class BalancingProxyHandler extends ProxyHandler {
             return true;
         }
         forward(exchange, lease);
+        return true;
+    }
+
+    /** RFC 9110 5.6.2: a method is a token, one or more tchar. */
+    static boolean isToken(String method) {
+        if (method == null || method.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            boolean tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+            if (!tchar) {
+                return false;
+            }
+        }
         return true;
     }
 
@@ -315,6 +344,14 @@ public class BalancingProxyHandler extends ProxyHandler {
                 h.remove(HttpHeader.HOST);
             } else {
                 h.put(HttpHeader.HOST, ForwardedHeaders.hostOf(client));
+                if (client.getConnectionMetaData().getHttpVersion().getVersion() >= 20) {
+                    // Browsers send each cookie as a field of its own over HTTP/2; HTTP/1.1 allows one
+                    // Cookie field, and a backend that reads the first lost the rest (RFC 9113 8.2.3).
+                    List<String> cookies = h.getValuesList(HttpHeader.COOKIE);
+                    if (cookies.size() > 1) {
+                        h.put(HttpHeader.COOKIE, String.join("; ", cookies));
+                    }
+                }
             }
         });
     }
@@ -464,8 +501,9 @@ public class BalancingProxyHandler extends ProxyHandler {
             exchange.attempt.lease.backend().recordError(describe(failure));
         }
         if (badBody != null && !response.isCommitted()) {
-            refuse(exchange, badBody.getCode(),
-                    badBody.getCode() == HttpStatus.PAYLOAD_TOO_LARGE_413 ? "the request body is too large" : "the request body is not valid");
+            boolean tooLarge = badBody.getCode() == HttpStatus.PAYLOAD_TOO_LARGE_413;
+            refuse(exchange, tooLarge ? HttpStatus.PAYLOAD_TOO_LARGE_413 : HttpStatus.BAD_REQUEST_400,
+                    tooLarge ? "the request body is too large" : "the request body is not valid");
             return;
         }
         if (retry(exchange, failure)) {
@@ -599,6 +637,27 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         exchange.peeked.set(first);
         return true;
+    }
+
+    /**
+     * Whether an HTTP/2 or 3 stream with a content-length ended without any body (END_STREAM on its
+     * headers). HTTP/1 parsing waits for the announced bytes; over HTTP/2 Jetty reports such a
+     * stream as an empty body. Reads ahead only for such requests, and keeps what it read for the copy.
+     */
+    private static boolean endedWithoutBody(ProxyExchange exchange) {
+        Request client = exchange.request;
+        if (client.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
+            return false;
+        }
+        Content.Chunk first = client.read();
+        if (first != null && first.isLast() && !first.hasRemaining() && !Content.Chunk.isFailure(first)) {
+            first.release();
+            return true;
+        }
+        if (first != null) {
+            exchange.peeked.set(first);
+        }
+        return false;
     }
 
     private static HttpException clientCause(Throwable failure) {

@@ -83,8 +83,10 @@ final class ListenerHardening {
         @Override
         public boolean handle(Request request, Response response, Callback callback) throws Exception {
             HttpURI uri = request.getHttpURI();
+            String path = uri.getPath();
             String query = uri.getQuery();
-            if (uri.getPath().length() + (query == null ? 0 : query.length() + 1) > MAX_URI_BYTES) {
+            // An HTTP/2 CONNECT has no :path; it is answered 501 by the proxy.
+            if ((path == null ? 0 : path.length()) + (query == null ? 0 : query.length() + 1) > MAX_URI_BYTES) {
                 return refusals.refuse(request, response, callback, HttpStatus.URI_TOO_LONG_414, null);
             }
             if (request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING) && !onlyChunked(request)) {

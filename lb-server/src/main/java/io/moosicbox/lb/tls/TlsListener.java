@@ -94,6 +94,8 @@ public final class TlsListener extends ContainerLifeCycle {
 
         HttpConnectionFactory http11 = new HttpConnectionFactory(https);
         HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(https);
+        // WebSocket over HTTP/2 (RFC 8441) is not bridged: advertised, Chrome and Firefox open wss:// that way and get 501.
+        h2.setConnectProtocolEnabled(false);
         ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
         alpn.setDefaultProtocol(http11.getProtocol());
         SslConnectionFactory tls = new SslConnectionFactory(sslContextFactory, alpn.getProtocol());
