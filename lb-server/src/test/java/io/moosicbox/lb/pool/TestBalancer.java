@@ -10,7 +10,14 @@ import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -94,5 +101,42 @@ public final class TestBalancer {
                         () -> b.inflight() == 0);
             }
         }
+    }
+
+    /**
+     * Sends an HTTP/2 request without a body on {@code session} and reads its answer to the end.
+     *
+     * @return the response status, or -1 when the stream was reset
+     */
+    public static CompletableFuture<Integer> http2Status(Session session, MetaData.Request request) {
+        CompletableFuture<Integer> status = new CompletableFuture<>();
+        session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+            @Override
+            public void onHeaders(Stream stream, HeadersFrame frame) {
+                if (frame.getMetaData() instanceof MetaData.Response response) {
+                    status.complete(response.getStatus());
+                }
+                stream.demand();
+            }
+
+            @Override
+            public void onDataAvailable(Stream stream) {
+                Stream.Data data = stream.readData();
+                if (data != null) {
+                    data.release();
+                    if (data.frame().isEndStream()) {
+                        return;
+                    }
+                }
+                stream.demand();
+            }
+
+            @Override
+            public void onReset(Stream stream, ResetFrame frame, Callback callback) {
+                status.complete(-1);
+                callback.succeeded();
+            }
+        });
+        return status;
     }
 }

@@ -28,10 +28,8 @@ import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.ErrorCode;
 import org.eclipse.jetty.http2.api.Session;
-import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.frames.GoAwayFrame;
-import org.eclipse.jetty.http2.frames.HeadersFrame;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -85,30 +83,9 @@ class DrainingConnectionsTest {
                 callback.succeeded();
             }
         }).get(5, TimeUnit.SECONDS);
-        CompletableFuture<Integer> status = new CompletableFuture<>();
         MetaData.Request request = new MetaData.Request("GET", HttpURI.from("http://127.0.0.1:" + lb.proxyPort() + "/slow"),
                 HttpVersion.HTTP_2, HttpFields.EMPTY);
-        session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
-            @Override
-            public void onHeaders(Stream stream, HeadersFrame frame) {
-                if (frame.getMetaData() instanceof MetaData.Response response) {
-                    status.complete(response.getStatus());
-                }
-                stream.demand();
-            }
-
-            @Override
-            public void onDataAvailable(Stream stream) {
-                Stream.Data data = stream.readData();
-                if (data != null) {
-                    data.release();
-                    if (data.frame().isEndStream()) {
-                        return;
-                    }
-                }
-                stream.demand();
-            }
-        });
+        CompletableFuture<Integer> status = TestBalancer.http2Status(session, request);
         TestBalancer.await("the slow request at the backend", Duration.ofSeconds(10), () -> slowInFlight.get() == 1);
 
         FutureTask<Void> stopped = stopInBackground();

@@ -22,10 +22,7 @@ import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.api.Session;
-import org.eclipse.jetty.http2.api.Stream;
 import org.eclipse.jetty.http2.client.HTTP2Client;
-import org.eclipse.jetty.http2.frames.HeadersFrame;
-import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -76,37 +73,9 @@ class Http2DowngradeTest {
 
     /** Sends one stream, headers only; @return the status, or -1 when the stream was reset. */
     private int send(Session session, String method, HttpFields fields) throws Exception {
-        CompletableFuture<Integer> status = new CompletableFuture<>();
         MetaData.Request request = new MetaData.Request(method, HttpURI.from("http://127.0.0.1:" + lb.proxyPort() + "/p"),
                 HttpVersion.HTTP_2, fields);
-        session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
-            @Override
-            public void onHeaders(Stream stream, HeadersFrame frame) {
-                if (frame.getMetaData() instanceof MetaData.Response response) {
-                    status.complete(response.getStatus());
-                }
-                stream.demand();
-            }
-
-            @Override
-            public void onDataAvailable(Stream stream) {
-                Stream.Data data = stream.readData();
-                if (data != null) {
-                    data.release();
-                    if (data.frame().isEndStream()) {
-                        return;
-                    }
-                }
-                stream.demand();
-            }
-
-            @Override
-            public void onReset(Stream stream, ResetFrame frame, Callback callback) {
-                status.complete(-1);
-                callback.succeeded();
-            }
-        });
-        return status.get(10, TimeUnit.SECONDS);
+        return TestBalancer.http2Status(session, request).get(10, TimeUnit.SECONDS);
     }
 
     private Session connect(CompletableFuture<Map<Integer, Integer>> settings) throws Exception {
