@@ -5,6 +5,7 @@ import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.ConfigLoader;
 import io.moosicbox.lb.config.ConfigPrinter;
 import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.ListenerLimits;
 import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.config.LbConfig;
@@ -104,7 +105,8 @@ public final class Main {
                 return EXIT_OK;
             }
             // Read here rather than by --check, so that an example file naming absent certificates still validates.
-            List<String> tlsProblems = CertificateFiles.check(config.tls());
+            List<String> tlsProblems = new ArrayList<>(CertificateFiles.check(config.tls()));
+            tlsProblems.addAll(unresolvableListeners(config.listeners()));
             if (!tlsProblems.isEmpty()) {
                 tlsProblems.forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
                 return EXIT_CONFIG;
@@ -152,6 +154,29 @@ public final class Main {
     }
 
     /** @param watch the configuration file to reload when it changes, or null */
+    /**
+     * Listener host names that do not resolve: a setting of this machine, so exit 2 (which the
+     * systemd unit does not restart), not the bind's exit 1 (which it restarted for ever).
+     */
+    static List<String> unresolvableListeners(LbConfig.Listeners listeners) {
+        List<String> problems = new ArrayList<>();
+        checkResolves(problems, "BIND_ADDRESS (listeners.http)", listeners.http());
+        checkResolves(problems, "SSL_BIND_ADDRESS (listeners.https)", listeners.https());
+        checkResolves(problems, "ADMIN_BIND_ADDRESS (listeners.admin)", listeners.admin());
+        return problems;
+    }
+
+    private static void checkResolves(List<String> problems, String name, HostPort address) {
+        if (address == null) {
+            return;
+        }
+        try {
+            java.net.InetAddress.getByName(address.host());
+        } catch (java.net.UnknownHostException e) {
+            problems.add(name + "=\"" + address + "\": the host name " + address.host() + " does not resolve on this machine");
+        }
+    }
+
     private static int serve(LbConfig config, ListenerLimits limits, ConfigSource source, Path watch, byte[] watchBaseline, boolean demo,
             PrintStream out, PrintStream err)
             throws Exception {

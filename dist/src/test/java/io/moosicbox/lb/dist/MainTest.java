@@ -64,6 +64,16 @@ class MainTest {
     }
 
     @Test
+    void aListenerHostThatDoesNotResolveIsAConfigurationError() {
+        // The ".invalid" top-level domain never resolves (RFC 6761).
+        int exit = run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "BIND_ADDRESS", "nonexistent.invalid:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0"));
+        String printed = err.toString(StandardCharsets.UTF_8);
+        assertEquals(2, exit, printed);
+        assertTrue(printed.contains("BIND_ADDRESS (listeners.http)=\"nonexistent.invalid:0\": the host name nonexistent.invalid does not resolve"), printed);
+    }
+
+    @Test
     void theDemoDoesNotReadADeploymentsConfigFileLeftInTheEnvironment() {
         // --check stops after reading the configuration; the demo's backends are real and are closed again.
         assertEquals(0, run(Map.of("LB_CONFIG", "/nonexistent/lb.yaml", "BIND_ADDRESS", "127.0.0.1:0",
