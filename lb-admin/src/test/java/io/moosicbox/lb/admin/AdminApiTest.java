@@ -196,13 +196,8 @@ class AdminApiTest {
         }
     }
 
-    @Test
-    void aBackendAReloadTookOutShowsAsRetiredUntilItsLastRequestEnds() throws Exception {
-        start(Map.of());
-        CompletableFuture<HttpResponse<String>> held1 = hold();
-        CompletableFuture<HttpResponse<String>> held2 = hold();
-        await("both backends busy", () -> lb.clusters().get(0).backends().stream().allMatch(b -> b.inflight() == 1));
-        // The file now names only the second backend.
+    /** Reloads a file that names only the second backend: the first is retired and drains. */
+    private void reloadWithoutTheFirstBackend() throws Exception {
         LbConfig running = lb.config();
         ClusterConfig c = running.clusters().getFirst();
         ClusterConfig onlyTwo = new ClusterConfig(c.name(), c.hosts(), c.paths(), c.algorithm(), c.healthCheck(),
@@ -211,6 +206,52 @@ class AdminApiTest {
                 running.shutdown(), running.admin(), running.logLevel(), running.accessLog(), running.websocket());
         lb.setConfigSource(() -> next);
         assertEquals(200, post("/api/reload", null).statusCode());
+    }
+
+    /** The /metrics lines that carry this backend's label. */
+    private List<String> seriesOf(String backend) {
+        try {
+            return get("/metrics").body().lines().filter(l -> !l.startsWith("#") && l.contains("backend=\"" + backend + "\"")).toList();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void seriesOfABackendAReloadTookOutEndOnceItDrained() throws Exception {
+        start(Map.of());
+        for (int i = 0; i < 4; i++) {
+            assertEquals(200, proxy("/").statusCode());
+        }
+        // Round robin: the next request lands on the first backend and stays there until released.
+        CompletableFuture<HttpResponse<String>> held = hold();
+        await("a request in flight on the first backend", () -> lb.clusters().get(0).backends().get(0).inflight() == 1);
+        reloadWithoutTheFirstBackend();
+
+        // While it drains it is listed, and so are its series, with its request in flight.
+        String draining = get("/metrics").body();
+        String labels = "{backend=\"" + one.address() + "\",cluster=\"default\"";
+        assertTrue(draining.contains("moosicbox_lb_requests_total" + labels + ",code=\"2xx\",method=\"GET\"} 2"), draining);
+        assertTrue(draining.contains("moosicbox_lb_backend_inflight" + labels + "} 1"), draining);
+        assertTrue(draining.contains("moosicbox_lb_backend_state" + labels + ",state=\"DRAINING\"} 1"), draining);
+
+        one.release();
+        assertEquals(200, held.get().statusCode());
+        // A report may land just after the drain and bind its series once more; the scrape after ends it.
+        await("no series for the retired backend", () -> seriesOf(one.address()).isEmpty());
+        assertEquals(404, get("/api/backends/" + one.address()).statusCode());
+        String after = get("/metrics").body();
+        assertFalse(seriesOf(two.address()).isEmpty(), after);
+        assertTrue(after.contains("moosicbox_lb_request_duration_seconds_count{backend=\"" + two.address() + "\",cluster=\"default\"} 2"), after);
+    }
+
+    @Test
+    void aBackendAReloadTookOutShowsAsRetiredUntilItsLastRequestEnds() throws Exception {
+        start(Map.of());
+        CompletableFuture<HttpResponse<String>> held1 = hold();
+        CompletableFuture<HttpResponse<String>> held2 = hold();
+        await("both backends busy", () -> lb.clusters().get(0).backends().stream().allMatch(b -> b.inflight() == 1));
+        reloadWithoutTheFirstBackend();
 
         JsonNode retired = backend(one.address());
         assertEquals("DRAINING", retired.get("state").asText());
