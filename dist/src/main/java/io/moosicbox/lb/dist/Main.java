@@ -17,6 +17,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.BindException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -146,7 +148,7 @@ public final class Main {
     }
 
     private static String freeOr(String host, int preferred) {
-        try (var socket = new java.net.ServerSocket(preferred, 1, java.net.InetAddress.getByName(host))) {
+        try (var socket = new java.net.ServerSocket(preferred, 1, InetAddress.getByName(host))) {
             return host + ":" + preferred;
         } catch (IOException e) {
             return host + ":0";
@@ -171,8 +173,8 @@ public final class Main {
             return;
         }
         try {
-            java.net.InetAddress.getByName(address.host());
-        } catch (java.net.UnknownHostException e) {
+            InetAddress.getByName(address.host());
+        } catch (UnknownHostException e) {
             problems.add(name + "=\"" + address + "\": the host name " + address.host() + " does not resolve on this machine");
         }
     }

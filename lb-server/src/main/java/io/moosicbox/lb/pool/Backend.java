@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -52,7 +53,7 @@ public final class Backend {
     /** For a host name java.net.URI does not take (with '_'): its address, looked up off the request path. */
     private volatile URI resolved;
     private volatile long resolvedAtNanos;
-    private final java.util.concurrent.atomic.AtomicBoolean resolving = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean resolving = new AtomicBoolean();
     private volatile Predicate<Backend> othersAvailable = b -> true;
     private volatile Instant lastCheck;
     private volatile String lastError;

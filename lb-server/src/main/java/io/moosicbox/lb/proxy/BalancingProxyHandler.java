@@ -8,8 +8,11 @@ import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -66,7 +69,7 @@ public class BalancingProxyHandler extends ProxyHandler {
      * comes back (a backend that is the balancer itself) is answered 508 at once instead of
      * forwarding itself until every connection and file descriptor is used.
      */
-    private final String loopMark = "(moosicbox-lb " + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ")";
+    private final String loopMark = "(moosicbox-lb " + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ")";
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
     private final Executor waiting;
@@ -112,8 +115,8 @@ public class BalancingProxyHandler extends ProxyHandler {
         if (getViaHost() == null) {
             String host;
             try {
-                host = java.net.InetAddress.getLocalHost().getHostName();
-            } catch (java.net.UnknownHostException e) {
+                host = InetAddress.getLocalHost().getHostName();
+            } catch (UnknownHostException e) {
                 host = "localhost";
             }
             setViaHost(host + " " + loopMark);

@@ -10,10 +10,12 @@ import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.route.Router;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,8 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Topology implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Topology.class);
-    private static final long REMEMBER_OPERATOR_STATE_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(10);
-    private static final Set<BackendState> OPERATOR_STATES = java.util.EnumSet.of(
+    private static final long REMEMBER_OPERATOR_STATE_NANOS = TimeUnit.MINUTES.toNanos(10);
+    private static final Set<BackendState> OPERATOR_STATES = EnumSet.of(
             BackendState.DRAINING, BackendState.DRAINED, BackendState.DISABLED);
 
     private final DnsDiscovery discovery;
