@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.HttpResponseException;
@@ -36,6 +38,7 @@ import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.proxy.ProxyHandler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.InetAddressSet;
 import org.slf4j.Logger;
@@ -55,6 +58,8 @@ public class BalancingProxyHandler extends ProxyHandler {
     private static final String CLIENT_RESPONSE = ProxyHandler.class.getName() + ".proxyToClientResponse";
     private static final String CONTINUE_ACTION = ProxyHandler.class.getName() + ".proxyToServerContinue";
     private static final int MAX_CONNECTIONS_PER_BACKEND = 1024;
+    /** Where Jetty's failure messages start naming its connection objects ("... on oejc.HttpConnectionOverHTTP@53907d82::..."). */
+    private static final Pattern JETTY_CONNECTION = Pattern.compile(" on [\\w.$]+@\\p{XDigit}+");
     /** How long a request with {@code Expect: 100-continue} waits for the backend's 100 before its body is sent anyway. */
     static final long EXPECT_CONTINUE_WAIT_MS = 1000;
     /**
@@ -143,7 +148,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         ClientConnector connector = new ClientConnector();
         connector.setExecutor(getServer().getThreadPool());
         connector.setSelectors(selectors);
-        HttpClient client = backendTls.newHttpClient(connector);
+        HttpClient client = backendTls.newHttpClient(connector, new Http11BackendConnections());
         client.setConnectTimeout(timeouts.connect().toMillis());
         client.setIdleTimeout(timeouts.idle().toMillis());
         client.setMaxConnectionsPerDestination(MAX_CONNECTIONS_PER_BACKEND);
@@ -386,7 +391,9 @@ public class BalancingProxyHandler extends ProxyHandler {
     @Override
     protected org.eclipse.jetty.client.Response.CompleteListener newServerToProxyResponseListener(
             Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
-        return new BackendResponseListener(client, proxyRequest, response, callback);
+        BackendResponseListener listener = new BackendResponseListener(client, proxyRequest, response, callback);
+        proxyRequest.attribute(Http11BackendConnections.BodyWait.ATTRIBUTE, listener);
+        return listener;
     }
 
     /**
@@ -395,10 +402,12 @@ public class BalancingProxyHandler extends ProxyHandler {
      * backend announced with Content-Length is written as the response's last: Jetty writes every
      * chunk as not the last, then an empty last write, which to an HTTP/2 client is an empty DATA
      * frame with END_STREAM in a write of its own (a third of the writes to such clients,
-     * docs/benchmarks.md).
+     * docs/benchmarks.md). And the headers go to the client as soon as the backend's connection
+     * has to wait for the body, not with its first bytes (a transcode starting showed nothing).
      */
-    private final class BackendResponseListener extends ProxyResponseListener {
+    private final class BackendResponseListener extends ProxyResponseListener implements Http11BackendConnections.BodyWait {
         private final ProxyExchange exchange;
+        private final org.eclipse.jetty.client.Request proxyRequest;
         private final Response response;
         /** Body bytes the backend has still to send; -1 when it did not say (chunked, or up to the close). */
         private long remaining = -1;
@@ -407,7 +416,22 @@ public class BalancingProxyHandler extends ProxyHandler {
         BackendResponseListener(Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
             super(client, proxyRequest, response, callback);
             this.exchange = (ProxyExchange) callback;
+            this.proxyRequest = proxyRequest;
             this.response = response;
+        }
+
+        /**
+         * Runs between body chunks, when no write to the client is in flight (Jetty asks for more of
+         * the body only once the last write completed), so this write cannot overlap another. The
+         * connection reads on once the headers are out: a client that cannot take them holds the backend back.
+         */
+        @Override
+        public boolean beforeWait(Runnable resume) {
+            if (response.isCommitted()) {
+                return false;
+            }
+            response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING, resume, proxyRequest::abort));
+            return true;
         }
 
         @Override
@@ -684,12 +708,9 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         String message = failure.getMessage();
         if (message != null) {
-            int internals = message.indexOf(" on oejc");
-            if (internals < 0) {
-                internals = message.indexOf(" on HttpConnectionOver");
-            }
-            if (internals > 0) {
-                message = message.substring(0, internals);
+            Matcher internals = JETTY_CONNECTION.matcher(message);
+            if (internals.find() && internals.start() > 0) {
+                message = message.substring(0, internals.start());
             }
             if (message.length() > 200) {
                 message = message.substring(0, 200) + "...";

@@ -6,7 +6,6 @@ import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.client.transport.HttpClientConnectionFactory;
 import org.eclipse.jetty.client.transport.HttpClientTransportDynamic;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.http2.client.transport.ClientConnectionFactoryOverHTTP2;
@@ -45,14 +44,16 @@ public final class BackendTls {
     /**
      * With HTTP/2 on, h2 is offered first: negotiated by ALPN over TLS (a backend that only
      * speaks HTTP/1.1 still gets that), prior knowledge over clear text.
+     *
+     * @param http11 how HTTP/1.1 is spoken ({@code HttpClientConnectionFactory.HTTP11}, or the proxy's own)
      */
-    public HttpClient newHttpClient(ClientConnector connector) {
+    public HttpClient newHttpClient(ClientConnector connector, ClientConnectionFactory.Info http11) {
         connector.setSslContextFactory(newSslContextFactory());
         if (!config.http2()) {
-            return new HttpClient(new HttpClientTransportDynamic(connector, HttpClientConnectionFactory.HTTP11));
+            return new HttpClient(new HttpClientTransportDynamic(connector, http11));
         }
         ClientConnectionFactory.Info h2 = new ClientConnectionFactoryOverHTTP2.HTTP2(new HTTP2Client(connector));
-        return new HttpClient(new HttpClientTransportDynamic(connector, h2, HttpClientConnectionFactory.HTTP11));
+        return new HttpClient(new HttpClientTransportDynamic(connector, h2, http11));
     }
 
     private static KeyStore trustStore(Path caFile) {
