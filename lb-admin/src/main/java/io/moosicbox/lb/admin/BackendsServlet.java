@@ -9,9 +9,13 @@ import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -124,11 +128,30 @@ final class BackendsServlet extends HttpServlet {
         if (!(target == BackendState.DRAINING && before == BackendState.DRAINED)) {
             backend.setState(target);
         }
+        if (target == BackendState.UP) {
+            awaitCheck(cluster, backend);
+        }
         LOG.info("admin: {} {} in cluster {} by {}: {} -> {} ({} in flight)", action, address, cluster.name(),
                 auth.who(req), before, backend.state(), backend.inflight());
         Map<String, Object> body = view.backend(cluster, backend);
         body.put("previous_state", before.name());
         Json.write(resp, 200, body);
+    }
+
+    /**
+     * An enabled backend is checked at once, and the answer waits for that check: a deploy script
+     * that enables a server which is not up yet reads DOWN (and the check's error) rather than an
+     * UP that sends players to a closed port until {@code fall} checks fail.
+     */
+    private void awaitCheck(Cluster cluster, Backend backend) {
+        Duration within = cluster.config().healthCheck().timeout().plusSeconds(1);
+        try {
+            lb.checkNow(backend).get(within.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            LOG.warn("admin: the check of enabled backend {} did not end within {}", backend, within);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

@@ -315,6 +315,26 @@ class AdminApiTest {
         }
     }
 
+    /**
+     * A deploy script that enables a server before it listens again reads DOWN and why, rather than
+     * an UP that sends players to a closed port until three checks have failed.
+     */
+    @Test
+    void enablingABackendThatFailsItsCheckLeavesItDown() throws Exception {
+        start(Map.of());
+        String address = one.address();
+        assertEquals("DISABLED", json(post("/api/backends/" + address + "/disable", null)).get("state").asText());
+        one.close();
+        one = null;
+        JsonNode enabled = json(post("/api/backends/" + address + "/enable", null));
+        assertEquals("DOWN", enabled.get("state").asText(), enabled.toString());
+        assertEquals("DISABLED", enabled.get("previous_state").asText(), enabled.toString());
+        assertTrue(enabled.get("last_error").asText().startsWith("TCP connect"), enabled.toString());
+        for (int i = 0; i < 3; i++) {
+            assertEquals("two\n", proxy("/").body());
+        }
+    }
+
     @Test
     void ambiguousAddressNeedsTheCluster() throws Exception {
         one = new TestBackend("one");

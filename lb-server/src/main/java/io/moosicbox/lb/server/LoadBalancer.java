@@ -17,6 +17,7 @@ import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
 import io.moosicbox.lb.websocket.WebSocketProxy;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import org.eclipse.jetty.server.Connector;
@@ -195,6 +196,11 @@ public final class LoadBalancer {
 
     public Router router() {
         return topology.router();
+    }
+
+    /** Health-checks the backend at once, that check's verdict final (an operator enabled it); done when it is over. */
+    public CompletableFuture<Void> checkNow(Backend backend) {
+        return healthChecker.checkNow(backend);
     }
 
     public List<Cluster> clusters() {

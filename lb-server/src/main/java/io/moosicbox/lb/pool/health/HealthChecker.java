@@ -10,6 +10,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -55,6 +57,8 @@ public final class HealthChecker {
 
     private final Supplier<List<Cluster>> clusters;
     private final Map<Backend, Probe> probes = new IdentityHashMap<>();
+    /** Backends to check at once, with whoever waits for that check; taken by the loop. */
+    private final Map<Backend, CompletableFuture<Void>> asked = new ConcurrentHashMap<>();
     private final TcpConnectCheck tcp = new TcpConnectCheck();
     private final HttpClient http = new HttpClient();
     private ExecutorService checks;
@@ -95,6 +99,26 @@ public final class HealthChecker {
         http.stop();
     }
 
+    /**
+     * Checks the backend at once (an operator enabled it), and lets that one check decide: a
+     * pass keeps or makes it UP, a failure takes it DOWN without waiting for {@code fall} more, as
+     * HAProxy checks a server that leaves maintenance. A check already running is let finish first,
+     * since it may have begun before the backend came back.
+     *
+     * @return done when that check is, whatever its verdict; never failed
+     */
+    public CompletableFuture<Void> checkNow(Backend backend) {
+        CompletableFuture<Void> done = asked.computeIfAbsent(backend, b -> new CompletableFuture<>());
+        Thread t = loop;
+        if (t == null) {
+            asked.remove(backend, done);
+            done.complete(null);
+        } else {
+            LockSupport.unpark(t);
+        }
+        return done;
+    }
+
     private void run() {
         Thread self = Thread.currentThread();
         while (loop == self) {
@@ -128,19 +152,28 @@ public final class HealthChecker {
                     // A reload shortened the interval: the next check is due within the new one, not the old.
                     probe.nextDueNanos = now + interval;
                 }
-                if (now - probe.nextDueNanos >= 0) {
+                CompletableFuture<Void> waiting = asked.isEmpty() ? null : asked.remove(backend);
+                if (waiting != null || now - probe.nextDueNanos >= 0) {
                     probe.running = true;
                     probe.nextDueNanos = now + interval;
-                    checks.execute(() -> runCheck(probe, check, config));
+                    checks.execute(() -> runCheck(probe, check, config, waiting));
                 }
                 next = Math.min(next, probe.nextDueNanos);
             }
         }
         probes.keySet().retainAll(current);
+        // Asked for a backend that a reload or DNS has taken out since: nothing to check.
+        for (Backend b : asked.keySet()) {
+            CompletableFuture<Void> waiting = current.contains(b) ? null : asked.remove(b);
+            if (waiting != null) {
+                waiting.complete(null);
+            }
+        }
         return next;
     }
 
-    private void runCheck(Probe probe, HealthCheck check, HealthCheckConfig config) {
+    /** @param asked completed once the check is over; when not null, this check's verdict is final */
+    private void runCheck(Probe probe, HealthCheck check, HealthCheckConfig config, CompletableFuture<Void> asked) {
         Backend backend = probe.backend;
         try {
             String error = null;
@@ -149,17 +182,20 @@ public final class HealthChecker {
             } catch (Exception e) {
                 error = describe(check, e);
             }
-            boolean firstVerdict = backend.lastCheck() == null;
+            boolean decisive = asked != null || backend.lastCheck() == null;
             backend.recordCheck(Instant.now(), error);
             if (error == null) {
-                passed(probe, config, firstVerdict);
+                passed(probe, config, decisive);
             } else {
-                failed(probe, config, error);
+                failed(probe, config, error, asked != null);
             }
         } catch (RuntimeException e) {
             LOG.warn("health check of {} failed unexpectedly", backend, e);
         } finally {
             probe.running = false;
+            if (asked != null) {
+                asked.complete(null);
+            }
         }
     }
 
@@ -182,7 +218,7 @@ public final class HealthChecker {
         }
     }
 
-    private static void failed(Probe probe, HealthCheckConfig config, String error) {
+    private static void failed(Probe probe, HealthCheckConfig config, String error, boolean decisive) {
         Backend backend = probe.backend;
         probe.passed = 0;
         if (backend.state() != BackendState.UP) {
@@ -190,7 +226,7 @@ public final class HealthChecker {
             return;
         }
         probe.failed++;
-        if (probe.failed >= config.fall() && backend.compareAndSetState(BackendState.UP, BackendState.DOWN)) {
+        if ((decisive || probe.failed >= config.fall()) && backend.compareAndSetState(BackendState.UP, BackendState.DOWN)) {
             probe.failed = 0;
             LOG.warn("backend {} is DOWN: {}", backend, error);
         }

@@ -14,6 +14,7 @@ import io.moosicbox.lb.pool.TestBackend;
 import io.moosicbox.lb.pool.TestBalancer;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -68,6 +69,28 @@ class HealthCheckerTest {
         assertEquals(BackendState.UP, up.state());
         assertNotNull(up.lastCheck());
         assertEquals(0, up.healthChecksFailed());
+    }
+
+    /** What an operator's enable asks for: a check at once, whose verdict is final either way. */
+    @Test
+    void aCheckAskedForRunsAtOnceAndDecides() throws Exception {
+        live = TestBackend.start("live");
+        // Every 30 s, rise and fall of 3: within the test only the checks asked for can move a state.
+        HealthCheckConfig slow = new HealthCheckConfig(null, Duration.ofSeconds(30), Duration.ofMillis(500), 3, 3);
+        Cluster c = cluster(slow, PoolSettings.defaults(), live.url(), deadUrl());
+        Backend alive = c.backends().get(0);
+        Backend dead = c.backends().get(1);
+        clusters.set(List.of(c));
+        checker.start();
+        await("the first checks", Duration.ofSeconds(5), () -> alive.lastCheck() != null && dead.lastCheck() != null);
+        assertEquals(BackendState.UP, dead.state(), "one failed check of three");
+        checker.checkNow(dead).get(5, TimeUnit.SECONDS);
+        assertEquals(BackendState.DOWN, dead.state());
+        assertEquals(2, dead.healthChecksFailed());
+        alive.setState(BackendState.DOWN);
+        checker.checkNow(alive).get(5, TimeUnit.SECONDS);
+        assertEquals(BackendState.UP, alive.state(), "one passing check of three");
+        assertEquals(2, alive.healthChecksPassed());
     }
 
     @Test
