@@ -59,7 +59,9 @@
       const r = await fetch(url, { method: "POST", headers });
       const body = await r.json().catch(() => ({}));
       if (r.ok) {
-        showMessage(action + " " + b.address + " (" + b.cluster + "): " + body.previous_state + " → " + body.state, true);
+        // An enabled backend that failed the check it gets at once is DOWN: say why.
+        const failedCheck = body.state === "DOWN" && body.last_error ? " (" + body.last_error + ")" : "";
+        showMessage(action + " " + b.address + " (" + b.cluster + "): " + body.previous_state + " → " + body.state + failedCheck, !failedCheck);
       } else if (r.status === 401) {
         showMessage("This change needs the admin token: type it in the header.", false);
         $("token").focus();
