@@ -399,7 +399,7 @@ public final class Backend {
         releaseSlot();
     }
 
-    private void releaseSlot() {
+    void releaseSlot() {
         if (inflight.decrementAndGet() == 0) {
             finishDrainIfIdle();
         }

@@ -28,6 +28,16 @@ public final class Lease {
         return backend;
     }
 
+    /**
+     * The request never reached the backend (its client left, or it was refused first): frees the
+     * slot and says nothing of the backend, which a release as not failed would count as served.
+     */
+    public void abandon() {
+        if (RELEASED.compareAndSet(this, false, true)) {
+            backend.releaseSlot();
+        }
+    }
+
     /** @param failed whether the exchange failed on the backend's side */
     public void release(boolean failed) {
         if (RELEASED.compareAndSet(this, false, true)) {

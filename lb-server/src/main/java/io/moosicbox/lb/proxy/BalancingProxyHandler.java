@@ -35,6 +35,7 @@ import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.proxy.ProxyHandler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -245,6 +246,13 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     private void forward(ProxyExchange exchange, Lease lease) {
+        if (lease != null && exchange.clientFailure) {
+            // An HTTP/2 client cancelled its stream while the request waited for room: the slot goes
+            // to the next in the queue, not to an answer nobody reads.
+            lease.abandon();
+            exchange.failed(new EofException("the client left while its request waited for a backend"));
+            return;
+        }
         if (lease == null) {
             refuse(exchange, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(exchange.cluster));
             return;
@@ -269,7 +277,7 @@ public class BalancingProxyHandler extends ProxyHandler {
                     .method(client.getMethod())
                     .idleTimeout(timeouts.idle().toMillis(), TimeUnit.MILLISECONDS);
         } catch (IllegalArgumentException e) {
-            lease.release(false);
+            lease.abandon();
             refuse(exchange, HttpStatus.BAD_REQUEST_400, "the request URI is not valid");
             return;
         } catch (UncheckedIOException e) {

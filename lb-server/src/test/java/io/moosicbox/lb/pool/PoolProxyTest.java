@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.server.LoadBalancer;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -28,7 +29,18 @@ import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.StringRequestContent;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.ErrorCode;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.http2.frames.ResetFrame;
+import org.eclipse.jetty.util.Callback;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -285,6 +297,34 @@ class PoolProxyTest {
         assertEquals(1, cluster.queueWaits());
         assertEquals(1, cluster.queueRejections());
         awaitIdle(lb);
+    }
+
+    /** A player that gave up (an HTTP/2 stream cancelled) while its request waited takes no backend slot when one frees. */
+    @Test
+    void anHttp2RequestCancelledWhileQueuedNeverReachesTheBackend() throws Exception {
+        TestBackend a = startBackend("a");
+        a.delayMs.set(600);
+        LoadBalancer lb = balancer(Duration.ofSeconds(5),
+                cluster("round_robin", pool(2, 4, Duration.ofSeconds(3), 5, Duration.ofSeconds(10)), a.url() + " max_conns=1"));
+        Cluster cluster = TestBalancer.only(lb);
+        HTTP2Client h2 = new HTTP2Client();
+        h2.start();
+        toClose.add(h2::stop);
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
+            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
+                    .get(5, TimeUnit.SECONDS);
+            MetaData.Request request = new MetaData.Request("GET", HttpURI.from("http://127.0.0.1:" + lb.proxyPort() + "/"),
+                    HttpVersion.HTTP_2, HttpFields.EMPTY);
+            Stream stream = session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {}).get(5, TimeUnit.SECONDS);
+            await("the HTTP/2 request queued", Duration.ofSeconds(2), () -> cluster.queued() == 1);
+            stream.reset(new ResetFrame(stream.getId(), ErrorCode.CANCEL_STREAM_ERROR.code), Callback.NOOP);
+            assertEquals(200, first.get(5, TimeUnit.SECONDS).getStatus());
+            await("the queue empty", Duration.ofSeconds(2), () -> cluster.queued() == 0);
+            awaitIdle(lb);
+        }
+        assertEquals(1, a.hits.get(), "the cancelled request was forwarded");
     }
 
     @Test
