@@ -545,6 +545,10 @@ public class BalancingProxyHandler extends ProxyHandler {
             return;
         }
         if (response.isCommitted()) {
+            if (client.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
+                // The connection closes on this failure (HTTP/2 resets the stream only).
+                ResetOnClose.arm(client.getConnectionMetaData().getConnection().getEndPoint());
+            }
             callback.failed(failure);
             return;
         }

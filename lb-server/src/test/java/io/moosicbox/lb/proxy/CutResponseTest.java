@@ -1,0 +1,130 @@
+package io.moosicbox.lb.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.pool.TestBalancer;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A response that its backend cuts in the middle never looks complete to the client. The hard
+ * case is an HTTP/1.0 client and a body of no announced length (a transcode, sent chunked): the
+ * orderly end of the connection is where such a body ends, so the cut must be a reset.
+ */
+class CutResponseTest {
+    private ServerSocket backend;
+    private LoadBalancer lb;
+
+    @BeforeEach
+    void start() throws Exception {
+        // Headers and part of a chunked body, then the backend closes: no last chunk.
+        backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            while (!backend.isClosed()) {
+                try (Socket s = backend.accept()) {
+                    String head = readHead(s.getInputStream());
+                    if (head.isEmpty()) {
+                        continue; // a TCP health check
+                    }
+                    OutputStream out = s.getOutputStream();
+                    out.write(("HTTP/1.1 200 OK\r\nContent-Type: audio/flac\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            + "3e8\r\n" + "x".repeat(1000) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    // /slow: the rest would come later (a transcode), so that a shutdown finds it in flight.
+                    Thread.sleep(head.startsWith("GET /slow") ? 5000 : 200);
+                } catch (IOException | InterruptedException e) {
+                    // the test ended, or a client left
+                }
+            }
+        });
+        lb = TestBalancer.start(Duration.ofSeconds(5), TestBalancer.cluster("round_robin", PoolSettings.defaults(),
+                "http://127.0.0.1:" + backend.getLocalPort()));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        lb.stop();
+        backend.close();
+    }
+
+    @Test
+    void anHttp10ClientSeesAResetNotTheEndOfTheBody() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", lb.proxyPort())) {
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write("GET /track.flac HTTP/1.0\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            InputStream in = socket.getInputStream();
+            boolean reset = false;
+            try {
+                byte[] buffer = new byte[8192];
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    received.write(buffer, 0, n);
+                }
+            } catch (SocketException e) {
+                reset = true;
+            }
+            String answer = received.toString(StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.0 200") || answer.startsWith("HTTP/1.1 200"), answer);
+            assertTrue(answer.contains("x".repeat(1000)), "the part the backend sent reached the client first");
+            assertTrue(reset, "the connection ended in order after " + received.size()
+                    + " bytes: an HTTP/1.0 client takes that for the whole body");
+        }
+        assertEquals(0, lb.inflightRequests());
+    }
+
+    /** A stream still running when the shutdown's timeout (1 s here) ends is cut the same way. */
+    @Test
+    void aShutdownCutsAnHttp10StreamWithAReset() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", lb.proxyPort())) {
+            socket.setSoTimeout(8000);
+            socket.getOutputStream().write("GET /slow HTTP/1.0\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = socket.getInputStream();
+            byte[] buffer = new byte[8192];
+            int first = in.read(buffer);
+            assertTrue(first > 0, "the stream began");
+            Thread stopper = Thread.ofVirtual().start(() -> {
+                try {
+                    lb.stop();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            boolean reset = false;
+            try {
+                while (in.read(buffer) >= 0) {
+                    // what is left of the first chunk
+                }
+            } catch (SocketException e) {
+                reset = true;
+            }
+            stopper.join(Duration.ofSeconds(10));
+            assertTrue(reset, "the shutdown ended the stream in order: an HTTP/1.0 client takes that for the whole body");
+        }
+    }
+
+    /** @return the request's head; empty when the connection closed first */
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        for (int b; (b = in.read()) >= 0; ) {
+            head.append((char) b);
+            if (head.toString().endsWith("\r\n\r\n")) {
+                break;
+            }
+        }
+        return head.toString();
+    }
+}
