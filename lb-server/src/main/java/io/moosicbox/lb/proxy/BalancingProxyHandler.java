@@ -146,7 +146,7 @@ public class BalancingProxyHandler extends ProxyHandler {
 
     @Override
     protected HttpClient newHttpClient() {
-        ClientConnector connector = new ClientConnector();
+        ClientConnector connector = new BackendConnector();
         connector.setExecutor(getServer().getThreadPool());
         connector.setSelectors(selectors);
         HttpClient client = backendTls.newHttpClient(connector, new Http11BackendConnections());
