@@ -118,7 +118,10 @@ public final class Main {
             }
             Path configFile = file;
             Path watch = file != null && "true".equals(env.get("LB_CONFIG_WATCH")) ? file : null;
-            return serve(config, limits, () -> ConfigLoader.load(configFile, env), watch, watchBaseline, cli.demo(), out, err);
+            // Without a file a reload has nothing to re-read but the certificates (the variables are fixed
+            // at start), and a broken renewal is then refused instead of taken for a file's same paths.
+            ConfigSource source = configFile == null ? null : () -> ConfigLoader.load(configFile, env);
+            return serve(config, limits, source, watch, watchBaseline, cli.demo(), out, err);
         } catch (Exception e) {
             err.println("moosicbox_lb: " + e);
             return EXIT_FAILURE;

@@ -45,6 +45,32 @@ class TlsTest {
         }
     }
 
+    /**
+     * Without a configuration file, a reload that finds a broken renewal is refused naming the
+     * file, as the README says: it answered 200 with no problem, and only the log had a warning.
+     */
+    @Test
+    void aReloadWithoutAFileRefusesABrokenRenewal() throws Exception {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("a.key").toString(),
+                "-out", dir.resolve("a.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=localhost");
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("b.key").toString(),
+                "-out", dir.resolve("b.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=b");
+        try (TestBackend backend = new TestBackend("a");
+             LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", backend.url(), "SSL_BIND_ADDRESS", "127.0.0.1:0",
+                     "SSL_CERT_PATH", dir.resolve("a.pem").toString(), "SSL_KEY_PATH", dir.resolve("a.key").toString(),
+                     "SSL_RELOAD_INTERVAL", "0"))) {
+            // The renewal wrote the key of another certificate.
+            java.nio.file.Files.copy(dir.resolve("b.key"), dir.resolve("a.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Curl.Reply reload = Curl.run("-X", "POST", lb.adminUrl() + "/api/reload");
+            assertEquals(422, reload.status(), reload.body());
+            assertTrue(reload.body().contains(dir.resolve("a.key").toString()), reload.body());
+            Http.Result still = Http.curl("--cacert", dir.resolve("a.pem").toString(), "--resolve", "localhost:" + lb.tlsPort() + ":127.0.0.1",
+                    "-o", "/dev/null", "-w", "%{http_code}", "https://localhost:" + lb.tlsPort() + "/");
+            assertEquals("200", still.stdout(), "the certificate in use still serves: " + still.stderr());
+            assertEquals(0, lb.terminate(Duration.ofSeconds(30)));
+        }
+    }
+
     @Test
     void aKeyOfAnotherCertificateIsAConfigurationErrorNamingTheFile() throws Exception {
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("a.key").toString(),

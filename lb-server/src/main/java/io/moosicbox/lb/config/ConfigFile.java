@@ -140,7 +140,7 @@ public final class ConfigFile {
     }
 
     private LbConfig.TlsConfig tls(MapNode root, LbConfig.TlsConfig d) {
-        MapNode t = section(root, "tls", "", List.of("certificates", "redirect_http", "hsts_max_age", "reload_interval", "backends"));
+        MapNode t = section(root, "tls", "", List.of("certificates", "redirect_http", "redirect_port", "hsts_max_age", "reload_interval", "backends"));
         if (t == null) {
             return d;
         }
@@ -167,9 +167,10 @@ public final class ConfigFile {
                 value(b, "insecure_skip_verify", "tls.backends", ConfigFile::parseBoolean, bd.insecureSkipVerify()),
                 value(b, "http2", "tls.backends", ConfigFile::parseBoolean, bd.http2()));
         return new LbConfig.TlsConfig(pairs, redirect,
-                value(t, "hsts_max_age", "tls", Durations::parse, d.hstsMaxAge()),
-                value(t, "reload_interval", "tls", Durations::parse, d.reloadInterval()),
-                backends);
+                value(t, "hsts_max_age", "tls", Durations.zeroOrAtLeast(LbConfig.TlsConfig.MIN_HSTS_MAX_AGE), d.hstsMaxAge()),
+                value(t, "reload_interval", "tls", Durations.zeroOrAtLeast(LbConfig.TlsConfig.MIN_RELOAD_INTERVAL), d.reloadInterval()),
+                backends,
+                value(t, "redirect_port", "tls", EnvConfig::parsePort, d.redirectPort()));
     }
 
     private List<ClusterConfig> clusters(MapNode root) {

@@ -36,6 +36,7 @@ public final class ConfigPrinter {
             }
             tls.put("certificates", certs);
             tls.put("redirect_http", c.tls().redirectHttp());
+            tls.put("redirect_port", c.tls().redirectPort() == 0 ? "(the TLS listener's)" : c.tls().redirectPort());
             tls.put("hsts_max_age", dur(c.tls().hstsMaxAge()));
             tls.put("reload_interval", dur(c.tls().reloadInterval()));
         }

@@ -1,6 +1,7 @@
 package io.moosicbox.lb.config;
 
 import java.time.Duration;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,6 +40,21 @@ public final class Durations {
             throw new IllegalArgumentException("at most " + MAX.toDays() + "d");
         }
         return d;
+    }
+
+    /**
+     * {@link #parse}, for a setting that is 0 (off) or at least {@code min}: a certificate check
+     * every millisecond keeps a core busy, and an HSTS max-age under a second is sent as 0, which
+     * tells browsers to forget HSTS.
+     */
+    public static Function<String, Duration> zeroOrAtLeast(Duration min) {
+        return text -> {
+            Duration d = parse(text);
+            if (!d.isZero() && d.compareTo(min) < 0) {
+                throw new IllegalArgumentException("expected 0 (off) or at least " + format(min));
+            }
+            return d;
+        };
     }
 
     /** The shortest exact form, so that {@code format(parse(x))} round-trips. */

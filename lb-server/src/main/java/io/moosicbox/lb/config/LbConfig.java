@@ -49,13 +49,23 @@ public record LbConfig(
      * @param hstsMaxAge     Strict-Transport-Security max-age on TLS responses; 0: no header
      * @param reloadInterval how often the PEM files are checked for a change; 0: only on reload
      * @param backends       how the balancer connects to https:// backends
+     * @param redirectPort   the port in the redirect's Location; 0: the TLS listener's own
      */
     public record TlsConfig(List<CertificatePair> certificates, boolean redirectHttp, Duration hstsMaxAge,
-                            Duration reloadInterval, BackendTls backends) {
+                            Duration reloadInterval, BackendTls backends, int redirectPort) {
         public static final Duration DEFAULT_RELOAD_INTERVAL = Duration.ofSeconds(10);
+        /** Below, checking the certificate files costs a visible share of a core. */
+        public static final Duration MIN_RELOAD_INTERVAL = Duration.ofMillis(100);
+        /** HSTS counts in whole seconds: a shorter max-age would be sent as 0. */
+        public static final Duration MIN_HSTS_MAX_AGE = Duration.ofSeconds(1);
 
         public TlsConfig {
             certificates = List.copyOf(certificates);
+        }
+
+        public TlsConfig(List<CertificatePair> certificates, boolean redirectHttp, Duration hstsMaxAge,
+                         Duration reloadInterval, BackendTls backends) {
+            this(certificates, redirectHttp, hstsMaxAge, reloadInterval, backends, 0);
         }
 
         public TlsConfig(List<CertificatePair> certificates, boolean redirectHttp) {
@@ -71,7 +81,7 @@ public record LbConfig(
         }
 
         public TlsConfig withCertificates(List<CertificatePair> pairs) {
-            return new TlsConfig(pairs, redirectHttp, hstsMaxAge, reloadInterval, backends);
+            return new TlsConfig(pairs, redirectHttp, hstsMaxAge, reloadInterval, backends, redirectPort);
         }
     }
 

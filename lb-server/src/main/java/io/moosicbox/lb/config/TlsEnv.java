@@ -33,11 +33,13 @@ final class TlsEnv {
         }
         LbConfig.TlsConfig tls = new LbConfig.TlsConfig(pairs,
                 env.get("SSL_REDIRECT_HTTP", TlsEnv::parseBoolean, base.redirectHttp()),
-                env.get("SSL_HSTS_MAX_AGE", Durations::parse, base.hstsMaxAge()),
-                env.get("SSL_RELOAD_INTERVAL", Durations::parse, base.reloadInterval()),
-                backends);
+                env.get("SSL_HSTS_MAX_AGE", Durations.zeroOrAtLeast(LbConfig.TlsConfig.MIN_HSTS_MAX_AGE), base.hstsMaxAge()),
+                env.get("SSL_RELOAD_INTERVAL", Durations.zeroOrAtLeast(LbConfig.TlsConfig.MIN_RELOAD_INTERVAL), base.reloadInterval()),
+                backends,
+                env.get("SSL_REDIRECT_PORT", EnvConfig::parsePort, base.redirectPort()));
         if (tls.redirectHttp() && !tls.enabled()) {
-            env.problem("SSL_REDIRECT_HTTP=true needs a certificate: set SSL_CERT_PATH and SSL_KEY_PATH");
+            env.problem("SSL_REDIRECT_HTTP=true (tls.redirect_http in the file) needs a certificate: "
+                    + "set SSL_CERT_PATH and SSL_KEY_PATH (tls.certificates)");
         }
         return tls;
     }

@@ -585,9 +585,15 @@ public class BalancingProxyHandler extends ProxyHandler {
         if (failure instanceof SolverMiss) {
             return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), exchange.tried(failed.lease.backend())));
         }
+        int budget = cluster.config().pool().retries();
+        if (Router.SOLVER.equals(cluster.name())) {
+            // A challenge is for one solver of several (isSolverMiss): solver pods that just went away
+            // must not use up the retries before the one that knows the token is asked.
+            budget = Math.max(budget, cluster.backends().size() - 1);
+        }
         if (exchange.response.isCommitted() || exchange.clientFailure
                 || !RetryPolicy.permits(client.getMethod(), exchange.hasBody, failed.sent(), failed.answered(),
-                        failure instanceof TimeoutException, exchange.retries, cluster.config().pool().retries())) {
+                        failure instanceof TimeoutException, exchange.retries, budget)) {
             return false;
         }
         return retryOn(exchange, cluster.tryAcquire(new CoreRequestInfo(client, trustedProxies), exchange.tried(failed.lease.backend())));

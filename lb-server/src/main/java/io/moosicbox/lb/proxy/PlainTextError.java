@@ -4,6 +4,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Response;
@@ -28,7 +29,12 @@ public final class PlainTextError {
      * held; a 503 tells the client when to come back. The response must not be committed.
      */
     public static void write(Response response, int status, String reason, Callback callback) {
+        // The TLS listener's HSTS header is set before the request is handled: errors carry it too.
+        HttpField hsts = response.getHeaders().getField(HttpHeader.STRICT_TRANSPORT_SECURITY);
         response.reset();
+        if (hsts != null) {
+            response.getHeaders().put(hsts);
+        }
         response.setStatus(status);
         if (status == HttpStatus.SERVICE_UNAVAILABLE_503) {
             // Clients and other proxies back off instead of hammering a cluster with nothing ready.

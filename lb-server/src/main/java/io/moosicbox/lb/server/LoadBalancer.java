@@ -290,8 +290,7 @@ public final class LoadBalancer {
         ConfigSource source = configSource;
         if (source == null) {
             // Renewed certificates are read again even without a file: they change on disk, not in the config.
-            List<String> problems = tls == null ? List.of("no configuration source is set: nothing to re-read")
-                    : tls.reload(config.tls().certificates());
+            List<String> problems = tls == null ? List.of() : tls.reload(config.tls().certificates());
             return problems.isEmpty() ? ReloadResult.ok(List.of()) : refuse(problems);
         }
         LbConfig next;

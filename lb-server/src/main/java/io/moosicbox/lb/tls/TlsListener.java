@@ -120,7 +120,8 @@ public final class TlsListener extends ContainerLifeCycle {
      * listener and leaves the rest to the next handler; null without it.
      */
     public Handler redirectHandler() {
-        return config.redirectHttp() ? new HttpsRedirectHandler(connector::getLocalPort) : null;
+        int port = config.redirectPort();
+        return config.redirectHttp() ? new HttpsRedirectHandler(port > 0 ? () -> port : connector::getLocalPort) : null;
     }
 
     @Override

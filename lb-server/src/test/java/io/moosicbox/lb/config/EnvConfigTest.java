@@ -105,6 +105,19 @@ class EnvConfigTest {
         assertEquals(Duration.ofDays(1000), load(Map.of("BACKEND_SERVERS", "a:1", "HEALTH_CHECK_INTERVAL", "1000d")).clusters().get(0).healthCheck().interval());
     }
 
+    /** A certificate check every millisecond kept 16 % of a core busy; an HSTS max-age under 1 s went out as 0. */
+    @Test
+    void certificateChecksAndHstsHaveAFloor() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "SSL_RELOAD_INTERVAL", "1ms", "SSL_HSTS_MAX_AGE", "500ms")));
+        assertTrue(e.problems().contains("SSL_RELOAD_INTERVAL=\"1ms\": expected 0 (off) or at least 100ms"), e.problems().toString());
+        assertTrue(e.problems().contains("SSL_HSTS_MAX_AGE=\"500ms\": expected 0 (off) or at least 1s"), e.problems().toString());
+        LbConfig ok = load(Map.of("BACKEND_SERVERS", "a:1", "SSL_RELOAD_INTERVAL", "0", "SSL_HSTS_MAX_AGE", "2s", "SSL_REDIRECT_PORT", "443"));
+        assertEquals(Duration.ZERO, ok.tls().reloadInterval());
+        assertEquals(Duration.ofSeconds(2), ok.tls().hstsMaxAge());
+        assertEquals(443, ok.tls().redirectPort());
+    }
+
     @Test
     void anEmptyBackendOrClustersVariableIsAnErrorNamingIt() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "")));

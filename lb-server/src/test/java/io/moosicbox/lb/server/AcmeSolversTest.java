@@ -7,6 +7,7 @@ import io.moosicbox.lb.config.ClusterConfig;
 import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.TestBackend;
 import io.moosicbox.lb.pool.TestBalancer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,6 +51,11 @@ class AcmeSolversTest {
         return TestBalancer.url(s);
     }
 
+    /** A solver pod that went away: its port refuses connections. */
+    private static String gone() throws Exception {
+        return "http://127.0.0.1:" + TestBackend.refusingPort();
+    }
+
     @AfterEach
     void stop() throws Exception {
         if (client != null) {
@@ -87,6 +93,25 @@ class AcmeSolversTest {
         }
         // Other clusters' 404s are answers like any other.
         assertEquals(404, get("/nothing-here").getStatus());
+    }
+
+    /**
+     * Solver pods of finished challenges that went away refuse connections: those refusals must not
+     * use up LB_RETRIES before the solver that knows the token is asked.
+     */
+    @Test
+    void goneSolversDoNotUseUpTheRetriesBeforeTheOneThatKnowsTheToken() throws Exception {
+        // Retries 2 (the default), no passive ejection: every request meets the refusals.
+        PoolSettings pool = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip", 0, Duration.ofSeconds(30), false, false);
+        ClusterConfig solvers = new ClusterConfig("solver", List.of("*"), List.of(PREFIX), "round_robin", HealthCheckConfig.defaults(),
+                List.of(BackendSpec.parse(gone()), BackendSpec.parse(gone()), BackendSpec.parse(gone()), BackendSpec.parse(solver("music"))), pool);
+        lb = TestBalancer.start(Duration.ofSeconds(10), solvers);
+        client = new HttpClient();
+        client.start();
+        for (int i = 0; i < 8; i++) {
+            ContentResponse r = get(PREFIX + "music");
+            assertEquals(200, r.getStatus(), "challenge " + i + ": " + r.getContentAsString());
+        }
     }
 
     private ContentResponse get(String path) throws Exception {

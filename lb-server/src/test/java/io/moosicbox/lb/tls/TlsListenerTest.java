@@ -422,6 +422,26 @@ class TlsListenerTest {
         assertTrue(headers.toLowerCase().contains("strict-transport-security: max-age=31536000"), headers);
     }
 
+    /**
+     * Behind a port mapping (podman -p 443:8443, a Service) the redirect names the port clients
+     * reach, not the listener's; and the balancer's own errors over TLS carry HSTS like the rest.
+     */
+    @Test
+    void theRedirectPortIsSettableAndErrorsCarryHsts() throws Exception {
+        TestCerts.Pair a = TestCerts.selfSigned(dir, "a.test", TestCerts.KeyForm.EC_SEC1);
+        Map<String, String> env = certEnv(a);
+        env.put("SSL_REDIRECT_HTTP", "true");
+        env.put("SSL_REDIRECT_PORT", "443");
+        env.put("SSL_HSTS_MAX_AGE", "1d");
+        env.put("BACKEND_SERVERS", "http://127.0.0.1:" + io.moosicbox.lb.pool.TestBackend.refusingPort());
+        LoadBalancer lb = start(env);
+        String redirect = Tools.ok(null, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                "http://a.test:" + lb.proxyPort() + "/album?id=1", "--resolve", "a.test:" + lb.proxyPort() + ":127.0.0.1");
+        assertEquals("308 https://a.test/album?id=1", redirect);
+        String failed = Tools.ok(null, "curl", "-sS", "-k", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:" + lb.tlsPort() + "/x");
+        assertTrue(failed.startsWith("HTTP/2 502") && failed.toLowerCase().contains("strict-transport-security: max-age=86400"), failed);
+    }
+
     @Test
     void httpsBackendsAreVerifiedAndMaySpeakHttp2() throws Exception {
         TestCerts.Pair chain = TestCerts.chain(dir, "backend.test");
