@@ -1,5 +1,6 @@
 package io.moosicbox.lb.server;
 
+import io.moosicbox.lb.config.Durations;
 import io.moosicbox.lb.config.LbConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,7 +34,13 @@ public record ReloadResult(boolean applied, List<String> problems, List<String> 
         diff(changes, "listeners.https", running.listeners().https(), next.listeners().https());
         diff(changes, "listeners.admin", running.listeners().admin(), next.listeners().admin());
         // Certificates are swapped live by the TLS listener; its other settings need a restart.
-        diff(changes, "tls", running.tls().withCertificates(List.of()), next.tls().withCertificates(List.of()));
+        LbConfig.TlsConfig was = running.tls();
+        LbConfig.TlsConfig now = next.tls();
+        diff(changes, "tls.redirect_http", was.redirectHttp(), now.redirectHttp());
+        diff(changes, "tls.redirect_port", was.redirectPort(), now.redirectPort());
+        diff(changes, "tls.hsts_max_age", Durations.format(was.hstsMaxAge()), Durations.format(now.hstsMaxAge()));
+        diff(changes, "tls.reload_interval", Durations.format(was.reloadInterval()), Durations.format(now.reloadInterval()));
+        diff(changes, "tls.backends", was.backends(), now.backends());
         diff(changes, "timeouts", running.timeouts(), next.timeouts());
         diff(changes, "shutdown.timeout", running.shutdown().timeout(), next.shutdown().timeout());
         diff(changes, "log_level", running.logLevel(), next.logLevel());

@@ -28,7 +28,9 @@ final class HttpsRedirectHandler extends Handler.Abstract {
     public boolean handle(Request request, Response response, Callback callback) {
         HttpURI uri = request.getHttpURI();
         // The connection's security, not the request line's: GET https://host/ on port 80 is still plain.
-        if (request.getConnectionMetaData().isSecure() || Router.isAcmeChallenge(ForwardedHeaders.routingPath(request))) {
+        // OPTIONS * asks about the server, not a resource: there is no URL to send it to.
+        if (request.getConnectionMetaData().isSecure() || Router.isAcmeChallenge(ForwardedHeaders.routingPath(request))
+                || "*".equals(uri.getPath())) {
             return false;
         }
         String host = Request.getServerName(request);

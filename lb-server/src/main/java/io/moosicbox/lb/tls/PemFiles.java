@@ -83,7 +83,10 @@ public final class PemFiles {
 
     private static List<Object> blocks(Path file, byte[] pem) throws PemException {
         List<Object> blocks = new ArrayList<>();
-        try (PEMParser parser = new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
+        // A byte-order mark (editors on Windows write one, also in front of a block pasted in the
+        // middle) would hide the BEGIN line after it: openssl skips it, and so does this.
+        String text = new String(pem, StandardCharsets.UTF_8).replace("\uFEFF", "");
+        try (PEMParser parser = new PEMParser(new StringReader(text))) {
             for (Object block = parser.readObject(); block != null; block = parser.readObject()) {
                 blocks.add(block);
             }

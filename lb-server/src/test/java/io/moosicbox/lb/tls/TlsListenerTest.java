@@ -438,6 +438,9 @@ class TlsListenerTest {
         String redirect = Tools.ok(null, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
                 "http://a.test:" + lb.proxyPort() + "/album?id=1", "--resolve", "a.test:" + lb.proxyPort() + ":127.0.0.1");
         assertEquals("308 https://a.test/album?id=1", redirect);
+        String options = Tools.ok(null, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-X", "OPTIONS",
+                "--request-target", "*", "http://127.0.0.1:" + lb.proxyPort());
+        assertTrue(!options.startsWith("308"), "OPTIONS * has no URL to be sent to: " + options);
         String failed = Tools.ok(null, "curl", "-sS", "-k", "-D", "-", "-o", "/dev/null", "https://127.0.0.1:" + lb.tlsPort() + "/x");
         assertTrue(failed.startsWith("HTTP/2 502") && failed.toLowerCase().contains("strict-transport-security: max-age=86400"), failed);
     }
