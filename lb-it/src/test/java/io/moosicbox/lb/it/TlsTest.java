@@ -22,6 +22,12 @@ class TlsTest {
         assertEquals(0, r.exitCode(), "openssl " + String.join(" ", args) + ": " + r.stderr());
     }
 
+    /** NAME.pem and NAME.key in the test's folder: an EC P-256 certificate for {@code commonName}, valid a day. */
+    private void selfSigned(String name, String commonName) throws Exception {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve(name + ".key").toString(),
+                "-out", dir.resolve(name + ".pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=" + commonName);
+    }
+
     @Test
     void selfSignedSetupServesHttp2AndHttp11AndTellsTheBackendItWasHttps() throws Exception {
         Path cert = dir.resolve("cert.pem");
@@ -51,10 +57,8 @@ class TlsTest {
      */
     @Test
     void aReloadWithoutAFileRefusesABrokenRenewal() throws Exception {
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("a.key").toString(),
-                "-out", dir.resolve("a.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=localhost");
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("b.key").toString(),
-                "-out", dir.resolve("b.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=b");
+        selfSigned("a", "localhost");
+        selfSigned("b", "b");
         try (TestBackend backend = new TestBackend("a");
              LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", backend.url(), "SSL_BIND_ADDRESS", "127.0.0.1:0",
                      "SSL_CERT_PATH", dir.resolve("a.pem").toString(), "SSL_KEY_PATH", dir.resolve("a.key").toString(),
@@ -73,10 +77,8 @@ class TlsTest {
 
     @Test
     void aKeyOfAnotherCertificateIsAConfigurationErrorNamingTheFile() throws Exception {
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("a.key").toString(),
-                "-out", dir.resolve("a.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=a");
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-keyout", dir.resolve("b.key").toString(),
-                "-out", dir.resolve("b.pem").toString(), "-days", "1", "-nodes", "-subj", "/CN=b");
+        selfSigned("a", "a");
+        selfSigned("b", "b");
         LbProcess lb = LbProcess.launch(Map.of("BACKEND_SERVERS", "127.0.0.1:1", "SSL_CRT_PATH", dir.resolve("a.pem").toString(),
                 "SSL_KEY_PATH", dir.resolve("b.key").toString()));
         try (lb) {
