@@ -348,7 +348,8 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
                 uri = null;
             }
             if (uri == null) {
-                next.release(false);
+                // As for a first attempt: a backend name that does not resolve is the backend's failure.
+                next.release(true);
                 return false;
             }
             lease.backend().recordRetry();
