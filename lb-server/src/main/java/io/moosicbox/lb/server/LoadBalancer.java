@@ -110,7 +110,7 @@ public final class LoadBalancer {
         http.setSendXPoweredBy(false);
         http.setIdleTimeout(config.timeouts().idle().toMillis());
         ListenerHardening.configure(http);
-        HTTP2CServerConnectionFactory h2c = new HTTP2CServerConnectionFactory(http);
+        HTTP2CServerConnectionFactory h2c = new H2cConnectionFactory(http);
         // WebSocket over HTTP/2 (RFC 8441) is not bridged: advertised, browsers would open /ws that way and get 501.
         h2c.setConnectProtocolEnabled(false);
         proxyConnector = new ServerConnector(server, -1, SELECTORS, new HttpConnectionFactory(http), h2c);
