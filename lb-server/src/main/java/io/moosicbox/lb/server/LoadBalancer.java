@@ -291,7 +291,11 @@ public final class LoadBalancer {
         if (source == null) {
             // Renewed certificates are read again even without a file: they change on disk, not in the config.
             List<String> problems = tls == null ? List.of() : tls.reload(config.tls().certificates());
-            return problems.isEmpty() ? ReloadResult.ok(List.of()) : refuse(problems);
+            if (!problems.isEmpty()) {
+                return refuse(problems);
+            }
+            reloadsSucceeded.increment();
+            return ReloadResult.ok(List.of());
         }
         LbConfig next;
         try {
