@@ -40,7 +40,14 @@ public final class Backend {
     private final String address;
     private final String baseUrl;
     private final AtomicInteger inflight = new AtomicInteger();
-    private final AtomicReference<BackendState> state = new AtomicReference<>(BackendState.UP);
+    /**
+     * A new cell at every change, compared by identity: a drain that found the backend idle must
+     * not mark a later drain DRAINED (the same enum value again after UP, while a request it did not
+     * see is in flight), which a compare-and-set on the bare value would.
+     */
+    private final AtomicReference<StateCell> state = new AtomicReference<>(new StateCell(BackendState.UP));
+
+    private record StateCell(BackendState value) {}
     private final LongAdder requests = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final LongAdder retries = new LongAdder();
@@ -182,12 +189,12 @@ public final class Backend {
     }
 
     public BackendState state() {
-        return state.get();
+        return state.get().value();
     }
 
     /** Sets the state; a drain that finds nothing in flight is DRAINED at once. */
     public void setState(BackendState newState) {
-        BackendState old = state.getAndSet(newState);
+        BackendState old = state.getAndSet(new StateCell(newState)).value();
         if (old != newState) {
             STATE_CHANGES.incrementAndGet();
             if (newState == BackendState.UP) {
@@ -203,7 +210,7 @@ public final class Backend {
 
     /** Changes the state only if it is {@code expected}: health checks must not undo an operator's choice. */
     public boolean compareAndSetState(BackendState expected, BackendState newState) {
-        if (!state.compareAndSet(expected, newState)) {
+        if (!swap(expected, newState)) {
             return false;
         }
         if (expected != newState) {
@@ -223,7 +230,7 @@ public final class Backend {
     }
 
     public boolean isAvailable() {
-        return state.get().takesNewRequests();
+        return state.get().value().takesNewRequests();
     }
 
     /** Whether one more request stays within {@code max_conns}. */
@@ -417,7 +424,7 @@ public final class Backend {
      */
     private void eject() {
         int failuresInARow = consecutiveFailures.getAndSet(0);
-        if (state.get() == BackendState.UP && !othersAvailable.test(this)) {
+        if (state.get().value() == BackendState.UP && !othersAvailable.test(this)) {
             // As nginx does for an upstream of one server: ejecting the last backend turns a
             // restart of a second into 503s for the whole ejection and the checks after it, while
             // the requests it fails would have failed anyway. Active checks still take it DOWN.
@@ -426,7 +433,7 @@ public final class Backend {
             return;
         }
         String cause = lastError;
-        if (!state.compareAndSet(BackendState.UP, BackendState.DOWN)) {
+        if (!swap(BackendState.UP, BackendState.DOWN)) {
             return;
         }
         STATE_CHANGES.incrementAndGet();
@@ -450,9 +457,23 @@ public final class Backend {
 
     private void finishDrainIfIdle() {
         // Read first: a compare-and-set on every idle moment would cost every request a locked instruction.
-        if (state.get() == BackendState.DRAINING && inflight.get() == 0
-                && state.compareAndSet(BackendState.DRAINING, BackendState.DRAINED)) {
+        StateCell draining = state.get();
+        if (draining.value() == BackendState.DRAINING && inflight.get() == 0
+                && state.compareAndSet(draining, new StateCell(BackendState.DRAINED))) {
             STATE_CHANGES.incrementAndGet();
+        }
+    }
+
+    /** Sets {@code next} if the state is {@code expected}. */
+    private boolean swap(BackendState expected, BackendState next) {
+        while (true) {
+            StateCell current = state.get();
+            if (current.value() != expected) {
+                return false;
+            }
+            if (state.compareAndSet(current, new StateCell(next))) {
+                return true;
+            }
         }
     }
 
