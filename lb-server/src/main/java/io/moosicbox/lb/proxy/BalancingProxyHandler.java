@@ -146,7 +146,7 @@ public class BalancingProxyHandler extends ProxyHandler {
 
     @Override
     protected HttpClient newHttpClient() {
-        ClientConnector connector = new BackendConnector();
+        ClientConnector connector = new ClientConnector();
         connector.setExecutor(getServer().getThreadPool());
         connector.setSelectors(selectors);
         HttpClient client = backendTls.newHttpClient(connector, new Http11BackendConnections());
