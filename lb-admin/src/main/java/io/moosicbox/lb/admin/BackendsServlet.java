@@ -144,7 +144,8 @@ final class BackendsServlet extends HttpServlet {
      * UP that sends players to a closed port until {@code fall} checks fail.
      */
     private void awaitCheck(Cluster cluster, Backend backend) {
-        Duration within = cluster.config().healthCheck().timeout().plusSeconds(1);
+        // A check already running finishes first (it may have begun before the backend came back).
+        Duration within = cluster.config().healthCheck().timeout().multipliedBy(2).plusSeconds(1);
         try {
             lb.checkNow(backend).get(within.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
