@@ -22,8 +22,8 @@ public final class ResetOnClose {
     /** @param endPoint the connection's endpoint, or one that wraps it (TLS) */
     public static void arm(EndPoint endPoint) {
         EndPoint network = endPoint;
-        while (network instanceof EndPoint.Wrapper wrapper && wrapper.unwrap() != null && wrapper.unwrap() != network) {
-            network = wrapper.unwrap();
+        while (network instanceof EndPoint.Wrapper wrapper && wrapper.unwrap() instanceof EndPoint inner && inner != network) {
+            network = inner;
         }
         if (network.getTransport() instanceof NetworkChannel channel) {
             try {

@@ -72,6 +72,12 @@ class PoolProxyTest {
         return b;
     }
 
+    /** A balancer whose one backend takes a single request at a time ({@code max_conns=1}); the rest wait in the queue. */
+    private LoadBalancer oneSlot(TestBackend backend, String algorithm, int queueSize, Duration queueTimeout) throws Exception {
+        return balancer(Duration.ofSeconds(5),
+                cluster(algorithm, pool(2, queueSize, queueTimeout, 5, Duration.ofSeconds(10)), backend.url() + " max_conns=1"));
+    }
+
     private LoadBalancer balancer(Duration responseHeaders, io.moosicbox.lb.config.ClusterConfig cluster) throws Exception {
         LoadBalancer lb = TestBalancer.start(responseHeaders, cluster);
         toClose.add(lb::stop);
@@ -276,8 +282,7 @@ class PoolProxyTest {
     void requestsOverMaxConnsWaitInABoundedQueueThen503() throws Exception {
         TestBackend a = startBackend("a");
         a.delayMs.set(400);
-        LoadBalancer lb = balancer(Duration.ofSeconds(5),
-                cluster("round_robin", pool(2, 1, Duration.ofSeconds(3), 5, Duration.ofSeconds(10)), a.url() + " max_conns=1"));
+        LoadBalancer lb = oneSlot(a, "round_robin", 1, Duration.ofSeconds(3));
         Cluster cluster = TestBalancer.only(lb);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
@@ -304,8 +309,7 @@ class PoolProxyTest {
     void anHttp2RequestCancelledWhileQueuedNeverReachesTheBackend() throws Exception {
         TestBackend a = startBackend("a");
         a.delayMs.set(600);
-        LoadBalancer lb = balancer(Duration.ofSeconds(5),
-                cluster("round_robin", pool(2, 4, Duration.ofSeconds(3), 5, Duration.ofSeconds(10)), a.url() + " max_conns=1"));
+        LoadBalancer lb = oneSlot(a, "round_robin", 4, Duration.ofSeconds(3));
         Cluster cluster = TestBalancer.only(lb);
         HTTP2Client h2 = new HTTP2Client();
         h2.start();
@@ -331,8 +335,7 @@ class PoolProxyTest {
     void aQueuedRequestGives503AfterTheQueueTimeout() throws Exception {
         TestBackend a = startBackend("a");
         a.delayMs.set(1500);
-        LoadBalancer lb = balancer(Duration.ofSeconds(5),
-                cluster("least_connections", pool(2, 10, Duration.ofMillis(200), 5, Duration.ofSeconds(10)), a.url() + " max_conns=1"));
+        LoadBalancer lb = oneSlot(a, "least_connections", 10, Duration.ofMillis(200));
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
             await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
