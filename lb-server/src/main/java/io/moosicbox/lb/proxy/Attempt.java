@@ -78,8 +78,8 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
     @Override
     public void onComplete(Result result) {
         endDeadline();
-        // A client that hung up or sent a broken body says nothing about the backend.
-        boolean failed = !exchange.clientFailure && BalancingProxyHandler.isBackendFailure(result);
+        // A client that hung up, stopped reading or sent a broken body says nothing about the backend.
+        boolean failed = !exchange.clientFailure && !exchange.waitingForClient && BalancingProxyHandler.isBackendFailure(result);
         backendFailure = failed;
         lease.release(failed || isCounted5xx(result));
     }

@@ -438,7 +438,14 @@ public class BalancingProxyHandler extends ProxyHandler {
             if (response.isCommitted()) {
                 return false;
             }
-            response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING, resume, proxyRequest::abort));
+            exchange.waitingForClient = true;
+            response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING, () -> {
+                exchange.waitingForClient = false;
+                resume.run();
+            }, failure -> {
+                exchange.clientFailure = true;
+                proxyRequest.abort(failure);
+            }));
             return true;
         }
 
@@ -477,27 +484,29 @@ public class BalancingProxyHandler extends ProxyHandler {
         @Override
         public void onContent(org.eclipse.jetty.client.Response backendResponse, Content.Chunk chunk, Runnable demander) {
             int size = chunk.remaining();
-            if (remaining < 0 || size == 0 || size != remaining) {
-                if (remaining > 0) {
-                    remaining -= size;
-                }
-                super.onContent(backendResponse, chunk, demander);
-                return;
+            boolean last = remaining > 0 && size == remaining;
+            if (remaining > 0) {
+                remaining -= size;
             }
-            remaining = 0;
-            lastWritten = true;
+            lastWritten |= last;
             chunk.retain();
-            response.write(true, chunk.getByteBuffer(), new Callback() {
+            exchange.waitingForClient = true;
+            response.write(last, chunk.getByteBuffer(), new Callback() {
                 @Override
                 public void succeeded() {
+                    exchange.waitingForClient = false;
                     chunk.release();
-                    // What Jetty's own last write completes: onComplete waits for it.
-                    BackendResponseListener.this.succeeded();
+                    if (last) {
+                        // What Jetty's own last write completes: onComplete waits for it.
+                        BackendResponseListener.this.succeeded();
+                    }
                     demander.run();
                 }
 
                 @Override
                 public void failed(Throwable failure) {
+                    // The client hung up, or stopped reading for IDLE_TIMEOUT (a paused player): its side, not the backend's.
+                    exchange.clientFailure = true;
                     chunk.release();
                     // As Jetty's listener does: nothing can reach the client, so stop the backend.
                     backendResponse.abort(failure);

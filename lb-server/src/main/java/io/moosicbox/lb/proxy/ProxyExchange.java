@@ -28,8 +28,13 @@ final class ProxyExchange implements Callback {
     volatile int retries;
     /** The backends failed on so far; made on the first retry. */
     private Set<Backend> tried;
-    /** The client hung up or sent a broken body: says nothing about the backend. */
+    /** The client hung up, stopped reading or sent a broken body: says nothing about the backend. */
     volatile boolean clientFailure;
+    /**
+     * A write to the client is in flight, and the backend's connection is not read until it
+     * completes: a timeout on the backend's side then is the client's (a paused player), not the backend's.
+     */
+    volatile boolean waitingForClient;
     /** Whether the request has a body to forward; decided once, when it arrives. */
     boolean hasBody;
     /** The body's first chunk, when it was read to find out whether there is a body; the copy takes it first. */

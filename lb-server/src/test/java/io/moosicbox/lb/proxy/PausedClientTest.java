@@ -1,0 +1,150 @@
+package io.moosicbox.lb.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.config.HostPort;
+import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.pool.Backend;
+import io.moosicbox.lb.pool.BackendState;
+import io.moosicbox.lb.pool.TestBalancer;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.util.Blocker;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A player paused in the middle of a track stops reading; its connection goes silent and is cut
+ * at IDLE_TIMEOUT. That is the client's doing: counted against the backend, a few paused players
+ * would take a healthy server out of rotation.
+ */
+class PausedClientTest {
+    private static final int BLOCK = 64 * 1024;
+    private static final int BLOCKS = 1024;
+
+    private Server backend;
+    private LoadBalancer lb;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (lb != null) {
+            lb.stop();
+        }
+        if (backend != null) {
+            backend.stop();
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        // 64 MiB, written as fast as the balancer takes it: far more than the socket buffers hold.
+        backend = TestBalancer.serve(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                response.getHeaders().put("Content-Length", (long) BLOCK * BLOCKS);
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        for (int i = 0; i < BLOCKS; i++) {
+                            try (Blocker.Callback written = Blocker.callback()) {
+                                response.write(i == BLOCKS - 1, ByteBuffer.allocate(BLOCK), written);
+                                written.block();
+                            }
+                        }
+                        callback.succeeded();
+                    } catch (Throwable t) {
+                        callback.failed(t);
+                    }
+                });
+                return true;
+            }
+        });
+        LbConfig defaults = EnvConfig.defaults();
+        lb = new LoadBalancer(new LbConfig(
+                new LbConfig.Listeners(new HostPort("127.0.0.1", 0), null, new HostPort("127.0.0.1", 0)),
+                defaults.tls(), List.of(TestBalancer.cluster("round_robin", PoolSettings.defaults(), TestBalancer.url(backend))),
+                new LbConfig.Timeouts(Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(5)),
+                new LbConfig.ShutdownConfig(Duration.ofSeconds(1), Duration.ZERO),
+                defaults.admin(), "info"));
+        lb.start();
+    }
+
+    @Test
+    void anHttp11ClientThatStopsReadingIsNotTheBackendsFailure() throws Exception {
+        // More pauses than passive health takes to eject a backend.
+        for (int n = 0; n < 3; n++) {
+            try (Socket s = new Socket()) {
+                s.setReceiveBufferSize(16 * 1024);
+                s.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()));
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("GET /track.flac HTTP/1.1\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                assertTrue(in.read(new byte[4096]) > 0, "the stream began");
+                // Paused for longer than IDLE_TIMEOUT (1 s): the balancer cuts the stream.
+                Thread.sleep(2500);
+            }
+        }
+        assertNotTheBackends();
+    }
+
+    @Test
+    void anHttp2StreamThatStopsReadingIsNotTheBackendsFailure() throws Exception {
+        HTTP2Client h2 = new HTTP2Client();
+        h2.start();
+        try {
+            for (int n = 0; n < 3; n++) {
+                Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
+                        .get(5, TimeUnit.SECONDS);
+                CompletableFuture<Integer> status = new CompletableFuture<>();
+                MetaData.Request request = new MetaData.Request("GET",
+                        HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/track.flac"), HttpVersion.HTTP_2, HttpFields.EMPTY);
+                // Never reads the data: no WINDOW_UPDATE, so the balancer's writes stop when the window is full.
+                session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                    @Override
+                    public void onHeaders(Stream stream, HeadersFrame frame) {
+                        status.complete(((MetaData.Response) frame.getMetaData()).getStatus());
+                    }
+                });
+                assertEquals(200, status.get(5, TimeUnit.SECONDS), "the stream began");
+                Thread.sleep(2500);
+                session.close(0, "done", Callback.NOOP);
+            }
+        } finally {
+            h2.stop();
+        }
+        assertNotTheBackends();
+    }
+
+    private void assertNotTheBackends() throws InterruptedException {
+        Backend server = TestBalancer.only(lb).backends().getFirst();
+        TestBalancer.awaitIdle(lb);
+        assertEquals(0, server.failures(), "a paused client counted against the backend: " + server.lastError());
+        assertEquals(0, server.ejections());
+        assertEquals(BackendState.UP, server.state());
+        assertEquals(3, server.requests(), "each stream reached the backend");
+    }
+}
