@@ -11,7 +11,7 @@ import java.util.Locale;
 enum AccessLogFormat {
     /**
      * {@code client - - [time] "METHOD uri PROTOCOL" status bytes "referer" "user-agent"} then
-     * {@code cluster="…" backend="…" upstream=SECONDS duration=SECONDS retries=N}: tools that parse
+     * {@code cluster="…" backend="…" upstream=SECONDS duration=SECONDS retries=N end=complete}: tools that parse
      * combined lines read the first part unchanged.
      */
     COMBINED {
@@ -42,6 +42,7 @@ enum AccessLogFormat {
             b.append(" duration=");
             seconds(b, e.durationNanos());
             b.append(" retries=").append(e.retries());
+            b.append(" end=").append(e.end().label());
         }
     },
     /** One JSON object per line; absent values are null. */
@@ -69,6 +70,7 @@ enum AccessLogFormat {
             seconds(b, e.durationNanos());
             b.append(",\"retries\":").append(e.retries());
             b.append(",\"backend_failure\":").append(e.backendFailure());
+            b.append(",\"end\":\"").append(e.end().label()).append('"');
             b.append('}');
         }
     };

@@ -35,6 +35,7 @@ final class LbMetrics implements ExchangeListener {
             0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
     private final Counter requests;
+    private final Counter cut;
     private final Histogram duration;
     private final Histogram upstream;
     /** cluster name, then backend address; "" stands for "none" (no route, no backend). */
@@ -56,6 +57,12 @@ final class LbMetrics implements ExchangeListener {
                 .name("moosicbox_lb_requests")
                 .help("Client requests answered, by cluster, backend (empty: none was picked), method and status class")
                 .labelNames("cluster", "backend", "method", "code")
+                .withoutExemplars()
+                .register(registry);
+        cut = Counter.builder()
+                .name("moosicbox_lb_requests_cut")
+                .help("Client requests whose response ended before it was complete, by who cut it: client, backend or shutdown")
+                .labelNames("cluster", "backend", "by")
                 .withoutExemplars()
                 .register(registry);
         duration = Histogram.builder()
@@ -166,6 +173,9 @@ final class LbMetrics implements ExchangeListener {
         Series s = series(e.cluster(), e.backend());
         s.requests(methodIndex(e.method()), codeIndex(e.status())).inc();
         s.duration.observe(e.durationNanos() / 1e9);
+        if (e.end() != Exchange.End.COMPLETE) {
+            s.cut(e.end()).inc();
+        }
         if (e.upstreamNanos() >= 0) {
             s.upstream.observe(e.upstreamNanos() / 1e9);
         }
@@ -187,6 +197,7 @@ final class LbMetrics implements ExchangeListener {
                         ended.merge(cluster, s.totals(), Totals::plus);
                         List<String> labels = List.of(cluster, backend);
                         requests.removeIf(l -> l.subList(0, 2).equals(labels));
+                        cut.removeIf(l -> l.subList(0, 2).equals(labels));
                         duration.remove(cluster, backend);
                         upstream.remove(cluster, backend);
                         return null;
@@ -256,6 +267,7 @@ final class LbMetrics implements ExchangeListener {
         private final String backend;
         /** Bound on first use: most method and status combinations never happen. */
         private final AtomicReferenceArray<CounterDataPoint> requestPoints = new AtomicReferenceArray<>(METHODS.length * CODES.length);
+        private final AtomicReferenceArray<CounterDataPoint> cutPoints = new AtomicReferenceArray<>(Exchange.End.values().length);
         private final DistributionDataPoint duration;
         private final DistributionDataPoint upstream;
 
@@ -273,6 +285,15 @@ final class LbMetrics implements ExchangeListener {
                 // A race binds the same data point twice: labelValues returns the one already registered.
                 p = requests.labelValues(cluster, backend, METHODS[method], CODES[code]);
                 requestPoints.set(i, p);
+            }
+            return p;
+        }
+
+        CounterDataPoint cut(Exchange.End end) {
+            CounterDataPoint p = cutPoints.get(end.ordinal());
+            if (p == null) {
+                p = cut.labelValues(cluster, backend, end.label());
+                cutPoints.set(end.ordinal(), p);
             }
             return p;
         }

@@ -2,6 +2,7 @@ package io.moosicbox.lb.admin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -532,18 +533,45 @@ class AdminApiTest {
         assertTrue(line.get("upstream_seconds").asDouble() > 0);
         assertTrue(line.get("duration_seconds").asDouble() >= line.get("upstream_seconds").asDouble());
         assertEquals(0, line.get("retries").asInt());
+        assertEquals("complete", line.get("end").asText());
+    }
+
+    /** A 200 whose backend crashed mid-stream is counted as a 200, and as cut by the backend. */
+    @Test
+    void aResponseTheBackendCutIsCountedAsCutByTheBackend() throws Exception {
+        start(Map.of());
+        for (int i = 0; i < 2; i++) {
+            // Round robin: one on each backend. The client sees a broken body, never a complete one.
+            assertThrows(java.io.IOException.class, () -> proxy("/cut"));
+        }
+        for (TestBackend b : List.of(one, two)) {
+            String series = "moosicbox_lb_requests_cut_total{backend=\"" + b.address() + "\",by=\"backend\",cluster=\"default\"} 1.0";
+            String ok = "moosicbox_lb_requests_total{backend=\"" + b.address() + "\",cluster=\"default\",code=\"2xx\",method=\"GET\"} 1.0";
+            await(series, () -> {
+                try {
+                    String m = get("/metrics").body();
+                    return m.contains(series) && m.contains(ok);
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        }
+        proxy("/");
+        assertTrue(get("/metrics").body().lines().noneMatch(l -> l.startsWith("moosicbox_lb_requests_cut_total{") && l.contains("by=\"client\"")),
+                "a complete answer is no cut");
     }
 
     @Test
     void combinedFormat() {
         var e = new io.moosicbox.lb.proxy.Exchange("default", "10.0.0.1:8001", "GET", "/a \"b\"", 206, "192.0.2.7",
-                "HTTP/1.1", System.nanoTime(), 12_345_000, 2_000_000, 1, 1024, false, null, "curl/8");
+                "HTTP/1.1", System.nanoTime(), 12_345_000, 2_000_000, 1, 1024, false, null, "curl/8",
+                io.moosicbox.lb.proxy.Exchange.End.BACKEND);
         StringBuilder b = new StringBuilder();
         AccessLogFormat.COMBINED.append(b, e);
         String line = b.toString();
         assertTrue(line.matches("192\\.0\\.2\\.7 - - \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}] "
                 + "\"GET /a \\\\\"b\\\\\" HTTP/1\\.1\" 206 1024 \"-\" \"curl/8\" cluster=\"default\" backend=\"10\\.0\\.0\\.1:8001\" "
-                + "upstream=0\\.002000 duration=0\\.012345 retries=1"), line);
+                + "upstream=0\\.002000 duration=0\\.012345 retries=1 end=backend"), line);
     }
 
     /** Lines from different seconds, interleaved: each gets its own arrival second, none a neighbour's. */
@@ -553,7 +581,7 @@ class AdminApiTest {
         for (int i = 0; i < 4; i++) {
             long agoSeconds = i % 2 == 0 ? 0 : 7;
             var e = new Exchange("default", "10.0.0.1:8001", "GET", "/", 200, "192.0.2.7", "HTTP/1.1",
-                    System.nanoTime() - TimeUnit.SECONDS.toNanos(agoSeconds), 1_000, 1_000, 0, 1, false, null, null);
+                    System.nanoTime() - TimeUnit.SECONDS.toNanos(agoSeconds), 1_000, 1_000, 0, 1, false, null, null, Exchange.End.COMPLETE);
             StringBuilder b = new StringBuilder();
             AccessLogFormat.COMBINED.append(b, e);
             String time = b.substring(b.indexOf("[") + 1, b.indexOf("]"));

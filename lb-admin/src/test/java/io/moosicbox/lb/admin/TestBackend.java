@@ -11,7 +11,10 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
 
-/** A real backend on a free loopback port: answers its name; {@code /hold} waits until {@link #release()}. */
+/**
+ * A real backend on a free loopback port: answers its name; {@code /hold} waits until {@link #release()};
+ * {@code /cut} announces a megabyte, sends its name and fails (a backend that crashes mid-stream).
+ */
 final class TestBackend implements AutoCloseable {
     private final Server server = new Server();
     private final ServerConnector connector = new ServerConnector(server);
@@ -24,6 +27,12 @@ final class TestBackend implements AutoCloseable {
         server.setHandler(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) throws Exception {
+                if (request.getHttpURI().getPath().equals("/cut")) {
+                    response.getHeaders().put("Content-Length", 1 << 20);
+                    response.write(false, ByteBuffer.wrap((name + "\n").getBytes(StandardCharsets.UTF_8)),
+                            Callback.from(() -> callback.failed(new java.io.IOException("crashed")), callback::failed));
+                    return true;
+                }
                 if (request.getHttpURI().getPath().equals("/hold")) {
                     hold.await(20, TimeUnit.SECONDS);
                 }

@@ -39,6 +39,7 @@ import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.proxy.ProxyHandler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.InetAddressSet;
@@ -554,6 +555,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             return;
         }
         if (response.isCommitted()) {
+            exchange.backendCut = !exchange.clientFailure && !exchange.waitingForClient;
             if (client.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
                 // The connection closes on this failure (HTTP/2 resets the stream only).
                 ResetOnClose.arm(client.getConnectionMetaData().getConnection().getEndPoint());
@@ -628,7 +630,7 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     /** Tells the listener about a finished exchange; never lets a listener's failure reach the client. */
-    private void report(ProxyExchange exchange) {
+    private void report(ProxyExchange exchange, boolean failed) {
         ExchangeListener l = listener;
         if (l == ExchangeListener.NONE) {
             return;
@@ -638,10 +640,23 @@ public class BalancingProxyHandler extends ProxyHandler {
             l.onComplete(Exchange.of(exchange.request, ClientAddress.of(exchange.request, trustedProxies), exchange.response.getStatus(),
                     Response.getContentBytesWritten(exchange.response), exchange.cluster, last == null ? null : last.lease,
                     exchange.startNanos, last == null ? -1 : last.upstreamNanos, exchange.retries,
-                    last != null && last.backendFailure));
+                    last != null && last.backendFailure, end(exchange, failed)));
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);
         }
+    }
+
+    private Exchange.End end(ProxyExchange exchange, boolean failed) {
+        if (!failed) {
+            return Exchange.End.COMPLETE;
+        }
+        Server server = getServer();
+        if (server != null && server.isStopping()) {
+            return Exchange.End.SHUTDOWN;
+        }
+        // Anything else that ended a response early was on the client's side: its connection or
+        // stream failed, it left while queued, or a write of the balancer's own answer failed.
+        return exchange.backendCut ? Exchange.End.BACKEND : Exchange.End.CLIENT;
     }
 
     /** Whether the exchange failed for the backend's sake: nothing (or nothing valid) came back, or it was too slow. */

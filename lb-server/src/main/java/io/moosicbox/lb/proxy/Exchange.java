@@ -23,6 +23,7 @@ import org.eclipse.jetty.server.Request;
  * @param backendFailure  whether the backend failed (connect error, timeout, reset): what health counts
  * @param referer         the request's Referer header, or null
  * @param userAgent       the request's User-Agent header, or null
+ * @param end             whether the response reached the client whole, and if not, who cut it
  */
 public record Exchange(
         String cluster,
@@ -39,19 +40,43 @@ public record Exchange(
         long responseBytes,
         boolean backendFailure,
         String referer,
-        String userAgent) {
+        String userAgent,
+        End end) {
+
+    /**
+     * How an exchange ended. A response cut in the middle still has the status it began with
+     * (a 200 with half a track): this says whether the client got all of it, and if not, whose
+     * doing that was, as HAProxy's termination state and its client and server abort counters do.
+     */
+    public enum End {
+        /** The response reached the client whole (the balancer's own error answers included). */
+        COMPLETE,
+        /** The client hung up, reset its stream or stopped reading before the response was complete. */
+        CLIENT,
+        /** The backend failed (closed, reset, went silent) after the response had begun. */
+        BACKEND,
+        /** The balancer was stopping and cut what its shutdown timeout left running. */
+        SHUTDOWN;
+
+        private final String label = name().toLowerCase(java.util.Locale.ROOT);
+
+        /** As the access log and the metrics write it. */
+        public String label() {
+            return label;
+        }
+    }
 
     /**
      * A request the listener refused before any route was looked at (a limit, the rate limiter):
      * no cluster, no backend, timed from the request's arrival as Jetty saw it.
      */
     public static Exchange refused(Request request, String clientAddress, int status, long responseBytes) {
-        return of(request, clientAddress, status, responseBytes, null, null, request.getBeginNanoTime(), -1, 0, false);
+        return of(request, clientAddress, status, responseBytes, null, null, request.getBeginNanoTime(), -1, 0, false, End.COMPLETE);
     }
 
     /** What a finished client request tells metrics and the access log. */
     static Exchange of(Request request, String clientAddress, int status, long responseBytes, Cluster cluster, Lease lease,
-                       long startNanos, long upstreamNanos, int retries, boolean backendFailure) {
+                       long startNanos, long upstreamNanos, int retries, boolean backendFailure, End end) {
         return new Exchange(
                 cluster != null ? cluster.name() : null,
                 lease == null ? null : lease.backend().address(),
@@ -67,6 +92,7 @@ public record Exchange(
                 responseBytes,
                 backendFailure,
                 request.getHeaders().get(HttpHeader.REFERER),
-                request.getHeaders().get(HttpHeader.USER_AGENT));
+                request.getHeaders().get(HttpHeader.USER_AGENT),
+                end);
     }
 }

@@ -35,6 +35,8 @@ final class ProxyExchange implements Callback {
      * completes: a timeout on the backend's side then is the client's (a paused player), not the backend's.
      */
     volatile boolean waitingForClient;
+    /** The backend failed after the response had begun, and the client's response was cut for it. */
+    volatile boolean backendCut;
     /** Whether the request has a body to forward; decided once, when it arrives. */
     boolean hasBody;
     /** The body's first chunk, when it was read to find out whether there is a body; the copy takes it first. */
@@ -42,7 +44,8 @@ final class ProxyExchange implements Callback {
 
     /** Told once, when the client's exchange ends. */
     interface Reporter {
-        void report(ProxyExchange exchange);
+        /** @param failed whether the response ended before it was complete */
+        void report(ProxyExchange exchange, boolean failed);
     }
 
     ProxyExchange(Request request, Response response, Callback callback, Reporter reporter) {
@@ -55,14 +58,14 @@ final class ProxyExchange implements Callback {
     @Override
     public void succeeded() {
         releasePeeked();
-        reporter.report(this);
+        reporter.report(this, false);
         callback.succeeded();
     }
 
     @Override
     public void failed(Throwable failure) {
         releasePeeked();
-        reporter.report(this);
+        reporter.report(this, true);
         callback.failed(failure);
     }
 

@@ -97,7 +97,7 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
             l.onComplete(Exchange.of(client, ClientAddress.of(client, trustedProxies), status,
                     Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
                     cluster, lease, start, -1, 0,
-                    status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504));
+                    status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504, Exchange.End.COMPLETE));
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);
         }

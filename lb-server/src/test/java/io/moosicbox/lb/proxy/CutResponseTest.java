@@ -1,5 +1,6 @@
 package io.moosicbox.lb.proxy;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.PoolSettings;
@@ -15,6 +16,8 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,6 +30,7 @@ import org.junit.jupiter.api.Test;
 class CutResponseTest {
     private ServerSocket backend;
     private LoadBalancer lb;
+    private final List<Exchange> exchanges = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
@@ -52,6 +56,7 @@ class CutResponseTest {
         });
         lb = TestBalancer.start(Duration.ofSeconds(5), TestBalancer.cluster("round_robin", PoolSettings.defaults(),
                 "http://127.0.0.1:" + backend.getLocalPort()));
+        lb.setExchangeListener(exchanges::add);
     }
 
     @AfterEach
@@ -83,6 +88,9 @@ class CutResponseTest {
                     + " bytes: an HTTP/1.0 client takes that for the whole body");
         }
         TestBalancer.awaitIdle(lb);
+        TestBalancer.await("the exchange's report", Duration.ofSeconds(5), () -> !exchanges.isEmpty());
+        assertEquals(Exchange.End.BACKEND, exchanges.getFirst().end(), "the log and metrics say who cut it: " + exchanges);
+        assertEquals(200, exchanges.getFirst().status());
     }
 
     /** A stream still running when the shutdown's timeout (1 s here) ends is cut the same way. */
@@ -113,6 +121,8 @@ class CutResponseTest {
             stopper.join(Duration.ofSeconds(10));
             assertTrue(reset, "the shutdown ended the stream in order: an HTTP/1.0 client takes that for the whole body");
         }
+        TestBalancer.await("the exchange's report", Duration.ofSeconds(5), () -> !exchanges.isEmpty());
+        assertEquals(Exchange.End.SHUTDOWN, exchanges.getFirst().end(), exchanges.toString());
     }
 
     /** @return the request's head; empty when the connection closed first */

@@ -18,6 +18,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpFields;
@@ -49,6 +50,7 @@ class PausedClientTest {
 
     private Server backend;
     private LoadBalancer lb;
+    private final List<Exchange> exchanges = new CopyOnWriteArrayList<>();
 
     @AfterEach
     void stop() throws Exception {
@@ -91,6 +93,7 @@ class PausedClientTest {
                 new LbConfig.ShutdownConfig(Duration.ofSeconds(1), Duration.ZERO),
                 defaults.admin(), "info"));
         lb.start();
+        lb.setExchangeListener(exchanges::add);
     }
 
     @Test
@@ -139,9 +142,26 @@ class PausedClientTest {
         assertNotTheBackends();
     }
 
+    /** A player that skips to the next track hangs up in the middle of the stream. */
+    @Test
+    void aClientThatHangsUpMidStreamIsNotTheBackendsFailure() throws Exception {
+        for (int n = 0; n < 3; n++) {
+            try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("GET /track.flac HTTP/1.1\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertTrue(s.getInputStream().read(new byte[4096]) > 0, "the stream began");
+            }
+        }
+        assertNotTheBackends();
+    }
+
     private void assertNotTheBackends() throws InterruptedException {
         Backend server = TestBalancer.only(lb).backends().getFirst();
         TestBalancer.awaitIdle(lb);
+        TestBalancer.await("three reports", Duration.ofSeconds(5), () -> exchanges.size() == 3);
+        for (Exchange e : exchanges) {
+            assertEquals(Exchange.End.CLIENT, e.end(), "the log and metrics say who cut it: " + exchanges);
+        }
         assertEquals(0, server.failures(), "a paused client counted against the backend: " + server.lastError());
         assertEquals(0, server.ejections());
         assertEquals(BackendState.UP, server.state());

@@ -83,6 +83,7 @@ class ProxyErrorsTest {
         assertEquals(lb.clusters().get(0).backends().get(0).address(), e.backend());
         assertEquals(200, e.status());
         assertEquals("/x", e.uri());
+        assertEquals(Exchange.End.COMPLETE, e.end());
         assertTrue(e.upstreamNanos() > 0 && e.durationNanos() >= e.upstreamNanos(), e.toString());
         assertEquals(0, lb.clusters().get(0).backends().get(0).inflight());
     }
