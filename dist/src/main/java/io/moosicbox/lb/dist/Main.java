@@ -88,9 +88,14 @@ public final class Main {
             } catch (ConfigException e) {
                 problems.addAll(e.problems());
             }
+            boolean watchFile = false;
             String watchValue = env.getOrDefault("LB_CONFIG_WATCH", "");
-            if (!List.of("", "true", "false").contains(watchValue)) {
-                problems.add("LB_CONFIG_WATCH=\"" + watchValue + "\": expected true or false");
+            if (!watchValue.isEmpty()) {
+                try {
+                    watchFile = EnvConfig.parseBoolean(watchValue);
+                } catch (IllegalArgumentException e) {
+                    problems.add("LB_CONFIG_WATCH=\"" + watchValue + "\": " + e.getMessage());
+                }
             }
             if (!problems.isEmpty()) {
                 problems.forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
@@ -117,7 +122,7 @@ public final class Main {
                 LogSetup.apply(config.logLevel());
             }
             Path configFile = file;
-            Path watch = file != null && "true".equals(env.get("LB_CONFIG_WATCH")) ? file : null;
+            Path watch = file != null && watchFile ? file : null;
             // Without a file a reload has nothing to re-read but the certificates (the variables are fixed
             // at start), and a broken renewal is then refused instead of taken for a file's same paths.
             ConfigSource source = configFile == null ? null : () -> ConfigLoader.load(configFile, env);

@@ -246,7 +246,8 @@ public final class EnvConfig {
         throw new IllegalArgumentException("expected a port number from 0 to 65535");
     }
 
-    static boolean parseBoolean(String s) {
+    /** A variable's true or false: also 1/0, yes/no, on/off, as Compose files and shell scripts write them. */
+    public static boolean parseBoolean(String s) {
         return switch (s.trim().toLowerCase(Locale.ROOT)) {
             case "true", "yes", "on", "1" -> true;
             case "false", "no", "off", "0" -> false;

@@ -3,7 +3,6 @@ package io.moosicbox.lb.config;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The {@code SSL_*} and {@code BACKEND_*} TLS variables on top of the file's {@code tls} section.
@@ -25,14 +24,14 @@ final class TlsEnv {
         LbConfig.BackendTls b = base.backends();
         LbConfig.BackendTls backends = new LbConfig.BackendTls(
                 env.get("BACKEND_CA_FILE", s -> s, b.caFile()),
-                env.get("BACKEND_TLS_INSECURE", TlsEnv::parseBoolean, b.insecureSkipVerify()),
-                env.get("BACKEND_HTTP2", TlsEnv::parseBoolean, b.http2()));
+                env.get("BACKEND_TLS_INSECURE", EnvConfig::parseBoolean, b.insecureSkipVerify()),
+                env.get("BACKEND_HTTP2", EnvConfig::parseBoolean, b.http2()));
         if (backends.caFile() != null && backends.insecureSkipVerify()) {
             env.problem("BACKEND_TLS_INSECURE=true and BACKEND_CA_FILE=\"" + backends.caFile()
                     + "\" contradict each other: verify against the CA file, or skip verification");
         }
         LbConfig.TlsConfig tls = new LbConfig.TlsConfig(pairs,
-                env.get("SSL_REDIRECT_HTTP", TlsEnv::parseBoolean, base.redirectHttp()),
+                env.get("SSL_REDIRECT_HTTP", EnvConfig::parseBoolean, base.redirectHttp()),
                 env.get("SSL_HSTS_MAX_AGE", Durations.zeroOrAtLeast(LbConfig.TlsConfig.MIN_HSTS_MAX_AGE), base.hstsMaxAge()),
                 env.get("SSL_RELOAD_INTERVAL", Durations.zeroOrAtLeast(LbConfig.TlsConfig.MIN_RELOAD_INTERVAL), base.reloadInterval()),
                 backends,
@@ -79,13 +78,5 @@ final class TlsEnv {
 
     private static List<String> split(String paths) {
         return Arrays.stream(paths.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
-    }
-
-    static boolean parseBoolean(String s) {
-        return switch (s.trim().toLowerCase(Locale.ROOT)) {
-            case "true", "1", "yes", "on" -> true;
-            case "false", "0", "no", "off" -> false;
-            default -> throw new IllegalArgumentException("expected true or false");
-        };
     }
 }
