@@ -4,6 +4,7 @@ import io.moosicbox.lb.admin.AdminApi;
 import io.moosicbox.lb.config.ConfigException;
 import io.moosicbox.lb.config.ConfigLoader;
 import io.moosicbox.lb.config.ConfigPrinter;
+import io.moosicbox.lb.config.ConfigWarnings;
 import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.ListenerLimits;
@@ -104,10 +105,11 @@ public final class Main {
             if (cli.check()) {
                 out.println("# moosicbox_lb " + version() + ": configuration is valid; effective setup:");
                 out.print(ConfigPrinter.toYaml(config));
+                ConfigWarnings.of(config).forEach(w -> out.println("# warning: " + w));
                 // Settings of the environment only (no file key): shown so that --check tells all that will run.
                 out.println("# listener limits (variables only): MAX_BODY_SIZE=" + limits.maxBodyBytes()
                         + (limits.maxBodyBytes() == 0 ? " (no limit)" : "") + " MAX_CLIENT_CONNECTIONS=" + limits.maxConnections()
-                        + " RATE_LIMIT_PER_IP=" + limits.ratePerIp() + (limits.ratePerIp() == 0 ? " (off)" : "")
+                        + " RATE_LIMIT_PER_IP=" + limits.ratePerIp() + (limits.ratePerIp() == 0 ? " (off)" : " RATE_LIMIT_BURST=" + limits.rateBurst())
                         + " TRUSTED_PROXIES=" + (limits.trustedProxies().isEmpty() ? "(none)" : String.join(",", limits.trustedProxies())));
                 return EXIT_OK;
             }

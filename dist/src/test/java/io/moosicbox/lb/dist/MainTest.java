@@ -1,6 +1,7 @@
 package io.moosicbox.lb.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -48,8 +49,23 @@ class MainTest {
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("configuration is valid"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("MAX_CLIENT_CONNECTIONS=10000 RATE_LIMIT_PER_IP=0 (off)"),
                 "the variables the file cannot set are shown too:\n" + out);
+        out.reset();
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "RATE_LIMIT_PER_IP", "20"), "--check"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("RATE_LIMIT_PER_IP=20 RATE_LIMIT_BURST=20"), out.toString(StandardCharsets.UTF_8));
         assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "IDLE_TIMEOUT", "forever"), "--check"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("IDLE_TIMEOUT=\"forever\""));
+    }
+
+    /** nginx and HAProxy weigh their round robin: a weight that round_robin ignores is pointed out, not an error. */
+    @Test
+    void checkWarnsOfWeightsThatRoundRobinIgnores() {
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "http://127.0.0.1:8001,http://127.0.0.1:8002 weight=2"), "--check"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("# warning: cluster default: round_robin ignores weights (127.0.0.1:8002 weight=2)"),
+                out.toString(StandardCharsets.UTF_8));
+        out.reset();
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "http://127.0.0.1:8001,http://127.0.0.1:8002 weight=2",
+                "LB_ALGORITHM", "weighted_round_robin"), "--check"));
+        assertFalse(out.toString(StandardCharsets.UTF_8).contains("# warning"), out.toString(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -87,8 +103,9 @@ class MainTest {
     @Test
     void theListenerLimitsAndTheWatchAreCheckedWithTheRestOfTheConfiguration() {
         assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "IDLE_TIMEOUT", "forever",
-                "MAX_BODY_SIZE", "huge", "LB_CONFIG_WATCH", "maybe"), "--check"));
+                "MAX_BODY_SIZE", "huge", "LB_CONFIG_WATCH", "maybe", "RATE_LIMIT_BURST", "0"), "--check"));
         String printed = err.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("RATE_LIMIT_BURST=\"0\": expected at least 1"), printed);
         assertTrue(printed.contains("IDLE_TIMEOUT=\"forever\""), printed);
         assertTrue(printed.contains("MAX_BODY_SIZE=\"huge\""), printed);
         assertTrue(printed.contains("LB_CONFIG_WATCH=\"maybe\""), printed);

@@ -17,10 +17,12 @@ public final class EnvConfig {
     public static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug", "trace");
 
     private final Map<String, String> env;
+    private final LbConfig.CertificatePair pingoraDefault;
     private final List<String> problems = new ArrayList<>();
 
-    private EnvConfig(Map<String, String> env) {
+    private EnvConfig(Map<String, String> env, LbConfig.CertificatePair pingoraDefault) {
         this.env = env;
+        this.pingoraDefault = pingoraDefault;
     }
 
     /** The configuration with nothing set: defaults of the interface contract, no clusters. */
@@ -41,7 +43,12 @@ public final class EnvConfig {
      * @throws ConfigException listing every bad variable, or when no backend is configured
      */
     public static LbConfig load(LbConfig base, Map<String, String> env) throws ConfigException {
-        EnvConfig reader = new EnvConfig(env);
+        return load(base, env, TlsEnv.PINGORA_DEFAULT);
+    }
+
+    /** @param pingoraDefault the certificate pair TLS falls back to when nothing names one and its files exist */
+    static LbConfig load(LbConfig base, Map<String, String> env, LbConfig.CertificatePair pingoraDefault) throws ConfigException {
+        EnvConfig reader = new EnvConfig(env, pingoraDefault);
         LbConfig config = reader.apply(base);
         boolean noBackends = config.clusters().isEmpty() || config.clusters().stream().allMatch(c -> c.backends().isEmpty());
         if (noBackends && env.get("BACKEND_SERVERS") == null && env.get("CLUSTERS") == null) {
@@ -97,7 +104,7 @@ public final class EnvConfig {
                 get("WEBSOCKET_IDLE_TIMEOUT", EnvConfig::parsePositiveDuration, w.idleTimeout()),
                 get("WEBSOCKET_DRAIN_GRACE", Durations::parse, w.drainGrace()));
 
-        LbConfig.TlsConfig tls = TlsEnv.tls(this, base.tls());
+        LbConfig.TlsConfig tls = TlsEnv.tls(this, base.tls(), pingoraDefault);
         return new LbConfig(new LbConfig.Listeners(http, TlsEnv.https(this, l.https(), tls), admin), tls, clusters,
                 timeouts, shutdown, adminConfig, logLevel, accessLog(base.accessLog()), websocket);
     }

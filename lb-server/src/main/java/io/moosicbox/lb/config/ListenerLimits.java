@@ -17,8 +17,10 @@ import org.eclipse.jetty.util.InetAddressSet;
  * @param ratePerIp      requests per second allowed from one client address (429 above it); 0: off
  * @param trustedProxies addresses and CIDR ranges of proxies in front of this one, whose
  *                       X-Forwarded-* and Forwarded headers are kept and appended to; empty: none
+ * @param rateBurst      requests one client address may send at once before {@code ratePerIp}
+ *                       applies (a player loading an album's cover art); at least 1
  */
-public record ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerIp, List<String> trustedProxies) {
+public record ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerIp, List<String> trustedProxies, int rateBurst) {
     public static final int DEFAULT_MAX_CONNECTIONS = 10_000;
     private static final Pattern ADDRESS_OR_CIDR = Pattern.compile("[0-9a-fA-F:.]*[:.][0-9a-fA-F:.]*(/\\d{1,3})?");
 
@@ -28,6 +30,11 @@ public record ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerI
 
     public ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerIp) {
         this(maxBodyBytes, maxConnections, ratePerIp, List.of());
+    }
+
+    /** With a burst of as many requests as a second allows. */
+    public ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerIp, List<String> trustedProxies) {
+        this(maxBodyBytes, maxConnections, ratePerIp, trustedProxies, Math.max(1, ratePerIp));
     }
 
     public static ListenerLimits defaults() {
@@ -47,6 +54,10 @@ public record ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerI
         long body = read(env, "MAX_BODY_SIZE", 0, Long.MAX_VALUE, problems, true);
         long connections = read(env, "MAX_CLIENT_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1_000_000, problems, false);
         long rate = read(env, "RATE_LIMIT_PER_IP", 0, 1_000_000, problems, false);
+        long burst = read(env, "RATE_LIMIT_BURST", Math.max(1, rate), 1_000_000, problems, false);
+        if (burst == 0) {
+            problems.add("RATE_LIMIT_BURST=\"0\": expected at least 1 (one request at a time)");
+        }
         if (connections == 0) {
             problems.add("MAX_CLIENT_CONNECTIONS=\"0\": expected at least 1");
         }
@@ -63,7 +74,7 @@ public record ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerI
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
-        return new ListenerLimits(body, (int) connections, (int) rate, trusted);
+        return new ListenerLimits(body, (int) connections, (int) rate, trusted, (int) burst);
     }
 
     private static long read(Map<String, String> env, String name, long fallback, long max, List<String> problems, boolean size) {

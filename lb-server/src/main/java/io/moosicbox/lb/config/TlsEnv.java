@@ -1,5 +1,7 @@
 package io.moosicbox.lb.config;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -9,9 +11,18 @@ import java.util.List;
  * Certificate and key paths may list several pairs, comma-separated and matched by position (SNI).
  */
 final class TlsEnv {
+    /**
+     * Where the Pingora-based MoosicBox balancer read its certificate when SSL_CRT_PATH and
+     * SSL_KEY_PATH were unset, turning TLS on when the files were there: a deployment that
+     * mounted them there keeps TLS after the switch.
+     */
+    static final LbConfig.CertificatePair PINGORA_DEFAULT =
+            new LbConfig.CertificatePair("/etc/pingora/ssl/tls.crt", "/etc/pingora/ssl/tls.key");
+
     private TlsEnv() {}
 
-    static LbConfig.TlsConfig tls(EnvConfig env, LbConfig.TlsConfig base) {
+    /** @param pingoraDefault the certificate pair used when nothing names one and both its files exist */
+    static LbConfig.TlsConfig tls(EnvConfig env, LbConfig.TlsConfig base, LbConfig.CertificatePair pingoraDefault) {
         String certs = env.get("SSL_CERT_PATH", s -> s, null);
         if (certs == null) {
             certs = env.get("SSL_CRT_PATH", s -> s, null);
@@ -20,6 +31,9 @@ final class TlsEnv {
         List<LbConfig.CertificatePair> pairs = base.certificates();
         if (certs != null || keys != null) {
             pairs = pairs(env, certs, keys);
+        } else if (pairs.isEmpty() && Files.isRegularFile(Path.of(pingoraDefault.cert()))
+                && Files.isRegularFile(Path.of(pingoraDefault.key()))) {
+            pairs = List.of(pingoraDefault);
         }
         LbConfig.BackendTls b = base.backends();
         LbConfig.BackendTls backends = new LbConfig.BackendTls(

@@ -57,7 +57,8 @@ final class ListenerHardening {
             // Behind a trusted proxy, per client: not one bucket for every client of the ingress.
             InetAddressSet trusted = limits.trustedProxySet();
             Handler.Singleton dos = new DoSHandler(null, request -> ClientAddress.of(request, trusted),
-                    new DoSHandler.LeakingBucketTrackerFactory(limits.ratePerIp()),
+                    // Jetty's bucket refuses the request that fills it: one more place than the burst.
+                    new DoSHandler.LeakingBucketTrackerFactory(limits.ratePerIp(), limits.rateBurst() + 1, null),
                     (request, response, callback) -> refusals.refuse(request, response, callback,
                             HttpStatus.TOO_MANY_REQUESTS_429, null),
                     100_000);

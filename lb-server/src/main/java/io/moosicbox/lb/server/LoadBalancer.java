@@ -1,6 +1,7 @@
 package io.moosicbox.lb.server;
 
 import io.moosicbox.lb.config.ConfigException;
+import io.moosicbox.lb.config.ConfigWarnings;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.config.ListenerLimits;
@@ -247,7 +248,9 @@ public final class LoadBalancer {
         topology.start();
         healthChecker.start();
         LOG.info("proxy listening on {}, admin on {}{}", describe(proxyConnector), describe(adminConnector),
-                tls == null ? "" : ", TLS on " + describe(tls.connector()));
+                tls == null ? "" : ", TLS on " + describe(tls.connector()) + " (certificates "
+                        + config.tls().certificates().stream().map(LbConfig.CertificatePair::cert).toList() + ")");
+        ConfigWarnings.of(config).forEach(LOG::warn);
     }
 
     /**

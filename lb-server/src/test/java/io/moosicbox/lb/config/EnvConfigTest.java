@@ -1,14 +1,18 @@
 package io.moosicbox.lb.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -29,6 +33,30 @@ class EnvConfigTest {
         assertEquals("round_robin", cluster.algorithm());
         assertEquals(Duration.ofSeconds(5), cluster.healthCheck().interval());
         assertEquals(null, cluster.healthCheck().path());
+    }
+
+    /**
+     * The Pingora-based balancer turned TLS on with /etc/pingora/ssl/tls.crt and tls.key when no
+     * variable named a certificate: a deployment that mounted them there must keep TLS.
+     */
+    @Test
+    void thePingoraBalancersDefaultCertificateTurnsTlsOnWhenNothingElseNamesOne(@TempDir Path dir) throws Exception {
+        LbConfig.CertificatePair pingora = new LbConfig.CertificatePair(dir.resolve("tls.crt").toString(), dir.resolve("tls.key").toString());
+        Map<String, String> env = Map.of("BACKEND_SERVERS", "http://127.0.0.1:8001", "SSL_PORT", "8008");
+        assertFalse(EnvConfig.load(EnvConfig.defaults(), env, pingora).tls().enabled(), "no files there: no TLS");
+
+        Files.writeString(Path.of(pingora.cert()), "cert");
+        assertFalse(EnvConfig.load(EnvConfig.defaults(), env, pingora).tls().enabled(), "a certificate without its key: no TLS");
+
+        Files.writeString(Path.of(pingora.key()), "key");
+        LbConfig c = EnvConfig.load(EnvConfig.defaults(), env, pingora);
+        assertEquals(List.of(pingora), c.tls().certificates());
+        assertEquals(new HostPort("0.0.0.0", 8008), c.listeners().https());
+
+        // A certificate named anywhere wins.
+        LbConfig named = EnvConfig.load(EnvConfig.defaults(), Map.of("BACKEND_SERVERS", "http://127.0.0.1:8001",
+                "SSL_CERT_PATH", "/etc/certs/a.pem", "SSL_KEY_PATH", "/etc/certs/a.key"), pingora);
+        assertEquals(List.of(new LbConfig.CertificatePair("/etc/certs/a.pem", "/etc/certs/a.key")), named.tls().certificates());
     }
 
     @Test

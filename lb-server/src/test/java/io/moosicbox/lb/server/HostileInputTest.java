@@ -212,6 +212,29 @@ class HostileInputTest {
         assertEquals(passed, seen.size(), "the limited request reaches no backend");
     }
 
+    /** A player loading a page of cover art sends a burst: RATE_LIMIT_BURST lets that many through at once. */
+    @Test
+    void aBurstPassesAtOnceThenTheRateApplies() throws Exception {
+        startWith(new ListenerLimits(0, 100, 2, List.of(), 10), Duration.ofSeconds(60));
+        int passed = 0;
+        boolean limited = false;
+        long start = System.nanoTime();
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            for (int i = 0; i < 40 && !limited; i++) {
+                String answer = roundTrip(s);
+                limited = answer.startsWith("HTTP/1.1 429 ");
+                if (!limited) {
+                    assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+                    passed++;
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertTrue(limited, "40 requests at once exceed a burst of 10 at 2 a second");
+        // The burst, plus what 2 a second let through while the requests ran.
+        assertTrue(passed >= 10 && passed <= 10 + (int) Math.ceil(seconds * 2), passed + " passed in " + seconds + " s");
+    }
+
     @Test
     void slowlorisIsCutByTheIdleTimeout() throws Exception {
         startWith(ListenerLimits.defaults(), Duration.ofMillis(500));

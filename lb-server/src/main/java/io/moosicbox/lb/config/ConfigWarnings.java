@@ -1,0 +1,28 @@
+package io.moosicbox.lb.config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Settings that are valid but do not do what they look like they do. Not errors: the balancer
+ * runs as configured, and says so at start, on reload and in {@code --check}.
+ */
+public final class ConfigWarnings {
+    private ConfigWarnings() {}
+
+    public static List<String> of(LbConfig config) {
+        List<String> warnings = new ArrayList<>();
+        for (ClusterConfig c : config.clusters()) {
+            if (!"round_robin".equals(c.algorithm())) {
+                continue;
+            }
+            // nginx and HAProxy weigh their round robin; ours does not, and a weight=2 that does nothing goes unseen.
+            List<String> weighted = c.backends().stream().filter(b -> b.weight() != 1).map(b -> b.address() + " weight=" + b.weight()).toList();
+            if (!weighted.isEmpty()) {
+                warnings.add("cluster " + c.name() + ": round_robin ignores weights (" + String.join(", ", weighted)
+                        + "); LB_ALGORITHM=weighted_round_robin (algorithm: weighted_round_robin in the file) uses them");
+            }
+        }
+        return warnings;
+    }
+}
