@@ -3,8 +3,9 @@ package io.moosicbox.lb.dist;
 import java.util.Locale;
 
 /**
- * Configures jetty-slf4j-impl through its system properties. Must run before the first logger
- * is created, so the launcher holds no static loggers.
+ * Configures jetty-slf4j-impl through its system properties, which it reads once, when the first
+ * logger is made: this must run before that (tested by lb-it RoutingConfigTest), so the launcher
+ * holds no static loggers, and neither may any class it uses before.
  */
 final class LogSetup {
     private LogSetup() {}

@@ -90,6 +90,38 @@ class RoutingConfigTest {
         }
     }
 
+    /**
+     * The file's log_level, and LOG_LEVEL over it, apply to a process started with --config: the
+     * level was set after reading the file had already started the logging with its defaults.
+     */
+    @Test
+    void theLogLevelAppliesWhenTheConfigurationIsAFile() throws Exception {
+        try (TestBackend a = new TestBackend("a")) {
+            Path file = dir.resolve("lb.yaml");
+            Files.writeString(file, """
+                    log_level: debug
+                    clusters:
+                      - name: music
+                        backends: [%s]
+                    """.formatted(a.url()));
+            for (Map<String, String> env : List.of(Map.<String, String>of(), Map.of("LOG_LEVEL", "debug"))) {
+                try (LbProcess lb = LbProcess.start(env, "--config", file.toString())) {
+                    // A plain backend answers a WebSocket upgrade with 200: refused, which the balancer logs at DEBUG.
+                    Http.Result r = Http.curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Connection: Upgrade", "-H", "Upgrade: websocket",
+                            "-H", "Sec-WebSocket-Version: 13", "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", lb.proxyUrl() + "/ws");
+                    assertEquals("502", r.stdout().trim());
+                    Await.until("the DEBUG line of the refused upgrade", () -> {
+                        try {
+                            return (lb.stdout() + lb.stderr()).contains("WebSocket upgrade to");
+                        } catch (java.io.IOException e) {
+                            return false;
+                        }
+                    });
+                }
+            }
+        }
+    }
+
     @Test
     void checkValidatesTheShippedExample() throws Exception {
         Http.Result r = Http.run(LbProcess.launcher().toString(), "--check", "--config",

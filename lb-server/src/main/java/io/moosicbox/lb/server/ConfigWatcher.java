@@ -19,7 +19,12 @@ import org.slf4j.LoggerFactory;
  * not tried.
  */
 public final class ConfigWatcher implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(ConfigWatcher.class);
+    /**
+     * Not static: the launcher calls {@link #snapshot} before it knows the log level, and a logger
+     * made then would start the logging with its defaults, for good (jetty-slf4j-impl reads its
+     * levels once).
+     */
+    private final Logger log = LoggerFactory.getLogger(ConfigWatcher.class);
 
     private final Path file;
     private final Runnable reload;
@@ -46,13 +51,13 @@ public final class ConfigWatcher implements AutoCloseable {
         try {
             byte[] now = read();
             if (now != null && !Arrays.equals(now, applied) && Arrays.equals(now, seen)) {
-                LOG.info("{} changed: reloading", file);
+                log.info("{} changed: reloading", file);
                 applied = now;
                 reload.run();
             }
             seen = now;
         } catch (RuntimeException e) {
-            LOG.warn("watching {} failed", file, e);
+            log.warn("watching {} failed", file, e);
         }
     }
 
