@@ -125,7 +125,9 @@ final class BackendsServlet extends HttpServlet {
             default -> BackendState.DISABLED;
         };
         // Draining a drained backend would restart nothing: it stays DRAINED.
-        if (!(target == BackendState.DRAINING && before == BackendState.DRAINED)) {
+        if (target == BackendState.UP) {
+            backend.enable();
+        } else if (!(target == BackendState.DRAINING && before == BackendState.DRAINED)) {
             backend.setState(target);
         }
         if (target == BackendState.UP) {

@@ -155,6 +155,26 @@ class HealthCheckerTest {
         assertTrue(third < Duration.ofMillis(200).toNanos(), "a success since, and failing late: back to 150 ms: " + third / 1_000_000);
     }
 
+    /** A deploy: the operator enables a new server, whose first crash is not the old one's second. */
+    @Test
+    void anOperatorsEnableForgetsTheBackoff() throws Exception {
+        live = TestBackend.start("live");
+        HealthCheckConfig fast = new HealthCheckConfig(null, Duration.ofMillis(50), Duration.ofMillis(500), 1, 2);
+        PoolSettings eject = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
+                1, Duration.ofMillis(150), false, false);
+        Cluster c = cluster(fast, eject, live.url(), companion().url());
+        Backend b = c.backends().get(0);
+        clusters.set(List.of(c));
+        checker.start();
+        b.acquire().release(true);
+        await("back UP", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        b.enable();
+        b.acquire().release(true);
+        assertEquals(BackendState.DOWN, b.state());
+        long second = b.ejectedUntilNanos() - System.nanoTime();
+        assertTrue(second < Duration.ofMillis(200).toNanos(), "the first ejection's 150 ms, not 300: " + second / 1_000_000);
+    }
+
     @Test
     void aHealthyAnswerWithALargeBodyIsHealthy() throws Exception {
         org.eclipse.jetty.server.Server big = TestBalancer.serve(new org.eclipse.jetty.server.Handler.Abstract() {
