@@ -194,13 +194,15 @@ public final class Backend {
 
     /**
      * An operator's enable, most often of a new server after a deploy: the back-off that the old
-     * one's failures built up is forgotten, so that a crash soon after does not eject it for twice as long.
+     * one's failures built up is forgotten, so that a crash soon after does not eject it for twice
+     * as long; and so is the old one's last error, which an enable's answer showed next to UP.
      */
     public void enable() {
         synchronized (this) {
             lastBackoffNanos = 0;
             ejectionStreak = 0;
         }
+        lastError = null;
         setState(BackendState.UP);
     }
 

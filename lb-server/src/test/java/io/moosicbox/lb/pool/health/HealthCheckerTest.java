@@ -168,7 +168,9 @@ class HealthCheckerTest {
         checker.start();
         b.acquire().release(true);
         await("back UP", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        b.recordError("Connection refused");
         b.enable();
+        assertEquals(null, b.lastError(), "the old server's error is not the new one's");
         b.acquire().release(true);
         assertEquals(BackendState.DOWN, b.state());
         long second = b.ejectedUntilNanos() - System.nanoTime();
