@@ -210,8 +210,8 @@ public final class Main {
         };
         Signal.handle(new Signal("TERM"), onStop);
         Signal.handle(new Signal("INT"), onStop);
-        // SIGHUP re-reads the file; reload() logs what it applied or why it refused.
-        if (Signal.handle(new Signal("HUP"), signal -> lb.reload()) == sun.misc.SignalHandler.SIG_IGN) {
+        // SIGHUP re-reads the file (without one, the certificates); reload() logs the signal and the outcome.
+        if (Signal.handle(new Signal("HUP"), signal -> lb.reload("SIGHUP")) == sun.misc.SignalHandler.SIG_IGN) {
             // The JVM keeps a signal ignored that was ignored when it started (nohup): say so rather than drop reloads.
             log.warn("SIGHUP was ignored by whatever started the balancer (nohup?) and will not reload it: use POST /api/reload");
         }
@@ -257,7 +257,8 @@ public final class Main {
             out.println();
             out.flush();
         }
-        ConfigWatcher watcher = watch == null ? null : new ConfigWatcher(watch, watchBaseline, Duration.ofSeconds(2), lb::reload);
+        ConfigWatcher watcher = watch == null ? null : new ConfigWatcher(watch, watchBaseline, Duration.ofSeconds(2),
+                () -> lb.reload("LB_CONFIG_WATCH: " + watch + " changed"));
         stopRequested.await();
         if (watcher != null) {
             watcher.close();

@@ -29,12 +29,8 @@ final class ReloadServlet extends HttpServlet {
             LOG.warn("admin: refused reload from {}", req.getRemoteAddr());
             return;
         }
-        ReloadResult result = lb.reload();
-        if (result.applied()) {
-            LOG.info("admin: reload by {}: applied", auth.who(req));
-        } else {
-            LOG.warn("admin: reload by {}: refused, the running configuration stays: {}", auth.who(req), result.problems());
-        }
+        // reload() logs the outcome, with who asked for it.
+        ReloadResult result = lb.reload("POST /api/reload by " + auth.who(req));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("applied", result.applied());
         body.put("problems", result.problems());

@@ -36,7 +36,8 @@ public final class ConfigWatcher implements AutoCloseable {
      * @param baseline the file's content as it was before the running configuration was read from
      *                 it ({@link #snapshot}); a change made while the process started is then seen
      *                 as a change, at worst costing one reload of what is already running
-     * @param reload   called on the watcher's thread when the file changed and settled
+     * @param reload   called on the watcher's thread when the file changed and settled; it logs the
+     *                 reload and its outcome ({@link LoadBalancer#reload(String)}), so the watcher does not
      */
     public ConfigWatcher(Path file, byte[] baseline, Duration interval, Runnable reload) {
         this.file = file;
@@ -51,7 +52,6 @@ public final class ConfigWatcher implements AutoCloseable {
         try {
             byte[] now = read();
             if (now != null && !Arrays.equals(now, applied) && Arrays.equals(now, seen)) {
-                log.info("{} changed: reloading", file);
                 applied = now;
                 reload.run();
             }

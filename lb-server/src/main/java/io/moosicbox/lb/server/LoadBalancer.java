@@ -285,58 +285,83 @@ public final class LoadBalancer {
         this.configSource = source;
     }
 
+    /** {@link #reload(String)} for a caller that does not say what asked for it. */
+    public ReloadResult reload() {
+        return reload("requested");
+    }
+
     /**
      * Re-reads the configuration and swaps it in atomically; an invalid one is refused and the
-     * running configuration stays.
+     * running configuration stays. Logs one line saying what asked for it and how it ended
+     * (applied, nothing changed, certificates re-read, refused and why), whatever its source,
+     * then one line per change that waits for a restart.
+     *
+     * @param trigger what asked for the reload, for the log: {@code SIGHUP}, {@code POST /api/reload by 127.0.0.1}
      */
-    public synchronized ReloadResult reload() {
+    public synchronized ReloadResult reload(String trigger) {
+        String by = "reload (" + trigger + ")";
         ConfigSource source = configSource;
         if (source == null) {
             // Renewed certificates are read again even without a file: they change on disk, not in the config.
-            List<String> problems = tls == null ? List.of() : tls.reload(config.tls().certificates());
+            String variablesOnly = "no configuration file, the variables are read at start only";
+            if (tls == null) {
+                reloadsSucceeded.increment();
+                LOG.info("{}: nothing to re-read ({}, no certificates)", by, variablesOnly);
+                return ReloadResult.ok(List.of());
+            }
+            List<CertificateInfo> before = tls.certificates();
+            List<String> problems = tls.reload(config.tls().certificates());
             if (!problems.isEmpty()) {
-                return refuse(problems);
+                return refuse(by, problems);
             }
             reloadsSucceeded.increment();
+            LOG.info("{}: certificates re-read, {} ({})", by, before.equals(tls.certificates()) ? "unchanged" : "new ones serve", variablesOnly);
             return ReloadResult.ok(List.of());
         }
         LbConfig next;
         try {
             next = source.load();
         } catch (ConfigException e) {
-            return refuse(e.problems());
+            return refuse(by, e.problems());
         } catch (RuntimeException e) {
-            return refuse(List.of("cannot read the configuration: " + e));
+            return refuse(by, List.of("cannot read the configuration: " + e));
         }
+        List<CertificateInfo> certificatesBefore = certificates();
         if (tls != null && next.tls().enabled()) {
             List<String> problems = tls.reload(next.tls().certificates());
             if (!problems.isEmpty()) {
                 if (!next.tls().certificates().equals(config.tls().certificates())) {
-                    return refuse(problems);
+                    return refuse(by, problems);
                 }
                 // The same files, caught in the middle of a renewal: the certificates in use stay, the
                 // certificate poller tries the files again, and the rest of the file is no reason to wait.
-                LOG.warn("reload: the certificates in use stay for now: {}", String.join("; ", problems));
+                LOG.warn("{}: the certificates in use stay for now: {}", by, String.join("; ", problems));
             }
         }
         try {
             topology.apply(next.clusters());
         } catch (RuntimeException e) {
-            return refuse(List.of("cannot build the new clusters: " + e.getMessage()));
+            return refuse(by, List.of("cannot build the new clusters: " + e.getMessage()));
         }
         List<String> restart = ReloadResult.needingRestart(started, next);
+        boolean unchanged = next.equals(config);
         // Kept whole, so that settings added later are never dropped here; needsRestart says what is not in effect yet.
         config = next;
         reloadsSucceeded.increment();
-        LOG.info("configuration reloaded: {} clusters, {} backends", next.clusters().size(),
-                topology.clusters().stream().mapToInt(c -> c.backends().size()).sum());
-        restart.forEach(r -> LOG.warn("reload: {}", r));
+        int backends = topology.clusters().stream().mapToInt(c -> c.backends().size()).sum();
+        boolean newCertificates = !certificatesBefore.equals(certificates());
+        String outcome = !unchanged ? "applied" : newCertificates ? "certificates re-read" : "nothing changed";
+        String waiting = restart.isEmpty() ? "" : "; " + restart.size() + (restart.size() == 1 ? " change waits" : " changes wait")
+                + " for a restart";
+        LOG.info("{}: {}: {} clusters, {} backends{}{}", by, outcome, next.clusters().size(), backends,
+                newCertificates ? ", new certificates serve" : "", waiting);
+        restart.forEach(r -> LOG.warn("{}: {}", by, r));
         return ReloadResult.ok(restart);
     }
 
-    private ReloadResult refuse(List<String> problems) {
+    private ReloadResult refuse(String by, List<String> problems) {
         reloadsFailed.increment();
-        LOG.warn("reload refused, the running configuration stays: {}", String.join("; ", problems));
+        LOG.warn("{}: refused, the running configuration stays: {}", by, String.join("; ", problems));
         return ReloadResult.refused(problems);
     }
 
