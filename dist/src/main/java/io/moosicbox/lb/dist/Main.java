@@ -12,12 +12,12 @@ import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.server.ConfigSource;
 import io.moosicbox.lb.server.ConfigWatcher;
+import io.moosicbox.lb.server.ListenerBindException;
 import io.moosicbox.lb.server.LoadBalancer;
 import io.moosicbox.lb.tls.CertificateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.BindException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -231,14 +231,12 @@ public final class Main {
                     return EXIT_CONFIG;
                 }
             }
+            // A listener that cannot bind names itself (cannot listen on BIND_ADDRESS=...: Address already in use).
             Throwable cause = e;
-            while (cause.getCause() != null && !(cause instanceof BindException)) {
+            while (cause.getCause() != null && !(cause instanceof ListenerBindException)) {
                 cause = cause.getCause();
             }
-            err.println("moosicbox_lb: cannot start: " + (cause instanceof BindException
-                    ? "cannot listen on " + config.listeners().http() + (config.listeners().https() == null ? "" : ", " + config.listeners().https())
-                    + " or " + config.listeners().admin() + ": " + cause.getMessage()
-                    : e.getMessage()));
+            err.println("moosicbox_lb: cannot start: " + (cause instanceof ListenerBindException ? cause : e).getMessage());
             return EXIT_FAILURE;
         }
         if (demo) {

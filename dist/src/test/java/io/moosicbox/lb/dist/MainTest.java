@@ -79,6 +79,26 @@ class MainTest {
         assertTrue(!printed.contains("NullPointerException"), printed);
     }
 
+    /** Exit 1 naming the listener whose address is taken, not every listener. */
+    @Test
+    void aTakenAddressNamesTheListenerThatCannotBindIt() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            String address = "127.0.0.1:" + taken.getLocalPort();
+            int exit = run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "BIND_ADDRESS", address, "ADMIN_BIND_ADDRESS", "127.0.0.1:0"));
+            String printed = err.toString(StandardCharsets.UTF_8);
+            assertEquals(1, exit, printed);
+            assertEquals("moosicbox_lb: cannot start: cannot listen on BIND_ADDRESS=" + address
+                    + " (listeners.http in the file): Address already in use", printed.strip());
+
+            err.reset();
+            exit = run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", address));
+            printed = err.toString(StandardCharsets.UTF_8);
+            assertEquals(1, exit, printed);
+            assertEquals("moosicbox_lb: cannot start: cannot listen on ADMIN_BIND_ADDRESS=" + address
+                    + " (listeners.admin in the file): Address already in use", printed.strip());
+        }
+    }
+
     @Test
     void aListenerHostThatDoesNotResolveIsAConfigurationError() {
         // The ".invalid" top-level domain never resolves (RFC 6761).

@@ -17,6 +17,7 @@ import io.moosicbox.lb.tls.CertificateInfo;
 import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
 import io.moosicbox.lb.websocket.WebSocketProxy;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -242,8 +243,9 @@ public final class LoadBalancer {
         return server;
     }
 
-    /** @throws Exception when a listener cannot bind, among others */
+    /** @throws Exception when a listener cannot bind ({@link ListenerBindException}, naming it), among others */
     public void start() throws Exception {
+        bindListeners();
         server.start();
         topology.start();
         healthChecker.start();
@@ -251,6 +253,35 @@ public final class LoadBalancer {
                 tls == null ? "" : ", TLS on " + describe(tls.connector()) + " (certificates "
                         + config.tls().certificates().stream().map(LbConfig.CertificatePair::cert).toList() + ")");
         ConfigWarnings.of(config).forEach(LOG::warn);
+    }
+
+    /**
+     * Binds each listener before the server starts (which would then find them open), so that the
+     * one whose address is taken is known: Jetty's own failure does not say which of them it was.
+     */
+    private void bindListeners() throws ListenerBindException {
+        LbConfig.Listeners l = config.listeners();
+        List<ServerConnector> bound = new ArrayList<>();
+        try {
+            bind(proxyConnector, "BIND_ADDRESS", "listeners.http", l.http(), bound);
+            if (tls != null) {
+                bind(tls.connector(), "SSL_BIND_ADDRESS", "listeners.https", l.https(), bound);
+            }
+            bind(adminConnector, "ADMIN_BIND_ADDRESS", "listeners.admin", l.admin(), bound);
+        } catch (ListenerBindException e) {
+            bound.forEach(ServerConnector::close);
+            throw e;
+        }
+    }
+
+    private static void bind(ServerConnector connector, String variable, String fileKey, HostPort address, List<ServerConnector> bound)
+            throws ListenerBindException {
+        try {
+            connector.open();
+            bound.add(connector);
+        } catch (java.io.IOException e) {
+            throw new ListenerBindException(variable, fileKey, address, e);
+        }
     }
 
     /**
