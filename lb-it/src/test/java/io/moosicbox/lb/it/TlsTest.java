@@ -83,7 +83,8 @@ class TlsTest {
                 "SSL_KEY_PATH", dir.resolve("b.key").toString()));
         try (lb) {
             assertEquals(2, lb.awaitExit(Duration.ofSeconds(30)));
-            assertTrue(lb.stderr().contains("configuration error: " + dir.resolve("b.key") + ": this private key does not belong"),
+            assertTrue(lb.stderr().contains("configuration error: SSL_KEY_PATH=\"" + dir.resolve("b.key")
+                            + "\" (tls.certificates[0].key in the file): this private key does not belong"),
                     lb.stderr());
         }
     }

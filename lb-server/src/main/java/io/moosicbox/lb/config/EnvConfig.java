@@ -43,7 +43,7 @@ public final class EnvConfig {
      * @throws ConfigException listing every bad variable, or when no backend is configured
      */
     public static LbConfig load(LbConfig base, Map<String, String> env) throws ConfigException {
-        return load(base, env, TlsEnv.PINGORA_DEFAULT);
+        return load(base, env, LbConfig.TlsConfig.PINGORA_DEFAULT);
     }
 
     /** @param pingoraDefault the certificate pair TLS falls back to when nothing names one and its files exist */

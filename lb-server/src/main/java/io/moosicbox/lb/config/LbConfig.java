@@ -58,6 +58,13 @@ public record LbConfig(
         public static final Duration MIN_RELOAD_INTERVAL = Duration.ofMillis(100);
         /** HSTS counts in whole seconds: a shorter max-age would be sent as 0. */
         public static final Duration MIN_HSTS_MAX_AGE = Duration.ofSeconds(1);
+        /**
+         * Where the Pingora-based MoosicBox balancer read its certificate when SSL_CRT_PATH and
+         * SSL_KEY_PATH were unset, turning TLS on when the files were there: a deployment that
+         * mounted them there keeps TLS after the switch.
+         */
+        public static final CertificatePair PINGORA_DEFAULT =
+                new CertificatePair("/etc/pingora/ssl/tls.crt", "/etc/pingora/ssl/tls.key");
 
         public TlsConfig {
             certificates = List.copyOf(certificates);

@@ -11,14 +11,6 @@ import java.util.List;
  * Certificate and key paths may list several pairs, comma-separated and matched by position (SNI).
  */
 final class TlsEnv {
-    /**
-     * Where the Pingora-based MoosicBox balancer read its certificate when SSL_CRT_PATH and
-     * SSL_KEY_PATH were unset, turning TLS on when the files were there: a deployment that
-     * mounted them there keeps TLS after the switch.
-     */
-    static final LbConfig.CertificatePair PINGORA_DEFAULT =
-            new LbConfig.CertificatePair("/etc/pingora/ssl/tls.crt", "/etc/pingora/ssl/tls.key");
-
     private TlsEnv() {}
 
     /** @param pingoraDefault the certificate pair used when nothing names one and both its files exist */

@@ -66,7 +66,7 @@ public final class BackendTls {
             }
             return store;
         } catch (PemException e) {
-            throw new IllegalArgumentException("backend CA file " + e.getMessage(), e);
+            throw new IllegalArgumentException("BACKEND_CA_FILE (tls.backends.ca_file in the file): " + e.getMessage(), e);
         } catch (java.security.GeneralSecurityException | java.io.IOException e) {
             throw new IllegalStateException("cannot build the backend trust store: " + e.getMessage(), e);
         }

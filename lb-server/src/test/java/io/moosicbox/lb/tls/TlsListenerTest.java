@@ -282,7 +282,7 @@ class TlsListenerTest {
         assertEquals(renewedLeaf, serverCertificate(port, "music.test"));
 
         // At start there is nothing to fall back on: still a configuration error.
-        assertProblem(env, api.key() + ": cannot read");
+        assertProblem(env, "SSL_KEY_PATH=\"" + api.key() + "\" (tls.certificates[1].key in the file): cannot read (no such file)");
         IllegalArgumentException atStart = assertThrows(IllegalArgumentException.class,
                 () -> new LoadBalancer(config(env)));
         assertTrue(atStart.getMessage().contains(api.key().toString()), atStart.getMessage());
@@ -343,13 +343,22 @@ class TlsListenerTest {
         Path garbage = Files.writeString(dir.resolve("garbage.pem"), "hello\n");
         Path missing = dir.resolve("missing.pem");
 
-        assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", b.key().toString()), b.key() + ": this private key does not belong");
-        assertProblem(Map.of("SSL_CERT_PATH", missing.toString(), "SSL_KEY_PATH", a.key().toString()), missing + ": cannot read");
-        assertProblem(Map.of("SSL_CERT_PATH", garbage.toString(), "SSL_KEY_PATH", a.key().toString()), garbage + ": no PEM certificate");
-        assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", a.cert().toString()), a.cert() + ": no PEM private key");
+        // Each names its variable and file key, the value and what is wrong, as every configuration error does.
+        assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", b.key().toString()),
+                "SSL_KEY_PATH=\"" + b.key() + "\" (tls.certificates[0].key in the file): this private key does not belong to the first certificate of "
+                        + a.cert());
+        assertProblem(Map.of("SSL_CERT_PATH", missing.toString(), "SSL_KEY_PATH", a.key().toString()),
+                "SSL_CERT_PATH=\"" + missing + "\" (tls.certificates[0].cert in the file): cannot read (no such file)");
+        assertProblem(Map.of("SSL_CERT_PATH", garbage.toString(), "SSL_KEY_PATH", a.key().toString()),
+                "SSL_CERT_PATH=\"" + garbage + "\" (tls.certificates[0].cert in the file): no PEM certificate");
+        assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", a.cert().toString()),
+                "SSL_KEY_PATH=\"" + a.cert() + "\" (tls.certificates[0].key in the file): no PEM private key");
+        assertProblem(Map.of("SSL_CERT_PATH", a.cert() + "," + missing, "SSL_KEY_PATH", a.key() + "," + b.key()),
+                "SSL_CERT_PATH=\"" + missing + "\" (tls.certificates[1].cert in the file): cannot read (no such file)");
         assertProblem(Map.of("SSL_CRT_PATH", a.cert().toString()), "SSL_CERT_PATH is set but SSL_KEY_PATH is not");
         assertProblem(Map.of("SSL_REDIRECT_HTTP", "yes please"), "SSL_REDIRECT_HTTP=\"yes please\"");
-        assertProblem(Map.of("BACKEND_CA_FILE", missing.toString()), missing + ": cannot read");
+        assertProblem(Map.of("BACKEND_CA_FILE", missing.toString()),
+                "BACKEND_CA_FILE=\"" + missing + "\" (tls.backends.ca_file in the file): cannot read (no such file)");
 
         // SSL_CRT_PATH is the MoosicBox name of SSL_CERT_PATH; SSL_PORT places the listener on 0.0.0.0.
         LbConfig ok = EnvConfig.load(EnvConfig.defaults(), Map.of("BACKEND_SERVERS", "127.0.0.1:1",
@@ -389,7 +398,7 @@ class TlsListenerTest {
         } catch (ConfigException e) {
             problems = e.problems();
         }
-        assertTrue(problems.stream().anyMatch(p -> p.contains(expected)), "expected '" + expected + "' in " + problems);
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith(expected)), "expected '" + expected + "' in " + problems);
     }
 
     @Test
