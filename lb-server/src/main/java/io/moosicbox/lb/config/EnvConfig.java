@@ -227,6 +227,16 @@ public final class EnvConfig {
         problems.add(problem);
     }
 
+    /**
+     * A setting as the user wrote it, for a problem found after parsing: the variable with its value
+     * as given ({@code SSL_REDIRECT_HTTP="1"}) when it is set, else the file's key with the value read
+     * ({@code tls.redirect_http: true in the file}). Only for a value that the defaults never give.
+     */
+    String written(String variable, String fileKey, Object value) {
+        String raw = env.get(variable);
+        return raw != null && !raw.isEmpty() ? variable + "=\"" + raw + "\"" : fileKey + ": " + value + " in the file";
+    }
+
     /** Reads one variable; a bad value becomes a problem naming the variable and the value. */
     <T> T get(String name, Function<String, T> parser, T fallback) {
         String value = env.get(name);

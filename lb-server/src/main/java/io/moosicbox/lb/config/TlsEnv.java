@@ -33,8 +33,9 @@ final class TlsEnv {
                 env.get("BACKEND_TLS_INSECURE", EnvConfig::parseBoolean, b.insecureSkipVerify()),
                 env.get("BACKEND_HTTP2", EnvConfig::parseBoolean, b.http2()));
         if (backends.caFile() != null && backends.insecureSkipVerify()) {
-            env.problem("BACKEND_TLS_INSECURE=true and BACKEND_CA_FILE=\"" + backends.caFile()
-                    + "\" contradict each other: verify against the CA file, or skip verification");
+            env.problem(env.written("BACKEND_TLS_INSECURE", "tls.backends.insecure_skip_verify", true) + " and "
+                    + env.written("BACKEND_CA_FILE", "tls.backends.ca_file", backends.caFile())
+                    + " contradict each other: verify against the CA file, or skip verification");
         }
         LbConfig.TlsConfig tls = new LbConfig.TlsConfig(pairs,
                 env.get("SSL_REDIRECT_HTTP", EnvConfig::parseBoolean, base.redirectHttp()),
@@ -43,8 +44,9 @@ final class TlsEnv {
                 backends,
                 env.get("SSL_REDIRECT_PORT", EnvConfig::parsePort, base.redirectPort()));
         if (tls.redirectHttp() && !tls.enabled()) {
-            env.problem("SSL_REDIRECT_HTTP=true (tls.redirect_http in the file) needs a certificate: "
-                    + "set SSL_CERT_PATH and SSL_KEY_PATH (tls.certificates)");
+            // As written: SSL_REDIRECT_HTTP=1 was reported as SSL_REDIRECT_HTTP=true.
+            env.problem(env.written("SSL_REDIRECT_HTTP", "tls.redirect_http", true) + " needs a certificate: "
+                    + "set SSL_CERT_PATH and SSL_KEY_PATH (tls.certificates in the file)");
         }
         return tls;
     }

@@ -181,6 +181,33 @@ class EnvConfigTest {
         assertEquals("./none", load(Map.of("BACKEND_SERVERS", "a:1", "ACCESS_LOG", "./none")).accessLog().target());
     }
 
+    /** A problem found after parsing quotes what the user wrote (SSL_REDIRECT_HTTP=1 was reported as =true), or the file's key. */
+    @Test
+    void tlsProblemsQuoteTheVariableAsWrittenOrNameTheFilesKey(@TempDir Path dir) throws Exception {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1", "SSL_REDIRECT_HTTP", "1")));
+        assertEquals(List.of("SSL_REDIRECT_HTTP=\"1\" needs a certificate: set SSL_CERT_PATH and SSL_KEY_PATH (tls.certificates in the file)"),
+                e.problems());
+        e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "BACKEND_TLS_INSECURE", "yes", "BACKEND_CA_FILE", "/etc/ca.pem")));
+        assertEquals(List.of("BACKEND_TLS_INSECURE=\"yes\" and BACKEND_CA_FILE=\"/etc/ca.pem\" contradict each other: "
+                + "verify against the CA file, or skip verification"), e.problems());
+
+        Path file = Files.writeString(dir.resolve("lb.yaml"), """
+                tls:
+                  redirect_http: true
+                  backends: { insecure_skip_verify: true }
+                clusters:
+                  - name: default
+                    backends: [http://127.0.0.1:1]
+                """);
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of("BACKEND_CA_FILE", "/etc/ca.pem")));
+        assertEquals(List.of(
+                "tls.backends.insecure_skip_verify: true in the file and BACKEND_CA_FILE=\"/etc/ca.pem\" contradict each other: "
+                        + "verify against the CA file, or skip verification",
+                "tls.redirect_http: true in the file needs a certificate: set SSL_CERT_PATH and SSL_KEY_PATH (tls.certificates in the file)"),
+                e.problems());
+    }
+
     @Test
     void theAdminListenerCannotShareAProxyListenersAddress() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
