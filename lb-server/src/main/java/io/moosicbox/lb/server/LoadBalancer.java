@@ -387,6 +387,9 @@ public final class LoadBalancer {
         LOG.info("{}: {}: {} clusters, {} backends{}{}", by, outcome, next.clusters().size(), backends,
                 newCertificates ? ", new certificates serve" : "", waiting);
         restart.forEach(r -> LOG.warn("{}: {}", by, r));
+        if (!unchanged) {
+            ConfigWarnings.of(next).forEach(w -> LOG.warn("{}: {}", by, w));
+        }
         return ReloadResult.ok(restart);
     }
 

@@ -347,8 +347,37 @@ class ReloadTest {
                 "reload (LB_CONFIG_WATCH: lb.yaml changed): refused, the running configuration stays: " + file + ":5: clusters[0].retries");
     }
 
+    /** A weight that round_robin ignores is pointed out when a reload brings it, as at start. */
+    @Test
+    void aReloadWarnsOfWeightsThatRoundRobinIgnores() throws Exception {
+        String a = backend("a");
+        String b = backend("b");
+        writeConfig("""
+                  - name: music
+                    backends: [%s]
+                """.formatted(a));
+        lb = new LoadBalancer(ConfigLoader.load(file, Map.of()));
+        lb.setConfigSource(() -> ConfigLoader.load(file, Map.of()));
+        lb.start();
+        writeConfig("""
+                  - name: music
+                    backends: [%s, {url: %s, weight: 3}]
+                """.formatted(a, b));
+        List<String> lines = reloadLog("SIGHUP");
+        assertEquals(2, lines.size(), lines.toString());
+        assertTrue(lines.get(1).contains(":WARN ") && lines.get(1).contains("cluster music: round_robin ignores weights"), lines.toString());
+    }
+
     /** One line about the reload, at that level, starting with that text. */
     private void assertReloadLogs(String trigger, String level, String expected) {
+        List<String> lines = reloadLog(trigger);
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).contains(":" + level + " "), "expected " + level + ": " + lines.get(0));
+        assertTrue(lines.get(0).contains(expected), "expected '" + expected + "' in " + lines.get(0));
+    }
+
+    /** Reloads and returns what the balancer logged about it. */
+    private List<String> reloadLog(String trigger) {
         org.eclipse.jetty.logging.JettyLogger logger = (org.eclipse.jetty.logging.JettyLogger) org.slf4j.LoggerFactory.getLogger(LoadBalancer.class);
         org.eclipse.jetty.logging.StdErrAppender appender = (org.eclipse.jetty.logging.StdErrAppender) logger.getAppender();
         org.eclipse.jetty.logging.JettyLevel levelBefore = logger.getLevel();
@@ -362,11 +391,8 @@ class ReloadTest {
             appender.setStream(streamBefore);
             logger.setLevel(levelBefore);
         }
-        List<String> lines = out.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
                 .filter(l -> l.contains("reload (" + trigger + ")")).toList();
-        assertEquals(1, lines.size(), lines.toString());
-        assertTrue(lines.get(0).contains(":" + level + " "), "expected " + level + ": " + lines.get(0));
-        assertTrue(lines.get(0).contains(expected), "expected '" + expected + "' in " + lines.get(0));
     }
 
     /** Without a file (variables only) a reload re-reads the certificates, here none: nothing to do, nothing wrong. */
