@@ -96,7 +96,7 @@ public final class Cluster {
             return lease;
         }
         PoolSettings pool = config.pool();
-        return queue.await(() -> tryAcquire(request, null), pool.queueSize(), pool.queueTimeout().toNanos());
+        return queue.await(() -> take(request, null), pool.queueSize(), pool.queueTimeout().toNanos());
     }
 
     /**
@@ -116,6 +116,14 @@ public final class Cluster {
      * @return null when there is none
      */
     public Lease tryAcquire(RequestInfo request, Set<Backend> tried) {
+        if (limited && (tried == null || tried.isEmpty()) && queue.waiting() > 0) {
+            // Requests already waiting go first: a new one would take the slot freed for the oldest of them.
+            return null;
+        }
+        return take(request, tried);
+    }
+
+    private Lease take(RequestInfo request, Set<Backend> tried) {
         List<Backend> candidates = available();
         boolean retry = tried != null && !tried.isEmpty();
         if (retry) {

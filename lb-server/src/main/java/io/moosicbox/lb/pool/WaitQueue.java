@@ -1,5 +1,6 @@
 package io.moosicbox.lb.pool;
 
+import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
@@ -7,16 +8,19 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
- * Requests of one cluster waiting for a backend below its {@code max_conns}. Bounded in size and
- * time; waiters park (virtual threads run the proxy, so no platform thread is held) and are woken
- * when a backend of the cluster frees a slot.
+ * Requests of one cluster waiting for a backend below its {@code max_conns}, served in the order
+ * they came. Bounded in size and time; waiters park (virtual threads run the proxy, so no platform
+ * thread is held). Only the oldest waiter tries to take a slot: a freed slot wakes it, and once it
+ * has one (or gives up) the next becomes the oldest and tries at once, so two slots freed together
+ * go to the two oldest.
  */
 final class WaitQueue {
-    /** Waiters also look again this often, for backends that became ready without freeing a slot. */
+    /** The oldest waiter also looks again this often, for backends that became ready without freeing a slot. */
     private static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition slotFreed = lock.newCondition();
+    /** Guarded by {@link #lock}; the oldest first. */
+    private final ArrayDeque<Condition> waiters = new ArrayDeque<>();
     private final LongAdder waits = new LongAdder();
     private final LongAdder rejections = new LongAdder();
     private final LongAdder timeouts = new LongAdder();
@@ -29,28 +33,38 @@ final class WaitQueue {
     Lease await(Supplier<Lease> attempt, int capacity, long timeoutNanos) {
         lock.lock();
         try {
-            if (waiting >= capacity) {
+            if (waiters.size() >= capacity) {
                 rejections.increment();
                 return null;
             }
             waits.increment();
-            waiting++;
+            Condition turn = lock.newCondition();
+            waiters.addLast(turn);
+            waiting = waiters.size();
             try {
                 long deadline = System.nanoTime() + timeoutNanos;
                 while (true) {
-                    Lease lease = attempt.get();
-                    if (lease != null) {
-                        return lease;
+                    if (waiters.peekFirst() == turn) {
+                        Lease lease = attempt.get();
+                        if (lease != null) {
+                            return lease;
+                        }
                     }
                     long remaining = deadline - System.nanoTime();
                     if (remaining <= 0) {
                         timeouts.increment();
                         return null;
                     }
-                    slotFreed.awaitNanos(Math.min(remaining, RECHECK_NANOS));
+                    turn.awaitNanos(Math.min(remaining, RECHECK_NANOS));
                 }
             } finally {
-                waiting--;
+                waiters.remove(turn);
+                waiting = waiters.size();
+                // The next in line tries at once: another slot may be free too.
+                Condition next = waiters.peekFirst();
+                if (next != null) {
+                    next.signal();
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -60,14 +74,17 @@ final class WaitQueue {
         }
     }
 
-    /** Wakes one waiter; cheap when nobody waits, as it runs on every release of a limited backend. */
+    /** Wakes the oldest waiter; cheap when nobody waits, as it runs on every release of a limited backend. */
     void signal() {
         if (waiting == 0) {
             return;
         }
         lock.lock();
         try {
-            slotFreed.signal();
+            Condition oldest = waiters.peekFirst();
+            if (oldest != null) {
+                oldest.signal();
+            }
         } finally {
             lock.unlock();
         }
