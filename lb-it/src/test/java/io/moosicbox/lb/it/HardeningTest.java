@@ -133,6 +133,24 @@ class HardeningTest {
     }
 
     /** The kernel completes the connection into the backlog, the backend never accepts it: 504, not a hang. */
+    /** A bad request is the client's 400, not a warning in the operator's log: any client could write one line per request. */
+    @Test
+    void requestsWithTwoHostHeadersWriteNothingToTheLog() throws Exception {
+        try (ServerSocket unused = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+             LbProcess lb = LbProcess.start(Map.of("BACKEND_SERVERS", "127.0.0.1:" + unused.getLocalPort()))) {
+            for (int i = 0; i < 5; i++) {
+                try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                    s.setSoTimeout(5000);
+                    s.getOutputStream().write("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                    String answer = new String(s.getInputStream().readNBytes(12), StandardCharsets.ISO_8859_1);
+                    assertEquals("HTTP/1.1 400", answer);
+                }
+            }
+            String log = lb.stdout() + lb.stderr();
+            assertFalse(log.contains("Host"), log);
+        }
+    }
+
     @Test
     void aBackendThatDoesNotAcceptIs504() throws Exception {
         try (ServerSocket neverAccepts = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
