@@ -489,7 +489,10 @@ public class BalancingProxyHandler extends ProxyHandler {
             if (remaining > 0) {
                 remaining -= size;
             }
-            lastWritten |= last;
+            if (last) {
+                lastWritten = true;
+                exchange.responseWritten = true;
+            }
             chunk.retain();
             exchange.waitingForClient = true;
             response.write(last, chunk.getByteBuffer(), new Callback() {
@@ -523,6 +526,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         @Override
         public void onSuccess(org.eclipse.jetty.client.Response backendResponse) {
             if (!lastWritten) {
+                exchange.responseWritten = true;
                 super.onSuccess(backendResponse);
             }
         }
@@ -647,7 +651,7 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     private Exchange.End end(ProxyExchange exchange, boolean failed) {
-        if (!failed) {
+        if (!failed || exchange.responseWritten) {
             return Exchange.End.COMPLETE;
         }
         Server server = getServer();

@@ -37,6 +37,11 @@ final class ProxyExchange implements Callback {
     volatile boolean waitingForClient;
     /** The backend failed after the response had begun, and the client's response was cut for it. */
     volatile boolean backendCut;
+    /**
+     * The response's end was handed to the client's connection. A client may hang up as soon as
+     * it has it (curl does), and over HTTP/2 that can fail the last write although every byte went out.
+     */
+    volatile boolean responseWritten;
     /** Whether the request has a body to forward; decided once, when it arrives. */
     boolean hasBody;
     /** The body's first chunk, when it was read to find out whether there is a body; the copy takes it first. */

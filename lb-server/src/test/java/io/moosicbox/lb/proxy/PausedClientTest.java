@@ -47,6 +47,7 @@ import org.junit.jupiter.api.Test;
 class PausedClientTest {
     private static final int BLOCK = 64 * 1024;
     private static final int BLOCKS = 1024;
+    private static final long SMALL = 64 * 1024;
 
     private Server backend;
     private LoadBalancer lb;
@@ -68,6 +69,23 @@ class PausedClientTest {
         backend = TestBalancer.serve(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
+                if (request.getHttpURI().getPath().equals("/small")) {
+                    // The end comes a moment after the rest, in a write of its own.
+                    response.getHeaders().put("Content-Length", SMALL);
+                    Thread.ofVirtual().start(() -> {
+                        try {
+                            try (Blocker.Callback written = Blocker.callback()) {
+                                response.write(false, ByteBuffer.allocate((int) SMALL - 100), written);
+                                written.block();
+                            }
+                            Thread.sleep(5);
+                            response.write(true, ByteBuffer.allocate(100), callback);
+                        } catch (Throwable t) {
+                            callback.failed(t);
+                        }
+                    });
+                    return true;
+                }
                 response.getHeaders().put("Content-Length", (long) BLOCK * BLOCKS);
                 Thread.ofVirtual().start(() -> {
                     try {
@@ -153,6 +171,59 @@ class PausedClientTest {
             }
         }
         assertNotTheBackends();
+    }
+
+    /**
+     * curl closes its connection as soon as a stream ends; over HTTP/2 that can fail the write of
+     * the response's end after every byte went out. The response reached the client whole.
+     */
+    @Test
+    void aClientThatClosesRightAfterTheLastByteGotACompleteResponse() throws Exception {
+        HTTP2Client h2 = new HTTP2Client();
+        h2.start();
+        int streams = 30;
+        try {
+            for (int n = 0; n < streams; n++) {
+                Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
+                        .get(5, TimeUnit.SECONDS);
+                CompletableFuture<Long> received = new CompletableFuture<>();
+                MetaData.Request request = new MetaData.Request("GET",
+                        HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/small"), HttpVersion.HTTP_2, HttpFields.EMPTY);
+                session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                    private long bytes;
+
+                    @Override
+                    public void onHeaders(Stream stream, HeadersFrame frame) {
+                        stream.demand();
+                    }
+
+                    @Override
+                    public void onDataAvailable(Stream stream) {
+                        Stream.Data data = stream.readData();
+                        if (data == null) {
+                            stream.demand();
+                            return;
+                        }
+                        bytes += data.frame().remaining();
+                        boolean end = data.frame().isEndStream();
+                        data.release();
+                        if (end) {
+                            // Gone at once, as curl does.
+                            ((org.eclipse.jetty.http2.HTTP2Session) session).getEndPoint().close();
+                            received.complete(bytes);
+                        } else {
+                            stream.demand();
+                        }
+                    }
+                });
+                assertEquals(SMALL, received.get(5, TimeUnit.SECONDS), "the whole body arrived");
+            }
+        } finally {
+            h2.stop();
+        }
+        TestBalancer.awaitIdle(lb);
+        TestBalancer.await(streams + " reports", Duration.ofSeconds(5), () -> exchanges.size() == streams);
+        assertEquals(java.util.Collections.nCopies(streams, Exchange.End.COMPLETE), exchanges.stream().map(Exchange::end).toList());
     }
 
     private void assertNotTheBackends() throws InterruptedException {
