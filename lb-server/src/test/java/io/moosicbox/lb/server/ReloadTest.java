@@ -322,12 +322,7 @@ class ReloadTest {
     void everyReloadLogsOneLineSayingWhatAskedForItAndHowItEnded() throws Exception {
         String a = backend("a");
         String b = backend("b");
-        writeConfig("""
-                  - name: music
-                    backends: [%s]
-                """.formatted(a));
-        lb = new LoadBalancer(ConfigLoader.load(file, Map.of()));
-        lb.start();
+        startWithOne(a);
         assertReloadLogs("SIGHUP", "INFO", "reload (SIGHUP): nothing to re-read (no configuration file, "
                 + "the variables are read at start only, no certificates)");
 
@@ -352,13 +347,8 @@ class ReloadTest {
     void aReloadWarnsOfWeightsThatRoundRobinIgnores() throws Exception {
         String a = backend("a");
         String b = backend("b");
-        writeConfig("""
-                  - name: music
-                    backends: [%s]
-                """.formatted(a));
-        lb = new LoadBalancer(ConfigLoader.load(file, Map.of()));
+        startWithOne(a);
         lb.setConfigSource(() -> ConfigLoader.load(file, Map.of()));
-        lb.start();
         writeConfig("""
                   - name: music
                     backends: [%s, {url: %s, weight: 3}]
@@ -366,6 +356,16 @@ class ReloadTest {
         List<String> lines = reloadLog("SIGHUP");
         assertEquals(2, lines.size(), lines.toString());
         assertTrue(lines.get(1).contains(":WARN ") && lines.get(1).contains("cluster music: round_robin ignores weights"), lines.toString());
+    }
+
+    /** A balancer started from the file with one cluster of one backend, and no source to reload from. */
+    private void startWithOne(String backend) throws Exception {
+        writeConfig("""
+                  - name: music
+                    backends: [%s]
+                """.formatted(backend));
+        lb = new LoadBalancer(ConfigLoader.load(file, Map.of()));
+        lb.start();
     }
 
     /** One line about the reload, at that level, starting with that text. */

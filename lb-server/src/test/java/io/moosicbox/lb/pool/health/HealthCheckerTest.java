@@ -129,9 +129,8 @@ class HealthCheckerTest {
         assertEquals(BackendState.UP, cluster(TCP, PoolSettings.defaults(), live.url()).backends().get(0).state());
     }
 
-    @Test
-    void aBackendThatFailsAgainWithoutASuccessSinceItCameBackDoublesHoweverLateItFails() throws Exception {
-        // A hung backend passes its TCP checks and fails only at the response timeout, after its ejection.
+    /** A backend ejected once for 150 ms (one failure ejects it) and back UP after its first passing check. */
+    private Backend backAfterOneEjection() throws Exception {
         live = TestBackend.start("live");
         HealthCheckConfig fast = new HealthCheckConfig(null, Duration.ofMillis(50), Duration.ofMillis(500), 1, 2);
         PoolSettings eject = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
@@ -142,6 +141,13 @@ class HealthCheckerTest {
         checker.start();
         b.acquire().release(true);
         await("back UP", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        return b;
+    }
+
+    @Test
+    void aBackendThatFailsAgainWithoutASuccessSinceItCameBackDoublesHoweverLateItFails() throws Exception {
+        // A hung backend passes its TCP checks and fails only at the response timeout, after its ejection.
+        Backend b = backAfterOneEjection();
         Thread.sleep(400);
         b.acquire().release(true);
         long second = b.ejectedUntilNanos() - System.nanoTime();
@@ -158,16 +164,7 @@ class HealthCheckerTest {
     /** A deploy: the operator enables a new server, whose first crash is not the old one's second. */
     @Test
     void anOperatorsEnableForgetsTheBackoff() throws Exception {
-        live = TestBackend.start("live");
-        HealthCheckConfig fast = new HealthCheckConfig(null, Duration.ofMillis(50), Duration.ofMillis(500), 1, 2);
-        PoolSettings eject = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
-                1, Duration.ofMillis(150), false, false);
-        Cluster c = cluster(fast, eject, live.url(), companion().url());
-        Backend b = c.backends().get(0);
-        clusters.set(List.of(c));
-        checker.start();
-        b.acquire().release(true);
-        await("back UP", Duration.ofSeconds(5), () -> b.state() == BackendState.UP);
+        Backend b = backAfterOneEjection();
         b.recordError("Connection refused");
         b.enable();
         assertEquals(null, b.lastError(), "the old server's error is not the new one's");
