@@ -21,12 +21,21 @@ public final class Cluster {
     private final ClusterConfig config;
     private final List<Backend> backends;
     private final Selector selector;
-    private final WaitQueue queue = new WaitQueue();
+    private final WaitQueue queue;
     private final boolean limited;
     private volatile Ready ready = new Ready(-1, List.of());
 
     /** @param backends may be objects of a previous configuration: they keep their live state */
     public Cluster(ClusterConfig config, List<Backend> backends) {
+        this(config, backends, null);
+    }
+
+    /**
+     * @param previous the cluster this one replaces (a reload), or null: its waiting requests stay
+     *                 in line ahead of those that come after, instead of waiting on a queue nobody signals
+     */
+    public Cluster(ClusterConfig config, List<Backend> backends, Cluster previous) {
+        this.queue = previous != null ? previous.queue : new WaitQueue();
         this.config = config;
         this.backends = List.copyOf(backends);
         PoolSettings pool = config.pool();

@@ -143,7 +143,7 @@ public final class Topology implements AutoCloseable {
                 backends.add(new Backend(s));
             }
         }
-        return new Cluster(config, backends);
+        return new Cluster(config, backends, running);
     }
 
     private void retire(List<Cluster> before, List<Cluster> after) {

@@ -59,12 +59,38 @@ class WaitQueueOrderTest {
         assertEquals(0, queue.waiting());
     }
 
-    @Test
-    void aNewRequestDoesNotTakeRoomAWaiterIsOwed() throws Exception {
+    private static Cluster oneSlot() {
         PoolSettings pool = new PoolSettings(2, 10, Duration.ofSeconds(20), Duration.ZERO, "client_ip",
                 5, Duration.ofSeconds(10), false, false);
-        Cluster cluster = Cluster.of(new ClusterConfig("music", List.of("*"), List.of("/"), "round_robin",
+        return Cluster.of(new ClusterConfig("music", List.of("*"), List.of("/"), "round_robin",
                 HealthCheckConfig.defaults(), List.of(BackendSpec.parse("http://10.0.0.1:8001 max_conns=1")), pool));
+    }
+
+    /**
+     * A reload (or new DNS answers) builds the cluster anew: the requests waiting in the old one
+     * stay first in line. They waited on a queue nobody signalled, while new requests took every slot.
+     */
+    @Test
+    void aRebuiltClusterKeepsTheLineOfRequestsThatWait() throws Exception {
+        Cluster before = oneSlot();
+        Backend backend = before.backends().getFirst();
+        Lease held = before.acquire(RequestInfo.NONE);
+        List<Lease> waiterGot = new CopyOnWriteArrayList<>();
+        Thread waiter = Thread.ofVirtual().start(() -> waiterGot.add(before.acquire(RequestInfo.NONE)));
+        TestBalancer.await("the waiter queued", Duration.ofSeconds(5), () -> before.queued() == 1);
+        backend.reconfigure(BackendSpec.parse("http://10.0.0.1:8001 max_conns=2"));
+        Cluster after = new Cluster(before.config(), List.of(backend), before);
+        assertEquals(1, after.queued(), "the waiting request is in the new cluster's line");
+        assertNull(after.tryAcquire(RequestInfo.NONE, null), "a request that came after the reload went first");
+        waiter.join(Duration.ofSeconds(5));
+        assertNotNull(waiterGot.getFirst(), "the waiter got the room");
+        held.release(false);
+        waiterGot.getFirst().release(false);
+    }
+
+    @Test
+    void aNewRequestDoesNotTakeRoomAWaiterIsOwed() throws Exception {
+        Cluster cluster = oneSlot();
         Backend backend = cluster.backends().getFirst();
         Lease held = cluster.acquire(RequestInfo.NONE);
         assertNotNull(held);
