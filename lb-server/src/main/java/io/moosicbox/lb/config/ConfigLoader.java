@@ -21,7 +21,9 @@ public final class ConfigLoader {
         List<String> problems = new ArrayList<>(read.problems());
         LbConfig config = null;
         try {
-            config = EnvConfig.load(read.config(), env);
+            // No Pingora default here: the Pingora balancer had no file, and a file that keeps every
+            // listener on loopback must not get a public TLS listener from a stray file in /etc.
+            config = EnvConfig.load(read.config(), env, null);
         } catch (ConfigException e) {
             for (String p : e.problems()) {
                 // A file that did not read has no backends yet: saying so again would only add noise.

@@ -46,7 +46,7 @@ public final class EnvConfig {
         return load(base, env, LbConfig.TlsConfig.PINGORA_DEFAULT);
     }
 
-    /** @param pingoraDefault the certificate pair TLS falls back to when nothing names one and its files exist */
+    /** @param pingoraDefault the certificate pair TLS falls back to when nothing names one and its files exist; null for none */
     static LbConfig load(LbConfig base, Map<String, String> env, LbConfig.CertificatePair pingoraDefault) throws ConfigException {
         EnvConfig reader = new EnvConfig(env, pingoraDefault);
         LbConfig config = reader.apply(base);
@@ -268,7 +268,7 @@ public final class EnvConfig {
         return switch (s.trim().toLowerCase(Locale.ROOT)) {
             case "true", "yes", "on", "1" -> true;
             case "false", "no", "off", "0" -> false;
-            default -> throw new IllegalArgumentException("expected true or false");
+            default -> throw new IllegalArgumentException("expected true or false (or 1/0, yes/no, on/off)");
         };
     }
 

@@ -23,7 +23,7 @@ final class TlsEnv {
         List<LbConfig.CertificatePair> pairs = base.certificates();
         if (certs != null || keys != null) {
             pairs = pairs(env, certs, keys);
-        } else if (pairs.isEmpty() && Files.isRegularFile(Path.of(pingoraDefault.cert()))
+        } else if (pairs.isEmpty() && pingoraDefault != null && Files.isRegularFile(Path.of(pingoraDefault.cert()))
                 && Files.isRegularFile(Path.of(pingoraDefault.key()))) {
             pairs = List.of(pingoraDefault);
         }

@@ -25,6 +25,8 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
     /** From sending to the response headers; -1 while none came. */
     volatile long upstreamNanos = -1;
     volatile boolean backendFailure;
+    /** The request reached the backend whole: from here on, only the backend's answer is awaited. */
+    volatile boolean sentWhole;
 
     /** @param deadlines the response-headers timeout, or null when there is none */
     Attempt(ProxyExchange exchange, Lease lease, Request request, HeadersDeadlines deadlines) {
@@ -56,6 +58,7 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
     /** Sent whole: the backend now has the timeout to begin its answer (a long upload is not a slow backend). */
     @Override
     public void onSuccess(Request request) {
+        sentWhole = true;
         if (deadlines != null) {
             HeadersDeadlines.Pending p = deadlines.start(request);
             // The response may have begun already: then the deadline is dropped at once.

@@ -198,8 +198,15 @@ public class BalancingProxyHandler extends ProxyHandler {
         // An HTTP/2 client that cancels its stream (a player seeking) frees the backend at once,
         // rather than when the backend's answer finds nobody to write to.
         request.addFailureListener(failure -> {
-            exchange.clientFailure = true;
             Attempt attempt = exchange.attempt;
+            // The client's connection idle while the request sat whole at the backend and no write to the
+            // client was pending: the client waited for a backend gone silent. The two idle timeouts run
+            // together, and whichever fires first, the silence is the backend's.
+            boolean backendSilent = failure instanceof TimeoutException && attempt != null && attempt.sentWhole
+                    && !exchange.waitingForClient;
+            if (!backendSilent) {
+                exchange.clientFailure = true;
+            }
             if (attempt != null) {
                 attempt.request.abort(failure);
             }

@@ -69,6 +69,23 @@ class PausedClientTest {
         backend = TestBalancer.serve(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
+                if (request.getHttpURI().getPath().equals("/silent")) {
+                    // A backend that hangs in the middle of a body (a transcode stuck): longer than IDLE_TIMEOUT.
+                    response.getHeaders().put("Content-Length", 1L << 20);
+                    Thread.ofVirtual().start(() -> {
+                        try {
+                            try (Blocker.Callback written = Blocker.callback()) {
+                                response.write(false, ByteBuffer.allocate(BLOCK), written);
+                                written.block();
+                            }
+                            Thread.sleep(3000);
+                            callback.failed(new java.io.IOException("gave up"));
+                        } catch (Throwable t) {
+                            callback.failed(t);
+                        }
+                    });
+                    return true;
+                }
                 if (request.getHttpURI().getPath().equals("/small")) {
                     // The end comes a moment after the rest, in a write of its own.
                     response.getHeaders().put("Content-Length", SMALL);
@@ -158,6 +175,33 @@ class PausedClientTest {
             h2.stop();
         }
         assertNotTheBackends();
+    }
+
+    /**
+     * The other way round: the client reads, the backend goes silent. The client's connection is
+     * idle for as long as the backend's, and whichever timeout fires first, it is the backend's failure.
+     */
+    @Test
+    void aBackendThatGoesSilentMidBodyIsTheBackendsFailure() throws Exception {
+        for (int n = 0; n < 3; n++) {
+            try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("GET /silent HTTP/1.1\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                try {
+                    while (in.read(new byte[8192]) >= 0) {
+                        // reading all the time, as a player with room in its buffer does
+                    }
+                } catch (java.net.SocketException reset) {
+                    // the cut
+                }
+            }
+        }
+        Backend server = TestBalancer.only(lb).backends().getFirst();
+        TestBalancer.awaitIdle(lb);
+        TestBalancer.await("three reports", Duration.ofSeconds(5), () -> exchanges.size() == 3);
+        assertEquals(java.util.Collections.nCopies(3, Exchange.End.BACKEND), exchanges.stream().map(Exchange::end).toList());
+        assertEquals(3, server.failures(), "the silent backend's failures");
     }
 
     /** A player that skips to the next track hangs up in the middle of the stream. */
