@@ -641,7 +641,7 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     /** Tells the listener about a finished exchange; never lets a listener's failure reach the client. */
-    private void report(ProxyExchange exchange, boolean failed) {
+    private void report(ProxyExchange exchange, Throwable failure) {
         ExchangeListener l = listener;
         if (l == ExchangeListener.NONE) {
             return;
@@ -651,14 +651,17 @@ public class BalancingProxyHandler extends ProxyHandler {
             l.onComplete(Exchange.of(exchange.request, ClientAddress.of(exchange.request, trustedProxies), exchange.response.getStatus(),
                     Response.getContentBytesWritten(exchange.response), exchange.cluster, last == null ? null : last.lease,
                     exchange.startNanos, last == null ? -1 : last.upstreamNanos, exchange.retries,
-                    last != null && last.backendFailure, end(exchange, failed)));
+                    last != null && last.backendFailure, end(exchange, failure)));
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);
         }
     }
 
-    private Exchange.End end(ProxyExchange exchange, boolean failed) {
-        if (!failed || exchange.responseWritten) {
+    private Exchange.End end(ProxyExchange exchange, Throwable failure) {
+        // Handed whole to the connection and then a hang-up: a client that closes as the last bytes
+        // arrive got them all. A timeout instead means the end was still waiting for a client that
+        // had stopped reading (or for its window).
+        if (failure == null || (exchange.responseWritten && !(failure instanceof TimeoutException))) {
             return Exchange.End.COMPLETE;
         }
         Server server = getServer();

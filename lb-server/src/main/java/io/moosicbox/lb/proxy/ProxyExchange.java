@@ -49,8 +49,8 @@ final class ProxyExchange implements Callback {
 
     /** Told once, when the client's exchange ends. */
     interface Reporter {
-        /** @param failed whether the response ended before it was complete */
-        void report(ProxyExchange exchange, boolean failed);
+        /** @param failure why the response ended before it was complete; null when it was not */
+        void report(ProxyExchange exchange, Throwable failure);
     }
 
     ProxyExchange(Request request, Response response, Callback callback, Reporter reporter) {
@@ -63,14 +63,14 @@ final class ProxyExchange implements Callback {
     @Override
     public void succeeded() {
         releasePeeked();
-        reporter.report(this, false);
+        reporter.report(this, null);
         callback.succeeded();
     }
 
     @Override
     public void failed(Throwable failure) {
         releasePeeked();
-        reporter.report(this, true);
+        reporter.report(this, failure);
         callback.failed(failure);
     }
 

@@ -69,6 +69,12 @@ class PausedClientTest {
         backend = TestBalancer.serve(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
+                if (request.getHttpURI().getPath().equals("/tail")) {
+                    // A little more than an HTTP/2 stream window.
+                    response.getHeaders().put("Content-Length", 70_000L);
+                    response.write(true, ByteBuffer.allocate(70_000), callback);
+                    return true;
+                }
                 if (request.getHttpURI().getPath().equals("/silent")) {
                     // A backend that hangs in the middle of a body (a transcode stuck): longer than IDLE_TIMEOUT.
                     response.getHeaders().put("Content-Length", 1L << 20);
@@ -202,6 +208,39 @@ class PausedClientTest {
         TestBalancer.await("three reports", Duration.ofSeconds(5), () -> exchanges.size() == 3);
         assertEquals(java.util.Collections.nCopies(3, Exchange.End.BACKEND), exchanges.stream().map(Exchange::end).toList());
         assertEquals(3, server.failures(), "the silent backend's failures");
+    }
+
+    /**
+     * Paused with only the end of the response left to write (under the stream's 65,535-byte
+     * window): the client never got it, whichever side's idle timeout fires first.
+     */
+    @Test
+    void anHttp2StreamPausedBeforeItsLastBytesIsCutByTheClient() throws Exception {
+        HTTP2Client h2 = new HTTP2Client();
+        h2.setInitialStreamRecvWindow(65_535);
+        h2.start();
+        try {
+            Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
+                    .get(5, TimeUnit.SECONDS);
+            CompletableFuture<Integer> status = new CompletableFuture<>();
+            MetaData.Request request = new MetaData.Request("GET",
+                    HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/tail"), HttpVersion.HTTP_2, HttpFields.EMPTY);
+            session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                @Override
+                public void onHeaders(Stream stream, HeadersFrame frame) {
+                    status.complete(((MetaData.Response) frame.getMetaData()).getStatus());
+                }
+            });
+            assertEquals(200, status.get(5, TimeUnit.SECONDS), "the stream began");
+            Thread.sleep(2500);
+            session.close(0, "done", Callback.NOOP);
+        } finally {
+            h2.stop();
+        }
+        TestBalancer.awaitIdle(lb);
+        TestBalancer.await("the report", Duration.ofSeconds(5), () -> exchanges.size() == 1);
+        assertEquals(Exchange.End.CLIENT, exchanges.getFirst().end(), exchanges.toString());
+        assertEquals(0, TestBalancer.only(lb).backends().getFirst().failures());
     }
 
     /** A player that skips to the next track hangs up in the middle of the stream. */
