@@ -157,30 +157,38 @@ class PausedClientTest {
 
     @Test
     void anHttp2StreamThatStopsReadingIsNotTheBackendsFailure() throws Exception {
+        for (int n = 0; n < 3; n++) {
+            pauseHttp2("/track.flac");
+        }
+        assertNotTheBackends();
+    }
+
+    /**
+     * An HTTP/2 stream that never reads its data: no WINDOW_UPDATE, so the balancer's writes stop
+     * when the stream's window (65,535 bytes) is full; closed after longer than IDLE_TIMEOUT.
+     */
+    private void pauseHttp2(String path) throws Exception {
         HTTP2Client h2 = new HTTP2Client();
+        h2.setInitialStreamRecvWindow(65_535);
         h2.start();
         try {
-            for (int n = 0; n < 3; n++) {
-                Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
-                        .get(5, TimeUnit.SECONDS);
-                CompletableFuture<Integer> status = new CompletableFuture<>();
-                MetaData.Request request = new MetaData.Request("GET",
-                        HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/track.flac"), HttpVersion.HTTP_2, HttpFields.EMPTY);
-                // Never reads the data: no WINDOW_UPDATE, so the balancer's writes stop when the window is full.
-                session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
-                    @Override
-                    public void onHeaders(Stream stream, HeadersFrame frame) {
-                        status.complete(((MetaData.Response) frame.getMetaData()).getStatus());
-                    }
-                });
-                assertEquals(200, status.get(5, TimeUnit.SECONDS), "the stream began");
-                Thread.sleep(2500);
-                session.close(0, "done", Callback.NOOP);
-            }
+            Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
+                    .get(5, TimeUnit.SECONDS);
+            CompletableFuture<Integer> status = new CompletableFuture<>();
+            MetaData.Request request = new MetaData.Request("GET",
+                    HttpURI.from("http://music.example.com:" + lb.proxyPort() + path), HttpVersion.HTTP_2, HttpFields.EMPTY);
+            session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                @Override
+                public void onHeaders(Stream stream, HeadersFrame frame) {
+                    status.complete(((MetaData.Response) frame.getMetaData()).getStatus());
+                }
+            });
+            assertEquals(200, status.get(5, TimeUnit.SECONDS), "the stream began");
+            Thread.sleep(2500);
+            session.close(0, "done", Callback.NOOP);
         } finally {
             h2.stop();
         }
-        assertNotTheBackends();
     }
 
     /**
@@ -216,27 +224,7 @@ class PausedClientTest {
      */
     @Test
     void anHttp2StreamPausedBeforeItsLastBytesIsCutByTheClient() throws Exception {
-        HTTP2Client h2 = new HTTP2Client();
-        h2.setInitialStreamRecvWindow(65_535);
-        h2.start();
-        try {
-            Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
-                    .get(5, TimeUnit.SECONDS);
-            CompletableFuture<Integer> status = new CompletableFuture<>();
-            MetaData.Request request = new MetaData.Request("GET",
-                    HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/tail"), HttpVersion.HTTP_2, HttpFields.EMPTY);
-            session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
-                @Override
-                public void onHeaders(Stream stream, HeadersFrame frame) {
-                    status.complete(((MetaData.Response) frame.getMetaData()).getStatus());
-                }
-            });
-            assertEquals(200, status.get(5, TimeUnit.SECONDS), "the stream began");
-            Thread.sleep(2500);
-            session.close(0, "done", Callback.NOOP);
-        } finally {
-            h2.stop();
-        }
+        pauseHttp2("/tail");
         TestBalancer.awaitIdle(lb);
         TestBalancer.await("the report", Duration.ofSeconds(5), () -> exchanges.size() == 1);
         assertEquals(Exchange.End.CLIENT, exchanges.getFirst().end(), exchanges.toString());
