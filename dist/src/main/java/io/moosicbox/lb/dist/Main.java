@@ -106,6 +106,7 @@ public final class Main {
                 out.println("# moosicbox_lb " + version() + ": configuration is valid; effective setup:");
                 out.print(ConfigPrinter.toYaml(config));
                 ConfigWarnings.of(config).forEach(w -> out.println("# warning: " + w));
+                ConfigWarnings.ofEnvironment(env).forEach(w -> out.println("# warning: " + w));
                 // Settings of the environment only (no file key): shown so that --check tells all that will run.
                 out.println("# listener limits (variables only): MAX_BODY_SIZE=" + limits.maxBodyBytes()
                         + (limits.maxBodyBytes() == 0 ? " (no limit)" : "") + " MAX_CLIENT_CONNECTIONS=" + limits.maxConnections()
@@ -128,7 +129,7 @@ public final class Main {
             // Without a file a reload has nothing to re-read but the certificates (the variables are fixed
             // at start), and a broken renewal is then refused instead of taken for a file's same paths.
             ConfigSource source = configFile == null ? null : () -> ConfigLoader.load(configFile, env);
-            return serve(config, limits, source, watch, watchBaseline, cli.demo(), out, err);
+            return serve(config, limits, ConfigWarnings.ofEnvironment(env), source, watch, watchBaseline, cli.demo(), out, err);
         } catch (Exception e) {
             err.println("moosicbox_lb: " + e);
             return EXIT_FAILURE;
@@ -189,7 +190,7 @@ public final class Main {
         }
     }
 
-    private static int serve(LbConfig config, ListenerLimits limits, ConfigSource source, Path watch, byte[] watchBaseline, boolean demo,
+    private static int serve(LbConfig config, ListenerLimits limits, List<String> environmentWarnings, ConfigSource source, Path watch, byte[] watchBaseline, boolean demo,
             PrintStream out, PrintStream err)
             throws Exception {
         Logger log = LoggerFactory.getLogger(Main.class);
@@ -218,6 +219,7 @@ public final class Main {
 
         try {
             lb.start();
+            environmentWarnings.forEach(log::warn);
         } catch (Exception e) {
             try {
                 lb.server().stop();

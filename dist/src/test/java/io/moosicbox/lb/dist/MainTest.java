@@ -68,6 +68,20 @@ class MainTest {
         assertFalse(out.toString(StandardCharsets.UTF_8).contains("# warning"), out.toString(StandardCharsets.UTF_8));
     }
 
+    /** A burst set for a rate limit that is off does nothing; the operator who set it expects a limit. */
+    @Test
+    void checkWarnsOfABurstWithoutARate() {
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "RATE_LIMIT_BURST", "50"), "--check"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains(
+                "# warning: RATE_LIMIT_BURST=50 has no effect: the rate limit is off (RATE_LIMIT_PER_IP=unset)"), out.toString(StandardCharsets.UTF_8));
+        out.reset();
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "RATE_LIMIT_BURST", "50", "RATE_LIMIT_PER_IP", "0"), "--check"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("(RATE_LIMIT_PER_IP=0)"), out.toString(StandardCharsets.UTF_8));
+        out.reset();
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "RATE_LIMIT_BURST", "50", "RATE_LIMIT_PER_IP", "10"), "--check"));
+        assertFalse(out.toString(StandardCharsets.UTF_8).contains("# warning"), out.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void anAccessLogThatCannotBeOpenedIsAConfigurationErrorThatSaysWhy() {
         String bad = "/nonexistent/folder/access.log";
