@@ -7,6 +7,7 @@ import io.moosicbox.lb.pool.selection.Selectors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * A named pool of interchangeable backends and the algorithm that picks one per request.
@@ -100,12 +101,27 @@ public final class Cluster {
      * @return a lease, or null when no backend is ready, or all stayed full (see {@link #available()})
      */
     public Lease acquire(RequestInfo request) {
+        return acquire(request, () -> false);
+    }
+
+    /**
+     * As {@link #acquire(RequestInfo)}, for a request whose client can leave while it waits.
+     *
+     * @param abandoned whether the client left; a waiter for which it turns true leaves the queue
+     *                  at its next wake-up ({@link #wakeWaiters}) and gets null
+     */
+    public Lease acquire(RequestInfo request, BooleanSupplier abandoned) {
         Lease lease = tryAcquire(request, null);
         if (lease != null || !limited || available().isEmpty()) {
             return lease;
         }
         PoolSettings pool = config.pool();
-        return queue.await(() -> take(request, null), pool.queueSize(), pool.queueTimeout().toNanos());
+        return queue.await(() -> take(request, null), abandoned, pool.queueSize(), pool.queueTimeout().toNanos());
+    }
+
+    /** Makes the waiters whose clients left give up their place now, not when they reach the head. */
+    public void wakeWaiters() {
+        queue.wakeAll();
     }
 
     /**

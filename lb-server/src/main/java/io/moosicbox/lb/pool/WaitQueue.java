@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -27,10 +28,13 @@ final class WaitQueue {
     private volatile int waiting;
 
     /**
-     * @param attempt tries to take a slot without waiting; null when every backend is full
-     * @return a lease, or null when the queue is full, the wait timed out or the thread was interrupted
+     * @param attempt   tries to take a slot without waiting; null when every backend is full
+     * @param abandoned whether the request's client left; looked at whenever the waiter wakes, so
+     *                  that {@link #wakeAll} takes it out of the line at once
+     * @return a lease, or null when the queue is full, the wait timed out, the request was abandoned
+     *         or the thread was interrupted
      */
-    Lease await(Supplier<Lease> attempt, int capacity, long timeoutNanos) {
+    Lease await(Supplier<Lease> attempt, BooleanSupplier abandoned, int capacity, long timeoutNanos) {
         lock.lock();
         try {
             if (waiters.size() >= capacity) {
@@ -44,6 +48,9 @@ final class WaitQueue {
             try {
                 long deadline = System.nanoTime() + timeoutNanos;
                 while (true) {
+                    if (abandoned.getAsBoolean()) {
+                        return null;
+                    }
                     if (waiters.peekFirst() == turn) {
                         Lease lease = attempt.get();
                         if (lease != null) {
@@ -85,6 +92,19 @@ final class WaitQueue {
             if (oldest != null) {
                 oldest.signal();
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes every waiter to look whether its client left; rare (a cancelled HTTP/2 stream), so all of them. */
+    void wakeAll() {
+        if (waiting == 0) {
+            return;
+        }
+        lock.lock();
+        try {
+            waiters.forEach(Condition::signal);
         } finally {
             lock.unlock();
         }

@@ -209,13 +209,16 @@ public class BalancingProxyHandler extends ProxyHandler {
             }
             if (attempt != null) {
                 attempt.request.abort(failure);
+            } else {
+                // A stream cancelled while it waits for room gives up its place in the line now.
+                cluster.wakeWaiters();
             }
         });
         RequestInfo info = new CoreRequestInfo(request, trustedProxies);
         Lease lease = cluster.tryAcquire(info, null);
         if (lease == null && cluster.mayWait()) {
             // Waiting in the cluster's queue blocks: never on the thread that serves other connections.
-            waiting.execute(() -> forward(exchange, cluster.acquire(info)));
+            waiting.execute(() -> forward(exchange, cluster.acquire(info, () -> exchange.clientFailure)));
             return true;
         }
         forward(exchange, lease);
@@ -254,10 +257,12 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     private void forward(ProxyExchange exchange, Lease lease) {
-        if (lease != null && exchange.clientFailure) {
+        if (exchange.clientFailure) {
             // An HTTP/2 client cancelled its stream while the request waited for room: the slot goes
             // to the next in the queue, not to an answer nobody reads.
-            lease.abandon();
+            if (lease != null) {
+                lease.abandon();
+            }
             exchange.failed(new EofException("the client left while its request waited for a backend"));
             return;
         }

@@ -5,6 +5,7 @@ import static io.moosicbox.lb.pool.TestBalancer.awaitIdle;
 import static io.moosicbox.lb.pool.TestBalancer.backend;
 import static io.moosicbox.lb.pool.TestBalancer.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.HealthCheckConfig;
@@ -304,11 +305,14 @@ class PoolProxyTest {
         awaitIdle(lb);
     }
 
-    /** A player that gave up (an HTTP/2 stream cancelled) while its request waited takes no backend slot when one frees. */
+    /**
+     * A player that gave up (an HTTP/2 stream cancelled) while its request waited leaves the line at
+     * once, and takes no backend slot when one frees.
+     */
     @Test
     void anHttp2RequestCancelledWhileQueuedNeverReachesTheBackend() throws Exception {
         TestBackend a = startBackend("a");
-        a.delayMs.set(600);
+        a.delayMs.set(2000);
         LoadBalancer lb = oneSlot(a, "round_robin", 4, Duration.ofSeconds(3));
         Cluster cluster = TestBalancer.only(lb);
         HTTP2Client h2 = new HTTP2Client();
@@ -324,8 +328,9 @@ class PoolProxyTest {
             Stream stream = session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {}).get(5, TimeUnit.SECONDS);
             await("the HTTP/2 request queued", Duration.ofSeconds(2), () -> cluster.queued() == 1);
             stream.reset(new ResetFrame(stream.getId(), ErrorCode.CANCEL_STREAM_ERROR.code), Callback.NOOP);
+            await("the cancelled request out of the queue", Duration.ofSeconds(1), () -> cluster.queued() == 0);
+            assertFalse(first.isDone(), "the queue emptied only because the slot freed");
             assertEquals(200, first.get(5, TimeUnit.SECONDS).getStatus());
-            await("the queue empty", Duration.ofSeconds(2), () -> cluster.queued() == 0);
             awaitIdle(lb);
         }
         assertEquals(1, a.hits.get(), "the cancelled request was forwarded");

@@ -37,7 +37,7 @@ class WaitQueueOrderTest {
             int n = i;
             waiters.add(Thread.ofVirtual().start(() -> {
                 Lease lease = queue.await(() -> room.getAndUpdate(r -> Math.max(0, r - 1)) > 0 ? backend.tryAcquire() : null,
-                        10, Duration.ofSeconds(20).toNanos());
+                        () -> false, 10, Duration.ofSeconds(20).toNanos());
                 served.add(n);
                 lease.release(false);
             }));
