@@ -22,7 +22,7 @@ public final class ClientAddress {
         if (!ForwardedHeaders.fromTrustedProxy(request, trustedProxies)) {
             return peer;
         }
-        List<String> chain = request.getHeaders().getCSV(HttpHeader.X_FORWARDED_FOR, false);
+        List<String> chain = HeaderLists.of(request.getHeaders(), HttpHeader.X_FORWARDED_FOR);
         if (chain.isEmpty()) {
             String forwarded = ForwardedHeaders.forwardedFor(request.getHeaders().getValuesList(HttpHeader.FORWARDED));
             chain = forwarded.isEmpty() ? List.of() : List.of(forwarded.split(", "));
@@ -31,16 +31,26 @@ public final class ClientAddress {
         return client != null ? client : peer;
     }
 
-    /** @return the rightmost entry that is not a trusted proxy, the leftmost when all are, or null for an empty chain */
+    /**
+     * @return the rightmost entry that is not a trusted proxy, the leftmost when all are, or null
+     *     for an empty chain. An entry that is not an IP address ({@code unknown}, or whatever a
+     *     client wrote) ends the walk at the trusted hop to its right, as nginx's realip does: it
+     *     is no address to count or hash, and it would go into the access log as it was written.
+     */
     static String fromChain(List<String> chain, InetAddressSet trustedProxies) {
+        String trustedHop = null;
         for (int i = chain.size() - 1; i >= 0; i--) {
             String hop = bare(chain.get(i).trim());
             InetAddress address = literal(hop);
-            if (address == null || !trustedProxies.test(address)) {
+            if (address == null) {
+                return trustedHop;
+            }
+            if (!trustedProxies.test(address)) {
                 return hop;
             }
+            trustedHop = hop;
         }
-        return chain.isEmpty() ? null : bare(chain.getFirst().trim());
+        return trustedHop;
     }
 
     /** Without brackets ([2001:db8::1]) or the port some proxies add (203.0.113.7:51234). */

@@ -8,7 +8,6 @@ import java.util.Set;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.QuotedCSV;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.InetAddressSet;
 
@@ -67,7 +66,8 @@ public final class ForwardedHeaders {
      *     stay and the peer is added to the chain
      */
     public static void set(Client client, HttpFields.Mutable headers, boolean peerTrusted) {
-        if (peerTrusted && (headers.contains(HttpHeader.X_FORWARDED_FOR) || headers.contains(HttpHeader.FORWARDED))) {
+        if (peerTrusted) {
+            // Also when it sent only X-Forwarded-Proto: its https must not become the http of its connection to us.
             appendTo(client, headers);
             return;
         }
@@ -81,37 +81,49 @@ public final class ForwardedHeaders {
 
     private static void appendTo(Client client, HttpFields.Mutable headers) {
         List<String> chain = headers.getValuesList(HttpHeader.X_FORWARDED_FOR);
+        List<String> before = headers.getValuesList(HttpHeader.FORWARDED);
         // A proxy that speaks only RFC 7239 named its clients in Forwarded: the X-Forwarded-For chain starts with them.
-        String clients = chain.isEmpty() ? forwardedFor(headers.getValuesList(HttpHeader.FORWARDED)) : String.join(", ", chain);
+        String clients = chain.isEmpty() ? forwardedFor(before) : String.join(", ", chain);
         headers.put(HttpHeader.X_FORWARDED_FOR, clients.isEmpty() ? client.address() : clients + ", " + client.address());
+        // Such a proxy said in its own element (the last) which scheme and host its client used.
+        List<String> elements = HeaderLists.of(before);
+        String last = elements.isEmpty() ? "" : elements.getLast();
         if (!headers.contains(HttpHeader.X_FORWARDED_PROTO)) {
-            headers.put(HttpHeader.X_FORWARDED_PROTO, client.scheme());
+            String proto = parameter(last, "proto");
+            headers.put(HttpHeader.X_FORWARDED_PROTO, "https".equalsIgnoreCase(proto) || "http".equalsIgnoreCase(proto)
+                    ? proto.toLowerCase(java.util.Locale.ROOT) : client.scheme());
         }
         if (!headers.contains(HttpHeader.X_FORWARDED_HOST)) {
-            headers.put(HttpHeader.X_FORWARDED_HOST, client.host());
+            String host = parameter(last, "host");
+            headers.put(HttpHeader.X_FORWARDED_HOST, host != null && !host.isEmpty() ? host : client.host());
         }
         if (!headers.contains(HttpHeader.X_FORWARDED_PORT)) {
             headers.put(HttpHeader.X_FORWARDED_PORT, Integer.toString(client.port()));
         }
-        List<String> before = headers.getValuesList(HttpHeader.FORWARDED);
         headers.put(HttpHeader.FORWARDED, before.isEmpty() ? forwarded(client) : String.join(", ", before) + ", " + forwarded(client));
     }
 
     /** The {@code for=} nodes of Forwarded values, as X-Forwarded-For writes them: without quotes, brackets or ports. */
     static String forwardedFor(List<String> forwarded) {
-        // Jetty's QuotedCSV splits the elements, minding quoted commas, and drops the quotes.
-        QuotedCSV elements = new QuotedCSV(false);
-        forwarded.forEach(elements::addValue);
         List<String> nodes = new ArrayList<>();
-        for (String element : elements) {
-            for (String pair : element.split(";")) {
-                int eq = pair.indexOf('=');
-                if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase("for")) {
-                    nodes.add(bareNode(pair.substring(eq + 1).trim()));
-                }
+        for (String element : HeaderLists.of(forwarded)) {
+            String node = parameter(element, "for");
+            if (node != null) {
+                nodes.add(bareNode(node));
             }
         }
         return String.join(", ", nodes);
+    }
+
+    /** The value of one {@code name=value} pair of a Forwarded element (its quotes already dropped), or null. */
+    private static String parameter(String element, String name) {
+        for (String pair : element.split(";")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0 && pair.substring(0, eq).trim().equalsIgnoreCase(name)) {
+                return pair.substring(eq + 1).trim();
+            }
+        }
+        return null;
     }
 
     private static String bareNode(String node) {

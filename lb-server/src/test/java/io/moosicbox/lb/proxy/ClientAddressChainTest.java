@@ -19,9 +19,11 @@ class ClientAddressChainTest {
         assertEquals("203.0.113.7", ClientAddress.fromChain(List.of("203.0.113.7:51234", "10.1.2.3"), trusted));
         assertEquals("2001:db9::1", ClientAddress.fromChain(List.of("[2001:db9::1]:443", "2001:db8::5"), trusted));
         assertEquals("10.0.0.1", ClientAddress.fromChain(List.of("10.0.0.1", "10.0.0.2"), trusted), "all trusted: the first");
-        assertEquals("unknown", ClientAddress.fromChain(List.of("unknown", "10.0.0.2"), trusted));
-        // Not an address; and not looked up in the DNS as a name either.
-        assertEquals("999.1.1.1", ClientAddress.fromChain(List.of("999.1.1.1", "10.0.0.2"), trusted));
+        // Not an address (and not looked up in the DNS as a name either): the walk ends at the trusted hop to its right.
+        assertEquals("10.0.0.2", ClientAddress.fromChain(List.of("unknown", "10.0.0.2"), trusted));
+        assertEquals("10.0.0.2", ClientAddress.fromChain(List.of("203.0.113.7", "999.1.1.1", "10.0.0.2"), trusted));
+        assertEquals("10.0.0.2", ClientAddress.fromChain(List.of("1.2.3.4 \" - - [evil", "10.0.0.2"), trusted));
+        assertNull(ClientAddress.fromChain(List.of("unknown"), trusted), "nothing trusted to its right: the caller takes the peer");
         assertNull(ClientAddress.fromChain(List.of(), trusted));
     }
 }

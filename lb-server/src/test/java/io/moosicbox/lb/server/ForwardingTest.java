@@ -13,6 +13,8 @@ import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.config.ListenerLimits;
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.discovery.HostResolver;
+import io.moosicbox.lb.pool.TestBalancer;
+import io.moosicbox.lb.proxy.Exchange;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -22,6 +24,7 @@ import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -141,6 +144,40 @@ class ForwardingTest {
         assertTrue(head.contains("\r\nforwarded: for=203.0.113.7;proto=https, for=\"[2001:db8::1]:4711\";by=\"_a,for=198.51.100.9\", for=127.0.0.1;"), head);
         // A comma inside quotes separates nothing.
         assertTrue(head.contains("\r\nx-forwarded-for: 203.0.113.7, 2001:db8::1, 127.0.0.1\r\n"), head);
+    }
+
+    /** A proxy that writes only X-Forwarded-Proto, or only Forwarded: the scheme its client used stays. */
+    @Test
+    void aTrustedProxysSchemeAndHostStayWithoutAChainOfItsOwn() throws Exception {
+        start(List.of("127.0.0.1"));
+        ask("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: music.example.com\r\n\r\n");
+        ask("GET / HTTP/1.1\r\nHost: a\r\nForwarded: for=6.6.6.6;proto=http, for=203.0.113.7;proto=https;host=music.example.com\r\n\r\n");
+        String onlyProto = heads.get(0).toLowerCase(Locale.ROOT);
+        assertTrue(onlyProto.contains("\r\nx-forwarded-proto: https\r\n"), onlyProto);
+        assertTrue(onlyProto.contains("\r\nx-forwarded-host: music.example.com\r\n"), onlyProto);
+        assertTrue(onlyProto.contains("\r\nx-forwarded-for: 127.0.0.1\r\n"), onlyProto);
+        // The proxy's own element is the last one; the first is its client's words.
+        String onlyForwarded = heads.get(1).toLowerCase(Locale.ROOT);
+        assertTrue(onlyForwarded.contains("\r\nx-forwarded-proto: https\r\n"), onlyForwarded);
+        assertTrue(onlyForwarded.contains("\r\nx-forwarded-host: music.example.com\r\n"), onlyForwarded);
+    }
+
+    /** A client's stray quote, passed on by a trusted proxy that appends to what it got, is no 500 and no lost report. */
+    @Test
+    void aMalformedChainFromATrustedProxyIsReadAsNginxReadsIt() throws Exception {
+        start(List.of("127.0.0.1"));
+        List<Exchange> reports = new CopyOnWriteArrayList<>();
+        lb.setExchangeListener(reports::add);
+        String quote = ask("GET / HTTP/1.1\r\nHost: a\r\nForwarded: for=\"203.0.113.7\r\n\r\n");
+        String spaced = ask("GET / HTTP/1.1\r\nHost: a\r\nForwarded: for = 203.0.113.8\r\n\r\n");
+        String xff = ask("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: \", 203.0.113.9\r\n\r\n");
+        for (String answer : List.of(quote, spaced, xff)) {
+            assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+        }
+        assertTrue(heads.get(0).contains("\r\nX-Forwarded-For: 203.0.113.7, 127.0.0.1\r\n"), heads.get(0));
+        assertTrue(heads.get(1).contains("\r\nX-Forwarded-For: 203.0.113.8, 127.0.0.1\r\n"), heads.get(1));
+        TestBalancer.await("three reports", Duration.ofSeconds(5), () -> reports.size() == 3);
+        assertEquals(List.of("203.0.113.7", "203.0.113.8", "203.0.113.9"), reports.stream().map(Exchange::clientAddress).toList());
     }
 
     @Test
