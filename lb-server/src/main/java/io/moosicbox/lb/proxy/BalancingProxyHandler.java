@@ -35,6 +35,7 @@ import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.proxy.ProxyHandler;
 import org.eclipse.jetty.server.Request;
@@ -188,6 +189,12 @@ public class BalancingProxyHandler extends ProxyHandler {
             return true;
         }
         exchange.cluster = cluster;
+        if (request.getLength() < 0 && request.getHeaders().contains(HttpHeader.CONTENT_LENGTH)) {
+            // An HTTP/2 content-length of -1 (HTTP/1.1's parser refuses it): Jetty's client refused to
+            // send it, and that failure counted against the backend, so that a few streams ejected it.
+            refuse(exchange, HttpStatus.BAD_REQUEST_400, "the content-length is not a number of bytes");
+            return true;
+        }
         if (request.getLength() > 0 && endedWithoutBody(exchange)) {
             // Malformed (RFC 9113 8.1.1): Jetty's client then failed to send the announced length, and
             // that failure counted against the backend, so that anyone could eject backends with a few streams.
@@ -477,7 +484,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             super.onHeaders(backendResponse);
             HttpFields backendHeaders = backendResponse.getHeaders();
             if (backendHeaders.contains(HttpHeader.CONNECTION)) {
-                for (String name : backendHeaders.getCSV(HttpHeader.CONNECTION, false)) {
+                for (String name : HeaderLists.of(backendHeaders, HttpHeader.CONNECTION)) {
                     response.getHeaders().remove(name);
                 }
             }
@@ -557,8 +564,8 @@ public class BalancingProxyHandler extends ProxyHandler {
         // The client's body was badly framed or too large: its fault, and its answer (400, or 413
         // over MAX_BODY_SIZE). Not every client-side failure is that: a backend that fails also
         // fails the body it was reading, and a shutdown cuts the request.
-        HttpException badBody = exchange.clientFailure ? clientCause(failure) : null;
-        if ((backendResponse.getStatus() == 0 || failure instanceof HttpResponseException) && !isLocal(failure) && badBody == null) {
+        HttpException badBody = exchange.clientFailure && !clientLeft(client) ? clientCause(failure) : null;
+        if ((backendResponse.getStatus() == 0 || failure instanceof HttpResponseException) && !isLocal(failure) && !exchange.clientFailure) {
             exchange.attempt.lease.backend().recordError(describe(failure));
         }
         if (badBody != null && !response.isCommitted()) {
@@ -576,6 +583,12 @@ public class BalancingProxyHandler extends ProxyHandler {
                 // The connection closes on this failure (HTTP/2 resets the stream only).
                 ResetOnClose.arm(client.getConnectionMetaData().getConnection().getEndPoint());
             }
+            callback.failed(failure);
+            return;
+        }
+        if (exchange.clientFailure) {
+            // The client left before the answer (a player that seeks cancels its stream): no answer
+            // is written to it, and none is counted, where a 502 would count as the balancer's 5xx.
             callback.failed(failure);
             return;
         }
@@ -746,6 +759,12 @@ public class BalancingProxyHandler extends ProxyHandler {
             exchange.peeked.set(first);
         }
         return false;
+    }
+
+    /** The client's connection reached its end (it closed in the middle of its body): a hang-up, not a malformed body. */
+    private static boolean clientLeft(Request client) {
+        EndPoint endPoint = client.getConnectionMetaData().getConnection().getEndPoint();
+        return endPoint.isInputShutdown() || !endPoint.isOpen();
     }
 
     private static HttpException clientCause(Throwable failure) {

@@ -6,10 +6,12 @@ import static io.moosicbox.lb.pool.TestBalancer.backend;
 import static io.moosicbox.lb.pool.TestBalancer.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.HealthCheckConfig;
 import io.moosicbox.lb.config.PoolSettings;
+import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -20,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -483,11 +486,16 @@ class PoolProxyTest {
         assertEquals(200, get(lb, "/").getStatus());
     }
 
-    /** A player that seeks cancels its HTTP/2 stream: the backend request ends then, not when the backend answers. */
+    /**
+     * A player that seeks cancels its HTTP/2 stream: the backend request ends then, not when the
+     * backend answers, and nothing counts as an error (no 502 in the metrics, no backend error).
+     */
     @Test
     void anHttp2StreamCancelledByTheClientFreesTheBackendAtOnce() throws Exception {
         TestBackend a = startBackend("a");
         LoadBalancer lb = balancer(Duration.ofSeconds(30), cluster("round_robin", PoolSettings.defaults(), a.url()));
+        List<Exchange> reports = new CopyOnWriteArrayList<>();
+        lb.setExchangeListener(reports::add);
         Backend live = backend(lb, a);
         HttpClient h2 = new HttpClient(new org.eclipse.jetty.http2.client.transport.HttpClientTransportOverHTTP2(
                 new org.eclipse.jetty.http2.client.HTTP2Client()));
@@ -501,10 +509,39 @@ class PoolProxyTest {
             // The backend answers after 10 s: freed within 3 s means the cancel reached it.
             await("backend freed", Duration.ofSeconds(3), () -> live.inflight() == 0);
             assertEquals(0, live.failures(), "a client that cancels is not the backend's failure");
+            assertClientLeft(reports, live);
         } finally {
             a.delayMs.set(0);
             h2.stop();
         }
+    }
+
+    /** An upload whose client hangs up halfway was logged as a 400 for a malformed body, complete. */
+    @Test
+    void anUploadWhoseClientHangsUpIsTheClientsEndNotA400() throws Exception {
+        TestBackend a = startBackend("a");
+        LoadBalancer lb = balancer(Duration.ofSeconds(30), cluster("round_robin", PoolSettings.defaults(), a.url()));
+        List<Exchange> reports = new CopyOnWriteArrayList<>();
+        lb.setExchangeListener(reports::add);
+        Backend live = backend(lb, a);
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", lb.proxyPort())) {
+            s.getOutputStream().write(("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().write(new byte[100_000]);
+            s.getOutputStream().flush();
+            await("upload at the backend", Duration.ofSeconds(5), () -> live.inflight() == 1);
+        }
+        await("backend freed", Duration.ofSeconds(5), () -> live.inflight() == 0);
+        assertClientLeft(reports, live);
+    }
+
+    private static void assertClientLeft(List<Exchange> reports, Backend live) throws InterruptedException {
+        await("the exchange reported", Duration.ofSeconds(5), () -> !reports.isEmpty());
+        Exchange e = reports.getFirst();
+        assertEquals(0, e.status(), "no answer reached the client: " + e);
+        assertEquals(Exchange.End.CLIENT, e.end());
+        assertFalse(e.backendFailure());
+        assertNull(live.lastError(), "the backend did nothing wrong");
     }
 
     @Test

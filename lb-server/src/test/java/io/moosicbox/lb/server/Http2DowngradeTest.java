@@ -90,9 +90,10 @@ class Http2DowngradeTest {
     @Test
     void aBodylessStreamThatAnnouncesALengthIsTheClientsFaultAndNeverTheBackends() throws Exception {
         Session session = connect(new CompletableFuture<>());
-        for (int i = 0; i < 8; i++) {
-            int status = send(session, "GET", HttpFields.build().put(HttpHeader.CONTENT_LENGTH, "5"));
-            assertTrue(status == 400 || status == -1, "the client's 400 or a reset, not a 502: " + status);
+        // A negative length too: Jetty's HTTP/2 server lets it through, and its client refused to send it.
+        for (String length : List.of("5", "-1", "-5", "5", "-1", "-5", "5", "-1")) {
+            int status = send(session, "GET", HttpFields.build().put(HttpHeader.CONTENT_LENGTH, length));
+            assertTrue(status == 400 || status == -1, "content-length " + length + ": the client's 400 or a reset, not a 502: " + status);
         }
         Backend b = TestBalancer.only(lb).backends().getFirst();
         assertEquals(0, b.failures(), "anyone could eject backends this way: " + b.lastError());
