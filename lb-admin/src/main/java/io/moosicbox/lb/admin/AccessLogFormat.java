@@ -2,6 +2,7 @@ package io.moosicbox.lb.admin;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.moosicbox.lb.proxy.Exchange;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
@@ -17,7 +18,10 @@ enum AccessLogFormat {
     COMBINED {
         @Override
         void append(StringBuilder b, Exchange e) {
-            b.append(dash(e.clientAddress())).append(" - - [").append(clfTime(arrival(e))).append("] \"").append(e.method()).append(' ');
+            b.append(dash(e.clientAddress())).append(" - - [").append(clfTime(arrival(e))).append("] \"");
+            // A refused HTTP/2 request's :method can be any text: escaped, as a combined line's quoted parts are.
+            quoted(b, e.method());
+            b.append(' ');
             quoted(b, e.uri());
             b.append(' ').append(e.protocol()).append("\" ").append(e.status()).append(' ');
             if (e.responseBytes() > 0) {
@@ -103,7 +107,11 @@ enum AccessLogFormat {
         return s == null || s.isEmpty() ? "-" : s;
     }
 
-    /** Apache's escaping inside quotes: {@code \"}, {@code \\} and {@code \xHH} for control bytes. */
+    /**
+     * Apache's and nginx's escaping inside quotes: {@code \"}, {@code \\} and {@code \xHH} for
+     * control bytes and for every byte above ASCII, so that a line stays one line of ASCII
+     * whatever bytes a client sent (its UTF-8 as {@code \xc3\xa9}).
+     */
     private static void quoted(StringBuilder b, String s) {
         if (s == null || s.isEmpty()) {
             b.append('-');
@@ -114,10 +122,49 @@ enum AccessLogFormat {
             if (c == '"' || c == '\\') {
                 b.append('\\').append(c);
             } else if (c < 0x20 || c == 0x7f) {
-                b.append("\\x").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
+                hex(b, c);
+            } else if (c > 0x7f) {
+                // Header bytes arrive as ISO-8859-1 chars, one per byte; anything wider is written as its UTF-8.
+                if (c <= 0xff) {
+                    hex(b, c);
+                } else {
+                    int end = Character.isHighSurrogate(c) && i + 1 < s.length() ? i + 2 : i + 1;
+                    for (byte x : s.substring(i, end).getBytes(StandardCharsets.UTF_8)) {
+                        hex(b, x & 0xff);
+                    }
+                    i = end - 1;
+                }
             } else {
                 b.append(c);
             }
+        }
+    }
+
+    private static void hex(StringBuilder b, int octet) {
+        b.append("\\x").append(Character.forDigit(octet >> 4, 16)).append(Character.forDigit(octet & 0xf, 16));
+    }
+
+    /**
+     * A header value as the client meant it: HTTP reads header bytes as ISO-8859-1, and a client's
+     * UTF-8 (a player's name with an accent) became {@code Ã©} in a UTF-8 file. Values that are not
+     * valid UTF-8 stay as they were read.
+     */
+    static String asSent(String value) {
+        boolean wide = false;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c > 0xff) {
+                return value;
+            }
+            wide |= c > 0x7f;
+        }
+        if (!wide) {
+            return value;
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(value.getBytes(StandardCharsets.ISO_8859_1))).toString();
+        } catch (java.nio.charset.CharacterCodingException notUtf8) {
+            return value;
         }
     }
 
@@ -127,7 +174,7 @@ enum AccessLogFormat {
             b.append("null");
         } else {
             b.append('"');
-            JsonStringEncoder.getInstance().quoteAsString(value, b);
+            JsonStringEncoder.getInstance().quoteAsString(asSent(value), b);
             b.append('"');
         }
     }

@@ -19,6 +19,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -572,6 +573,25 @@ class AdminApiTest {
         assertTrue(line.matches("192\\.0\\.2\\.7 - - \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}] "
                 + "\"GET /a \\\\\"b\\\\\" HTTP/1\\.1\" 206 1024 \"-\" \"curl/8\" cluster=\"default\" backend=\"10\\.0\\.0\\.1:8001\" "
                 + "upstream=0\\.002000 duration=0\\.012345 retries=1 end=backend"), line);
+    }
+
+    /**
+     * What a client wrote cannot end a field early (an HTTP/2 :method with quotes, refused but logged),
+     * and its UTF-8, which HTTP reads as ISO-8859-1, is neither mangled nor raw bytes in a combined line.
+     */
+    @Test
+    void whatTheClientWroteIsEscaped() throws Exception {
+        String utf8AsRead = new String("ua \u00e9".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        var e = new Exchange("default", null, "GET\" 200 1 \"-", "/x", 400, "192.0.2.7", "HTTP/2.0", System.nanoTime(),
+                1_000, -1, 0, 36, false, null, utf8AsRead, Exchange.End.COMPLETE);
+        StringBuilder combined = new StringBuilder();
+        AccessLogFormat.COMBINED.append(combined, e);
+        assertTrue(combined.toString().contains("] \"GET\\\" 200 1 \\\"- /x HTTP/2.0\" 400 36 \"-\" \"ua \\xc3\\xa9\" "), combined.toString());
+        StringBuilder json = new StringBuilder();
+        AccessLogFormat.JSON.append(json, e);
+        JsonNode line = Json.MAPPER.readTree(json.toString());
+        assertEquals("GET\" 200 1 \"-", line.get("method").asText());
+        assertEquals("ua \u00e9", line.get("user_agent").asText());
     }
 
     /** Lines from different seconds, interleaved: each gets its own arrival second, none a neighbour's. */
