@@ -2,11 +2,14 @@ package io.moosicbox.lb.server;
 
 import io.moosicbox.lb.config.ListenerLimits;
 import io.moosicbox.lb.proxy.ClientAddress;
+import io.moosicbox.lb.proxy.HeaderLists;
 import java.util.List;
 import org.eclipse.jetty.http.HttpCompliance;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -90,6 +93,14 @@ final class ListenerHardening {
             if ((path == null ? 0 : path.length()) + (query == null ? 0 : query.length() + 1) > MAX_URI_BYTES) {
                 return refusals.refuse(request, response, callback, HttpStatus.URI_TOO_LONG_414, null);
             }
+            if (request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)
+                    && request.getConnectionMetaData().getHttpVersion() == HttpVersion.HTTP_1_0) {
+                // RFC 9112 6.1: an HTTP/1.0 message's framing is faulty with a Transfer-Encoding (a proxy in
+                // front may have read its body by length), and the connection is closed after it.
+                response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+                return refusals.refuse(request, response, callback, HttpStatus.BAD_REQUEST_400,
+                        "Transfer-Encoding in an HTTP/1.0 request");
+            }
             if (request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING) && !onlyChunked(request)) {
                 // The body is re-framed as chunked for the backend: any other coding would be dropped on the way (RFC 9112 6.1).
                 return refusals.refuse(request, response, callback, HttpStatus.NOT_IMPLEMENTED_501,
@@ -103,7 +114,7 @@ final class ListenerHardening {
         }
 
         private static boolean onlyChunked(Request request) {
-            List<String> codings = request.getHeaders().getCSV(HttpHeader.TRANSFER_ENCODING, false);
+            List<String> codings = HeaderLists.of(request.getHeaders(), HttpHeader.TRANSFER_ENCODING);
             return codings.size() == 1 && "chunked".equalsIgnoreCase(codings.get(0));
         }
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -31,7 +32,9 @@ final class PlainTextErrorHandler extends ErrorHandler {
 
     @Override
     protected void writeErrorPlain(Request request, PrintWriter writer, int code, String message, Throwable cause) {
-        String reason = message == null || message.isBlank() ? HttpStatus.getMessage(code) : message;
+        // An exception that is not an HTTP error is the balancer's own fault: its text is for the log, not the client.
+        boolean internal = cause != null && !(cause instanceof HttpException);
+        String reason = internal || message == null || message.isBlank() ? HttpStatus.getMessage(code) : message;
         writer.write(code + " " + reason + "\n");
     }
 }

@@ -109,6 +109,19 @@ class HostileInputTest {
     }
 
     /**
+     * RFC 9112 6.1: an HTTP/1.0 message with a Transfer-Encoding has faulty framing (a proxy in front
+     * may read it by its length), so it is refused and its connection closed, as nginx does.
+     */
+    @Test
+    void anHttp10RequestWithATransferEncodingIsRefusedAndItsConnectionClosed() throws Exception {
+        String answer = exchange(("POST / HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5\r\nhello\r\n0\r\n\r\n" + SMUGGLED).getBytes(StandardCharsets.ISO_8859_1));
+        assertTrue(answer.matches("(?s)HTTP/1\\.[01] 400 .*400 Transfer-Encoding in an HTTP/1\\.0 request\n"), answer);
+        assertEquals(1, count(answer, " 400 Bad Request"), "one answer, then the connection closes: " + answer);
+        assertEquals(List.of(), seen);
+    }
+
+    /**
      * A body is streamed, so a framing error inside it is found after the headers went to the
      * backend: the client gets 400 or 502 and its connection closes, the backend's request is
      * aborted, and nothing after the bad framing is ever read as a request.
