@@ -116,7 +116,10 @@ public final class Cluster {
             return lease;
         }
         PoolSettings pool = config.pool();
-        return queue.await(() -> take(request, null), abandoned, pool.queueSize(), pool.queueTimeout().toNanos());
+        // No ready backend left (the last one drained or ejected while the request waited): a 503
+        // now, as for a request that comes then, not at the end of the queue timeout.
+        return queue.await(() -> take(request, null), () -> abandoned.getAsBoolean() || available().isEmpty(),
+                pool.queueSize(), pool.queueTimeout().toNanos());
     }
 
     /** Makes the waiters whose clients left give up their place now, not when they reach the head. */

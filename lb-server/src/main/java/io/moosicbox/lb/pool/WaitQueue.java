@@ -29,12 +29,13 @@ final class WaitQueue {
 
     /**
      * @param attempt   tries to take a slot without waiting; null when every backend is full
-     * @param abandoned whether the request's client left; looked at whenever the waiter wakes, so
-     *                  that {@link #wakeAll} takes it out of the line at once
-     * @return a lease, or null when the queue is full, the wait timed out, the request was abandoned
-     *         or the thread was interrupted
+     * @param giveUp    whether waiting has become pointless (the request's client left, no backend
+     *                  is ready any more); looked at whenever the waiter wakes, so that
+     *                  {@link #wakeAll} takes it out of the line at once
+     * @return a lease, or null when the queue is full, the wait timed out, the waiter gave up or
+     *         the thread was interrupted
      */
-    Lease await(Supplier<Lease> attempt, BooleanSupplier abandoned, int capacity, long timeoutNanos) {
+    Lease await(Supplier<Lease> attempt, BooleanSupplier giveUp, int capacity, long timeoutNanos) {
         lock.lock();
         try {
             if (waiters.size() >= capacity) {
@@ -48,7 +49,7 @@ final class WaitQueue {
             try {
                 long deadline = System.nanoTime() + timeoutNanos;
                 while (true) {
-                    if (abandoned.getAsBoolean()) {
+                    if (giveUp.getAsBoolean()) {
                         return null;
                     }
                     if (waiters.peekFirst() == turn) {

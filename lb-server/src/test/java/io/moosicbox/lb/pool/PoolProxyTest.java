@@ -358,6 +358,31 @@ class PoolProxyTest {
         awaitIdle(lb);
     }
 
+    /** The last backend drained while requests wait for its slot: they get their 503 then, as a new request would. */
+    @Test
+    void queuedRequestsGiveUpWhenNoBackendIsReadyAnyMore() throws Exception {
+        TestBackend a = startBackend("a");
+        a.delayMs.set(1500);
+        LoadBalancer lb = oneSlot(a, "round_robin", 4, Duration.ofSeconds(4));
+        Cluster cluster = TestBalancer.only(lb);
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
+            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            List<Future<ContentResponse>> queued = List.of(pool.submit(() -> get(lb, "/")), pool.submit(() -> get(lb, "/")));
+            await("two queued", Duration.ofSeconds(2), () -> cluster.queued() == 2);
+            long start = System.nanoTime();
+            backend(lb, a).setState(BackendState.DRAINING);
+            for (Future<ContentResponse> f : queued) {
+                assertEquals(503, f.get(5, TimeUnit.SECONDS).getStatus());
+            }
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(ms < 1000, "503 once the backend drained, not at the 4 s queue timeout: " + ms + " ms");
+            assertEquals(200, first.get(5, TimeUnit.SECONDS).getStatus(), "the request in flight finishes");
+        }
+        assertEquals(0, cluster.queueTimeouts(), "no wait timed out");
+        awaitIdle(lb);
+    }
+
     @Test
     void aRetryNeverGoesBackToABackendItFailedOn() throws Exception {
         // Two dead backends of three, ejection off: each retry must try the one not tried yet.
