@@ -64,6 +64,11 @@ final class AllowHeader implements Filter {
             }
         };
         String allow = allowFor(req);
+        if (allow != null && "OPTIONS".equals(req.getMethod())) {
+            // The servlet library's own answer lists TRACE, which is answered 405 here.
+            ((HttpServletResponse) response).setHeader("Allow", allow);
+            return;
+        }
         if (allow != null && !List.of(allow.split(", ")).contains(req.getMethod())) {
             // TRACE echoes the request's headers, the admin token's Authorization among them; PATCH
             // and unknown methods got the servlet library's 501. What a servlet does not implement is 405.

@@ -197,6 +197,10 @@ class AdminApiTest {
             assertEquals("POST, OPTIONS", odd.headers().firstValue("Allow").orElse(""), method);
             assertTrue(!odd.body().contains("secret"), odd.body());
         }
+        HttpResponse<String> options = http.send(HttpRequest.newBuilder(admin("/api/reload")).header("Authorization", "Bearer secret")
+                .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, options.statusCode());
+        assertEquals("POST, OPTIONS", options.headers().firstValue("Allow").orElse(""), "what OPTIONS lists is what is answered");
     }
 
     /** Reloads a file that names only the second backend: the first is retired and drains. */
