@@ -544,10 +544,41 @@ public class BalancingProxyHandler extends ProxyHandler {
 
         @Override
         public void onSuccess(org.eclipse.jetty.client.Response backendResponse) {
-            if (!lastWritten) {
-                exchange.responseWritten = true;
-                super.onSuccess(backendResponse);
+            if (lastWritten) {
+                return;
             }
+            exchange.responseWritten = true;
+            if (!response.isCommitted() && !response.getHeaders().contains(HttpHeader.CONTENT_LENGTH) && bodiless(backendResponse)) {
+                // Jetty gives a response whose one write is its last the length of that write: a HEAD
+                // of a transcode (no length) would tell the client "content-length: 0". Its headers go
+                // out first, as they came, and the end after them.
+                response.write(false, BufferUtil.EMPTY_BUFFER, new Callback() {
+                    @Override
+                    public void succeeded() {
+                        BackendResponseListener.super.onSuccess(backendResponse);
+                    }
+
+                    @Override
+                    public void failed(Throwable failure) {
+                        // The last write fails the same way and ends the exchange as usual.
+                        BackendResponseListener.super.onSuccess(backendResponse);
+                    }
+
+                    @Override
+                    public InvocationType getInvocationType() {
+                        return InvocationType.NON_BLOCKING;
+                    }
+                });
+                return;
+            }
+            super.onSuccess(backendResponse);
+        }
+
+        /** An answer that never has a body (RFC 9110 6.4.1), whatever length its headers would name. */
+        private boolean bodiless(org.eclipse.jetty.client.Response backendResponse) {
+            int status = backendResponse.getStatus();
+            return HttpMethod.HEAD.is(exchange.request.getMethod()) || status == HttpStatus.NO_CONTENT_204
+                    || status == HttpStatus.NOT_MODIFIED_304;
         }
     }
 

@@ -210,6 +210,30 @@ class ForwardingTest {
         }
     }
 
+    /**
+     * A HEAD of a transcode, or a 304, answered without a length: the client is told no length
+     * either, not "content-length: 0" (the size of a track, for a player that asks with HEAD).
+     */
+    @Test
+    void aBodilessAnswerWithoutALengthGetsNoneMadeUp() throws Exception {
+        start(List.of());
+        backendAnswer = "HTTP/1.1 200 OK\r\nContent-Type: audio/flac\r\nTransfer-Encoding: chunked\r\n\r\n";
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("HEAD /track/7 HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            String head = readHead(s.getInputStream()).toLowerCase(Locale.ROOT);
+            assertTrue(head.startsWith("http/1.1 200 "), head);
+            assertFalse(head.contains("content-length"), head);
+            backendAnswer = "HTTP/1.1 304 Not Modified\r\nETag: \"7\"\r\nTransfer-Encoding: chunked\r\n\r\n";
+            // The same connection: nothing was written after the HEAD's headers that could be read as an answer.
+            s.getOutputStream().write("GET /cover/7 HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"7\"\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            String notModified = readHead(s.getInputStream()).toLowerCase(Locale.ROOT);
+            assertTrue(notModified.startsWith("http/1.1 304 "), notModified);
+            assertFalse(notModified.contains("content-length"), notModified);
+            assertFalse(notModified.contains("transfer-encoding"), notModified);
+        }
+    }
+
     @Test
     void aBackendThatAnswersGarbageCountsAsFailing() throws Exception {
         start(List.of());
