@@ -82,6 +82,13 @@ class PoolProxyTest {
                 cluster(algorithm, pool(2, queueSize, queueTimeout, 5, Duration.ofSeconds(10)), backend.url() + " max_conns=1"));
     }
 
+    /** Sends a request that takes the backend's one slot, and waits until it has it. */
+    private Future<ContentResponse> takeTheSlot(ExecutorService pool, LoadBalancer lb, TestBackend a) throws InterruptedException {
+        Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
+        await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+        return first;
+    }
+
     private LoadBalancer balancer(Duration responseHeaders, io.moosicbox.lb.config.ClusterConfig cluster) throws Exception {
         LoadBalancer lb = TestBalancer.start(responseHeaders, cluster);
         toClose.add(lb::stop);
@@ -289,8 +296,7 @@ class PoolProxyTest {
         LoadBalancer lb = oneSlot(a, "round_robin", 1, Duration.ofSeconds(3));
         Cluster cluster = TestBalancer.only(lb);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
-            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            Future<ContentResponse> first = takeTheSlot(pool, lb, a);
             long queuedAt = System.nanoTime();
             Future<ContentResponse> second = pool.submit(() -> get(lb, "/"));
             await("second queued", Duration.ofSeconds(2), () -> cluster.queued() == 1);
@@ -322,8 +328,7 @@ class PoolProxyTest {
         h2.start();
         toClose.add(h2::stop);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
-            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            Future<ContentResponse> first = takeTheSlot(pool, lb, a);
             Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
                     .get(5, TimeUnit.SECONDS);
             MetaData.Request request = new MetaData.Request("GET", HttpURI.from("http://127.0.0.1:" + lb.proxyPort() + "/"),
@@ -345,8 +350,7 @@ class PoolProxyTest {
         a.delayMs.set(1500);
         LoadBalancer lb = oneSlot(a, "least_connections", 10, Duration.ofMillis(200));
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
-            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            Future<ContentResponse> first = takeTheSlot(pool, lb, a);
             long start = System.nanoTime();
             ContentResponse waited = get(lb, "/");
             long ms = (System.nanoTime() - start) / 1_000_000;
@@ -366,8 +370,7 @@ class PoolProxyTest {
         LoadBalancer lb = oneSlot(a, "round_robin", 4, Duration.ofSeconds(4));
         Cluster cluster = TestBalancer.only(lb);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<ContentResponse> first = pool.submit(() -> get(lb, "/"));
-            await("first in flight", Duration.ofSeconds(2), () -> a.concurrent.get() == 1);
+            Future<ContentResponse> first = takeTheSlot(pool, lb, a);
             List<Future<ContentResponse>> queued = List.of(pool.submit(() -> get(lb, "/")), pool.submit(() -> get(lb, "/")));
             await("two queued", Duration.ofSeconds(2), () -> cluster.queued() == 2);
             long start = System.nanoTime();
