@@ -2,6 +2,7 @@ package io.moosicbox.lb.admin;
 
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
+import io.moosicbox.lb.server.Topology;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,7 +50,18 @@ final class BackendView {
         return all;
     }
 
-    Map<String, Object> cluster(Cluster c) {
+    /**
+     * A backend a reload or DNS took out, shown until its last request ends (DRAINING, then gone):
+     * a deploy script that removed it can wait for that as for a drain.
+     */
+    Map<String, Object> retired(Topology.Retired r) {
+        Map<String, Object> m = backend(r.cluster(), r.backend());
+        m.put("retired", true);
+        return m;
+    }
+
+    /** @param retired backends taken out of any cluster; those of this one are its {@code leaving} */
+    Map<String, Object> cluster(Cluster c, List<Topology.Retired> retired) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", c.name());
         m.put("hosts", c.config().hosts());
@@ -67,6 +79,14 @@ final class BackendView {
             backends.add(backend(c, b));
         }
         m.put("backends", backends);
+        // Not among its backends (scripts count those as the configured ones), but their requests still run.
+        List<Map<String, Object>> leaving = new ArrayList<>();
+        for (Topology.Retired r : retired) {
+            if (r.cluster().name().equals(c.name())) {
+                leaving.add(retired(r));
+            }
+        }
+        m.put("leaving", leaving);
         return m;
     }
 }

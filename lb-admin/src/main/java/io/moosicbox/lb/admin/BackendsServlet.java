@@ -43,7 +43,7 @@ final class BackendsServlet extends HttpServlet {
         if (parts.length == 0) {
             List<Map<String, Object>> all = view.backends(lb.clusters());
             for (Topology.Retired r : lb.retiredBackends()) {
-                all.add(retired(r));
+                all.add(view.retired(r));
             }
             Json.write(resp, 200, all);
             return;
@@ -66,7 +66,7 @@ final class BackendsServlet extends HttpServlet {
         }
         for (Topology.Retired r : lb.retiredBackends()) {
             if (r.backend().address().equals(parts[0])) {
-                found.add(retired(r));
+                found.add(view.retired(r));
             }
         }
         if (found.isEmpty()) {
@@ -155,16 +155,6 @@ final class BackendsServlet extends HttpServlet {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    /**
-     * A backend a reload or DNS took out, shown until its last request ends (DRAINING, then gone):
-     * a deploy script that removed it can wait for that as for a drain.
-     */
-    private Map<String, Object> retired(Topology.Retired r) {
-        Map<String, Object> m = view.backend(r.cluster(), r.backend());
-        m.put("retired", true);
-        return m;
     }
 
     /** The path after /api/backends, split: [] or [address] or [address, action]. */

@@ -2,6 +2,7 @@ package io.moosicbox.lb.admin;
 
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.server.LoadBalancer;
+import io.moosicbox.lb.server.Topology;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -23,8 +24,9 @@ final class ClustersServlet extends HttpServlet {
     @Override
     protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         List<Map<String, Object>> clusters = new ArrayList<>();
+        List<Topology.Retired> retired = lb.retiredBackends();
         for (Cluster c : lb.clusters()) {
-            clusters.add(view.cluster(c));
+            clusters.add(view.cluster(c, retired));
         }
         Json.write(resp, 200, clusters);
     }

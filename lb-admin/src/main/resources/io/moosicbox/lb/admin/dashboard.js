@@ -28,6 +28,7 @@
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null) { continue; }
       if (k === "class") { e.className = v; } else if (k.startsWith("data")) { e.setAttribute(k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), v); } else { e[k] = v; }
     }
     for (const c of children) { if (c != null) { e.append(c); } }
@@ -75,11 +76,13 @@
   }
 
   function backendRow(b, r) {
-    const buttons = el("td", { class: "actions", dataLabel: "Actions" },
-      el("button", { type: "button", textContent: "Drain", dataAction: "drain", disabled: b.state === "DRAINING" || b.state === "DRAINED", onclick: () => act(b, "drain") }),
-      el("button", { type: "button", textContent: "Enable", dataAction: "enable", disabled: b.state === "UP", onclick: () => act(b, "enable") }),
-      el("button", { type: "button", textContent: "Disable", dataAction: "disable", disabled: b.state === "DISABLED", onclick: () => act(b, "disable") }));
-    return el("tr", { dataBackend: b.cluster + "/" + b.address },
+    // A backend the configuration no longer names finishes its requests; there is nothing to change on it.
+    const buttons = b.retired ? el("td", { class: "actions", dataLabel: "Actions", textContent: "removed, finishing its requests" })
+      : el("td", { class: "actions", dataLabel: "Actions" },
+        el("button", { type: "button", textContent: "Drain", dataAction: "drain", disabled: b.state === "DRAINING" || b.state === "DRAINED", onclick: () => act(b, "drain") }),
+        el("button", { type: "button", textContent: "Enable", dataAction: "enable", disabled: b.state === "UP", onclick: () => act(b, "enable") }),
+        el("button", { type: "button", textContent: "Disable", dataAction: "disable", disabled: b.state === "DISABLED", onclick: () => act(b, "disable") }));
+    return el("tr", { dataBackend: b.cluster + "/" + b.address, dataRetired: b.retired ? "true" : null },
       el("td", { dataLabel: "Backend" }, el("strong", { textContent: b.address }),
         b.last_error ? el("div", { class: "err", textContent: b.last_error, title: "last error" }) : null),
       el("td", { dataLabel: "State" }, el("span", { class: "state " + b.state, dataState: b.state, textContent: b.state })),
@@ -103,6 +106,10 @@
         const r = rates(b, now);
         total++; if (b.state === "UP") { up++; } inflight += b.inflight;
         body.append(backendRow(b, r));
+      }
+      for (const b of c.leaving || []) {
+        inflight += b.inflight;
+        body.append(backendRow(b, rates(b, now)));
       }
       // The cluster's own counters also hold the answers no backend gave (503 with every backend out).
       const cr = rates({ cluster: c.name, address: "*", counters: c.counters }, now);

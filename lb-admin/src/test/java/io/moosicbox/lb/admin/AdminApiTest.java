@@ -267,6 +267,11 @@ class AdminApiTest {
         HttpResponse<String> single = get("/api/backends/" + one.address());
         assertEquals(200, single.statusCode(), single.body());
         assertEquals("DRAINING", json(single).get(0).get("state").asText());
+        // The dashboard's view: not among the cluster's backends, but leaving it with its request.
+        JsonNode cluster = json(get("/api/clusters")).get(0);
+        assertEquals(1, cluster.get("backends").size(), cluster.toString());
+        assertEquals(one.address(), cluster.get("leaving").get(0).get("address").asText(), cluster.toString());
+        assertEquals(1, cluster.get("leaving").get(0).get("inflight").asInt());
 
         one.release();
         two.release();
