@@ -13,12 +13,16 @@ import io.moosicbox.lb.proxy.BalancingProxyHandler;
 import io.moosicbox.lb.proxy.WebSocketUpgradeServlet;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
+import io.moosicbox.lb.tls.CertificateFiles;
 import io.moosicbox.lb.tls.CertificateInfo;
 import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
 import io.moosicbox.lb.websocket.WebSocketProxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
@@ -369,6 +373,10 @@ public final class LoadBalancer {
                 LOG.warn("{}: the certificates in use stay for now: {}", by, String.join("; ", problems));
             }
         }
+        List<String> unstartable = unstartable(next);
+        if (!unstartable.isEmpty()) {
+            return refuse(by, unstartable);
+        }
         try {
             topology.apply(next.clusters());
         } catch (RuntimeException e) {
@@ -391,6 +399,44 @@ public final class LoadBalancer {
             ConfigWarnings.of(next).forEach(w -> LOG.warn("{}: {}", by, w));
         }
         return ReloadResult.ok(restart);
+    }
+
+    /**
+     * Files of the new configuration that only a start opens (certificates when TLS was off, the
+     * backends' CA file, the access log) and that cannot be read or written now: accepted, they
+     * would wait for a restart that then exits 2 (a pod in a crash loop). Only what changed is
+     * looked at, so that a renewal caught halfway does not refuse an unrelated change.
+     */
+    private List<String> unstartable(LbConfig next) {
+        List<String> problems = new ArrayList<>();
+        if (tls == null && next.tls().enabled()) {
+            problems.addAll(CertificateFiles.check(next.tls()));
+        } else if (!Objects.equals(next.tls().backends().caFile(), config.tls().backends().caFile())) {
+            problems.addAll(CertificateFiles.checkCaFile(next.tls().backends().caFile()));
+        }
+        String log = next.accessLog().target();
+        if (next.accessLog().enabled() && !LbConfig.AccessLogConfig.STDOUT.equals(log) && !log.equals(config.accessLog().target())) {
+            String why = unwritable(log);
+            if (why != null) {
+                problems.add("ACCESS_LOG=\"" + log + "\" (access_log.target in the file): cannot open it for appending: " + why);
+            }
+        }
+        return problems;
+    }
+
+    /** Why a file cannot be appended to (without creating it: the new path takes effect at the next start), or null. */
+    private static String unwritable(String target) {
+        try {
+            Path file = Path.of(target).toAbsolutePath();
+            if (Files.exists(file)) {
+                return Files.isRegularFile(file) && Files.isWritable(file) ? null : "not a file this process may write";
+            }
+            Path dir = file.getParent();
+            return dir != null && Files.isDirectory(dir) && Files.isWritable(dir) ? null
+                    : "no folder " + dir + " that this process may create it in";
+        } catch (java.nio.file.InvalidPathException e) {
+            return e.getMessage();
+        }
     }
 
     private ReloadResult refuse(String by, List<String> problems) {

@@ -48,16 +48,22 @@ public final class CertificateFiles {
                 }
             }
         }
-        String ca = tls.backends().caFile();
-        if (ca != null) {
-            try {
-                Path file = Path.of(ca);
-                PemFiles.certificates(file, PemFiles.read(file));
-            } catch (PemException e) {
-                problems.add(named("BACKEND_CA_FILE=\"" + ca + "\" (tls.backends.ca_file in the file)", ca, e));
-            }
-        }
+        problems.addAll(checkCaFile(tls.backends().caFile()));
         return problems;
+    }
+
+    /** The backends' CA file, when one is set: one line if it cannot be read as certificates. */
+    public static List<String> checkCaFile(String ca) {
+        if (ca == null) {
+            return List.of();
+        }
+        try {
+            Path file = Path.of(ca);
+            PemFiles.certificates(file, PemFiles.read(file));
+            return List.of();
+        } catch (PemException e) {
+            return List.of(named("BACKEND_CA_FILE=\"" + ca + "\" (tls.backends.ca_file in the file)", ca, e));
+        }
     }
 
     /**

@@ -395,6 +395,35 @@ class ReloadTest {
                 .filter(l -> l.contains("reload (" + trigger + ")")).toList();
     }
 
+    /**
+     * Files that only a start opens, named by a reload that cannot read them: refused now, rather
+     * than accepted as "takes effect at the next restart" for a restart that then exits 2.
+     */
+    @Test
+    void aReloadNamingFilesTheNextStartCannotOpenIsRefused() throws Exception {
+        String a = backend("a");
+        String clusters = """
+                  - name: music
+                    backends: [%s]
+                """.formatted(a);
+        writeConfig(clusters);
+        startLb();
+        Path missing = dir.resolve("missing");
+        for (String addition : List.of(
+                "tls: { certificates: [ { cert: " + missing.resolve("cert.pem") + ", key: " + missing.resolve("key.pem") + " } ] }\n",
+                "tls: { backends: { ca_file: " + missing.resolve("ca.pem") + " } }\n",
+                "access_log: { target: " + missing.resolve("access.log") + " }\n")) {
+            Files.writeString(file, "listeners: { http: 127.0.0.1:0, admin: 127.0.0.1:0 }\n" + addition + "clusters:\n" + clusters);
+            ReloadResult r = lb.reload();
+            assertFalse(r.applied(), addition + ": " + r);
+            assertTrue(r.problems().getFirst().contains(missing.toString()), r.problems().toString());
+        }
+        // The same settings with files that exist are taken, to serve from the next start.
+        Files.writeString(file, "listeners: { http: 127.0.0.1:0, admin: 127.0.0.1:0 }\naccess_log: { target: "
+                + dir.resolve("access.log") + " }\nclusters:\n" + clusters);
+        assertTrue(lb.reload().applied());
+    }
+
     /** Without a file (variables only) a reload re-reads the certificates, here none: nothing to do, nothing wrong. */
     @Test
     void withoutASourceOrCertificatesAReloadHasNothingToDo() throws Exception {
