@@ -106,7 +106,7 @@ public final class Main {
                 out.println("# moosicbox_lb " + version() + ": configuration is valid; effective setup:");
                 out.print(ConfigPrinter.toYaml(config));
                 ConfigWarnings.of(config).forEach(w -> out.println("# warning: " + w));
-                ConfigWarnings.ofEnvironment(env).forEach(w -> out.println("# warning: " + w));
+                environmentWarnings(env, file, watchFile).forEach(w -> out.println("# warning: " + w));
                 // Settings of the environment only (no file key): shown so that --check tells all that will run.
                 out.println("# listener limits (variables only): MAX_BODY_SIZE=" + limits.maxBodyBytes()
                         + (limits.maxBodyBytes() == 0 ? " (no limit)" : "") + " MAX_CLIENT_CONNECTIONS=" + limits.maxConnections()
@@ -129,7 +129,7 @@ public final class Main {
             // Without a file a reload has nothing to re-read but the certificates (the variables are fixed
             // at start), and a broken renewal is then refused instead of taken for a file's same paths.
             ConfigSource source = configFile == null ? null : () -> ConfigLoader.load(configFile, env);
-            return serve(config, limits, ConfigWarnings.ofEnvironment(env), source, watch, watchBaseline, cli.demo(), out, err);
+            return serve(config, limits, environmentWarnings(env, file, watchFile), source, watch, watchBaseline, cli.demo(), out, err);
         } catch (Exception e) {
             err.println("moosicbox_lb: " + e);
             return EXIT_FAILURE;
@@ -188,6 +188,15 @@ public final class Main {
         } catch (UnknownHostException e) {
             problems.add(name + "=\"" + address + "\": the host name " + address.host() + " does not resolve on this machine");
         }
+    }
+
+    /** Variables that are set and do nothing. */
+    private static List<String> environmentWarnings(Map<String, String> env, Path file, boolean watchFile) {
+        List<String> warnings = new ArrayList<>(ConfigWarnings.ofEnvironment(env));
+        if (watchFile && file == null) {
+            warnings.add("LB_CONFIG_WATCH=" + env.get("LB_CONFIG_WATCH") + " has no effect without a configuration file (--config FILE or LB_CONFIG)");
+        }
+        return warnings;
     }
 
     private static int serve(LbConfig config, ListenerLimits limits, List<String> environmentWarnings, ConfigSource source, Path watch, byte[] watchBaseline, boolean demo,

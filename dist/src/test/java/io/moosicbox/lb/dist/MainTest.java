@@ -82,6 +82,15 @@ class MainTest {
         assertFalse(out.toString(StandardCharsets.UTF_8).contains("# warning"), out.toString(StandardCharsets.UTF_8));
     }
 
+    /** Watching needs a file to watch: without one the switch does nothing, and the operator expected reloads. */
+    @Test
+    void checkWarnsOfAWatchWithoutAFile() {
+        assertEquals(0, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "LB_CONFIG_WATCH", "true"), "--check"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains(
+                "# warning: LB_CONFIG_WATCH=true has no effect without a configuration file (--config FILE or LB_CONFIG)"),
+                out.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void anAccessLogThatCannotBeOpenedIsAConfigurationErrorThatSaysWhy() {
         String bad = "/nonexistent/folder/access.log";

@@ -114,6 +114,11 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
         if ((path != null && !path.isEmpty() && !path.equals("/")) || uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
             throw new IllegalArgumentException("'" + text + "' has a path, query or user; a backend is scheme://host:port only");
         }
+        String authority = uri.getRawAuthority();
+        if (port == 0 || (authority != null && authority.endsWith(":"))) {
+            // Port 0 or "host:" are typos; taken for 80, they sent every request to the wrong place without a word.
+            throw new IllegalArgumentException("'" + text + "' has no port number after ':'; expected 1..65535");
+        }
         port = port > 0 ? port : (scheme.equals("https") ? 443 : 80);
         if (port > 65535) {
             throw new IllegalArgumentException("'" + text + "' has port " + port + "; expected 1..65535");

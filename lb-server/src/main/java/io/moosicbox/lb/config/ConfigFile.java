@@ -248,8 +248,10 @@ public final class ConfigFile {
 
     private List<BackendSpec> backends(MapNode c, String path) {
         List<Node> items = list(c, "backends", path);
-        if (items.isEmpty() && !hasValue(c, "backends")) {
-            problem(c.line(), path + ".backends", "missing; every cluster needs at least one backend");
+        if (items.isEmpty()) {
+            // An empty list too: the cluster would answer 503 for ever.
+            problem(c.line(), path + ".backends", (hasValue(c, "backends") ? "empty" : "missing")
+                    + "; every cluster needs at least one backend");
         }
         List<BackendSpec> backends = new ArrayList<>();
         Map<String, Integer> seen = new HashMap<>();

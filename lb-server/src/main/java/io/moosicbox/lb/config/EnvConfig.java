@@ -157,8 +157,8 @@ public final class EnvConfig {
         // The MoosicBox form defines the whole set of clusters, replacing any from the file.
         List<ClusterConfig> clusters = new ArrayList<>(get("CLUSTERS", ClustersVariable::parse, base));
         if (backends != null) {
-            // The catch-all cluster, whatever the file named it; a file may name it "default" without "*".
-            ClusterConfig previous = clusters.stream().filter(c -> c.hosts().contains("*")).findFirst()
+            // The catch-all cluster, whatever the file named it: "*", no hosts (any host), or "default".
+            ClusterConfig previous = clusters.stream().filter(c -> c.hosts().isEmpty() || c.hosts().contains("*")).findFirst()
                     .or(() -> clusters.stream().filter(c -> c.name().equals(ClusterConfig.DEFAULT_NAME)).findFirst())
                     .orElse(null);
             ClusterConfig replacement = previous == null
@@ -289,10 +289,17 @@ public final class EnvConfig {
     }
 
     static String parseCheckPath(String s) {
-        if (!s.startsWith("/")) {
+        String path = s.trim();
+        if (!path.startsWith("/")) {
             throw new IllegalArgumentException("expected a path starting with /, such as /health");
         }
-        return s;
+        try {
+            // What the checker will send: a path that is no URI failed every check, and every backend went DOWN.
+            java.net.URI.create("http://backend" + path);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("not a valid URI path (a space or other character to percent-encode?)", e);
+        }
+        return path;
     }
 
     static String parseLogLevel(String s) {

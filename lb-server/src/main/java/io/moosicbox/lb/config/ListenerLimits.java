@@ -100,6 +100,11 @@ public record ListenerLimits(long maxBodyBytes, int maxConnections, int ratePerI
         if (!ADDRESS_OR_CIDR.matcher(entry).matches()) {
             return false;
         }
+        String address = entry.split("/", 2)[0];
+        if (!address.contains(":") && address.split("\\.", -1).length != 4) {
+            // Java reads 10.1 as 10.0.0.1: a typo would trust another address.
+            return false;
+        }
         try {
             new InetAddressSet().add(entry);
             return true;

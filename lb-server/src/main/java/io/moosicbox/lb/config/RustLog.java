@@ -14,7 +14,8 @@ final class RustLog {
         String global = null;
         String ours = null;
         String family = null;
-        for (String directive : directives.split(",")) {
+        String[] all = directives.split(",");
+        for (String directive : all) {
             String d = directive.trim().toLowerCase(Locale.ROOT);
             if (d.isEmpty()) {
                 continue;
@@ -27,9 +28,11 @@ final class RustLog {
                         ours = "trace";
                     } else if (d.startsWith("moosicbox")) {
                         family = "trace";
-                    } else {
+                    } else if (all.length == 1) {
+                        // Alone, a word that is no level is a typo (RUST_LOG=warning), not another crate.
                         return null;
                     }
+                    // Another crate's target (RUST_LOG=info,hyper): valid for env_logger, nothing of ours.
                     continue;
                 }
                 global = level(d);

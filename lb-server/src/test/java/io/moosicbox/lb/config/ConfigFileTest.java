@@ -297,4 +297,30 @@ class ConfigFileTest {
         assertNull(c.admin().token());
         assertEquals(HealthCheckConfig.defaults(), c.clusters().getFirst().healthCheck());
     }
+
+    /** A cluster without hosts takes any host: it is the one BACKEND_SERVERS fills, not a second one that gets nothing. */
+    @Test
+    void backendServersFillsACatchAllClusterWithoutHosts(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("lb.yaml");
+        Files.writeString(f, """
+                clusters:
+                  - name: main
+                    backends: [http://10.0.0.1:8001]
+                """);
+        LbConfig c = ConfigLoader.load(f, Map.of("BACKEND_SERVERS", "http://10.0.0.4:80"));
+        assertEquals(List.of("main"), c.clusters().stream().map(ClusterConfig::name).toList());
+        assertEquals(List.of("10.0.0.4:80"), c.clusters().get(0).backends().stream().map(BackendSpec::address).toList());
+    }
+
+    @Test
+    void anEmptyBackendListIsAnError(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("lb.yaml");
+        Files.writeString(f, """
+                clusters:
+                  - name: main
+                    backends: []
+                """);
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(f, Map.of()));
+        assertTrue(e.getMessage().contains("clusters[0].backends: empty; every cluster needs at least one backend"), e.getMessage());
+    }
 }

@@ -226,9 +226,39 @@ class EnvConfigTest {
         "off, error",
         "'moosicbox_load_balancer=warn,moosicbox_middleware=trace', warn",
         "'moosicbox_middleware=trace,moosicbox_load_balancer=warn', warn",
-        "'moosicbox_middleware=debug', debug"})
+        "'moosicbox_middleware=debug', debug",
+        "'info,hyper', info",
+        "'hyper,moosicbox_load_balancer=debug', debug"})
     void rustLogSetsOurLevel(String rustLog, String level) throws Exception {
         assertEquals(level, load(Map.of("BACKEND_SERVERS", "a:1", "RUST_LOG", rustLog)).logLevel());
+    }
+
+    /** Alone, a word that is no level is a typo, not another crate's target. */
+    @Test
+    void aRustLogThatIsOnlyAWordIsRefused() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1", "RUST_LOG", "warning")));
+        assertTrue(e.getMessage().contains("RUST_LOG=\"warning\""), e.getMessage());
+    }
+
+    /** Values that looked valid and were not: each one sent traffic nowhere, or trusted another address. */
+    @Test
+    void valuesThatWouldMisdirectAreRefused() {
+        for (String backends : new String[] {"127.0.0.1:0", "127.0.0.1:", "http://a.example.com:/"}) {
+            ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", backends)), backends);
+            assertTrue(e.getMessage().contains("no port number after ':'"), e.getMessage());
+        }
+        ConfigException path = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1", "HEALTH_CHECK_PATH", "/he alth")));
+        assertTrue(path.getMessage().contains("HEALTH_CHECK_PATH=\"/he alth\": not a valid URI path"), path.getMessage());
+        for (String proxies : new String[] {"10.1", "1.2.3", "10.1/8"}) {
+            ConfigException e = assertThrows(ConfigException.class, () -> ListenerLimits.fromEnv(Map.of("TRUSTED_PROXIES", proxies)), proxies);
+            assertTrue(e.getMessage().contains("TRUSTED_PROXIES=\"" + proxies + "\""), e.getMessage());
+        }
+    }
+
+    /** A trailing space, as an env file or a Kubernetes value easily carries, is trimmed like every other variable's. */
+    @Test
+    void aHealthCheckPathIsTrimmed() throws Exception {
+        assertEquals("/health", load(Map.of("BACKEND_SERVERS", "a:1", "HEALTH_CHECK_PATH", "/health ")).clusters().get(0).healthCheck().path());
     }
 
     @Test
