@@ -57,7 +57,8 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         Request client = ServletContextRequest.getServletContextRequest(request);
         Router.Route route = router.get().route(ForwardedHeaders.hostOf(client), ForwardedHeaders.routingPath(client));
         Cluster cluster = route.cluster();
-        Lease lease = null;
+        WebSocketProxy.Upgrade upgrade = null;
+        Lease lease;
         RequestInfo info;
         if (cluster == null) {
             refuse(response, route.miss().status(), route.miss().reason());
@@ -72,9 +73,9 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
                         tried.add(failed);
                         return cluster.tryAcquire(retryInfo, tried);
                     });
-            lease = webSockets.upgrade(request, response, lease, client.getHttpURI().getPathQuery(), forwarded, retry);
+            upgrade = webSockets.upgrade(request, response, lease, client.getHttpURI().getPathQuery(), forwarded, retry);
         }
-        report(client, response, cluster, lease, start);
+        report(client, response, cluster, upgrade, start);
     }
 
     private static void refuse(HttpServletResponse response, int status, String reason) throws IOException {
@@ -87,7 +88,7 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         PlainTextError.writeBody(response, status, reason);
     }
 
-    private void report(Request client, HttpServletResponse response, Cluster cluster, Lease lease, long start) {
+    private void report(Request client, HttpServletResponse response, Cluster cluster, WebSocketProxy.Upgrade upgrade, long start) {
         ExchangeListener l = listener;
         if (l == ExchangeListener.NONE) {
             return;
@@ -96,7 +97,8 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
             int status = response.getStatus();
             l.onComplete(Exchange.of(client, ClientAddress.of(client, trustedProxies), status,
                     Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
-                    cluster, lease, start, -1, 0,
+                    cluster, upgrade == null ? null : upgrade.lease(), start, upgrade == null ? -1 : upgrade.upstreamNanos(),
+                    upgrade == null ? 0 : upgrade.retries(),
                     status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504, Exchange.End.COMPLETE));
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);

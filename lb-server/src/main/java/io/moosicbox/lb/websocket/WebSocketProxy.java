@@ -179,9 +179,10 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      * @param pathQuery the client's request target, which every backend tried gets
      * @param forwarded the forwarding headers the backend gets
      * @param retry     the next backend when one could not be reached, as for plain requests
-     * @return the lease of the backend tried last: the one serving the session, or the last to refuse
+     * @return the backend tried last (the one serving the session, or the last to refuse), the
+     *     retries and the backend's handshake time, for the access log
      */
-    public Lease upgrade(HttpServletRequest request, HttpServletResponse response, Lease lease, String pathQuery,
+    public Upgrade upgrade(HttpServletRequest request, HttpServletResponse response, Lease lease, String pathQuery,
                        HttpFields forwarded, Retry retry) throws IOException {
         URI backendUri;
         try {
@@ -189,12 +190,19 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         } catch (UncheckedIOException e) {
             lease.release(true);
             refuse(response, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve", Map.of());
-            return lease;
+            return new Upgrade(lease, 0, -1);
         }
         if (backendUri == null) {
             lease.release(false);
             refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of());
-            return lease;
+            return new Upgrade(lease, 0, -1);
+        }
+        if (!validHandshake(request)) {
+            // Refused here, before Jetty's container: it answered some of these itself and logged a
+            // WARN for each (a blocking callback it left incomplete), which anyone could repeat at will.
+            lease.release(false);
+            refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of());
+            return new Upgrade(lease, 0, -1);
         }
         Handshake handshake = new Handshake(request, lease, pathQuery, backendUri, forwarded, retry);
         JettyWebSocketServerContainer container = JettyWebSocketServerContainer.getContainer(request.getServletContext());
@@ -211,7 +219,23 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         } else if (handshake.refusal != 0) {
             refuse(response, handshake.refusal, handshake.refusalReason, handshake.refusalHeaders);
         }
-        return handshake.lease();
+        return new Upgrade(handshake.lease(), handshake.retries, handshake.upstreamNanos);
+    }
+
+    /**
+     * What {@link #upgrade} did, for the access log.
+     *
+     * @param lease         the backend tried last: the one serving the session, or the last to refuse
+     * @param retries       how many other backends were tried after one that could not be reached
+     * @param upstreamNanos the handshake with the backend tried last; -1 when none was tried
+     */
+    public record Upgrade(Lease lease, int retries, long upstreamNanos) {}
+
+    /** What Jetty's container asks of a handshake (RFC 6455 4.2.1): HTTP/1.1, version 13, a key. */
+    static boolean validHandshake(HttpServletRequest request) {
+        String key = request.getHeader("Sec-WebSocket-Key");
+        return "HTTP/1.1".equals(request.getProtocol()) && "13".equals(request.getHeader("Sec-WebSocket-Version"))
+                && key != null && !key.isBlank();
     }
 
     /**
@@ -298,6 +322,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         private URI backendUri;
         private WebSocketTunnel tunnel;
         private int retries;
+        private long upstreamNanos = -1;
         // Why the backend tried last gave no session: one never reached may be replaced by another.
         private Throwable lastFailure;
         private int refusal;
@@ -373,6 +398,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             }
             CompletableFuture<Session> connecting;
             Session backend;
+            long began = System.nanoTime();
             try {
                 connecting = client.connect(tunnel.backendSide(), backendRequest, this);
             } catch (IOException | RuntimeException e) {
@@ -383,14 +409,17 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
                 long bound = timeouts.connect().toMillis() + (headersTimeout > 0 ? headersTimeout : 3_600_000L) + 5_000;
                 backend = connecting.get(bound, TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
+                upstreamNanos = System.nanoTime() - began;
                 return refused(e.getCause());
             } catch (TimeoutException | InterruptedException e) {
+                upstreamNanos = System.nanoTime() - began;
                 connecting.thenAccept(Session::disconnect);
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }
                 return refused(new TimeoutException("no WebSocket handshake from the backend in time"));
             }
+            upstreamNanos = System.nanoTime() - began;
             if (!registry.add(tunnel)) {
                 backend.close(StatusCode.SHUTDOWN, "the balancer is shutting down", Callback.NOOP);
                 refusal = HttpStatus.SERVICE_UNAVAILABLE_503;

@@ -317,11 +317,34 @@ class WebSocketProxyTest {
         Backend refusing = lb.clusters().getFirst().backends().getFirst();
         assertTrue(refusing.failures() >= 1, "the refusing backend's failures are counted: " + refusing.failures());
         assertTrue(refusing.retries() >= 1, "and the handshakes it refused went on: " + refusing.retries());
+        // The access log says so too, as for plain requests, with the backend's part of the time.
+        TestBalancer.await("four handshakes reported", Duration.ofSeconds(5), () -> exchanges.size() == 4);
+        assertEquals(refusing.retries(), exchanges.stream().mapToInt(Exchange::retries).sum(), exchanges.toString());
+        assertTrue(exchanges.stream().allMatch(e -> e.upstreamNanos() > 0), exchanges.toString());
+    }
+
+    /** Handshakes Jetty's container would refuse get the balancer's own 400, before a backend is asked. */
+    @Test
+    void anInvalidClientHandshakeIsRefusedBeforeTheBackendIsAsked() throws Exception {
+        startLb();
+        for (String headers : List.of("Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+                "Sec-WebSocket-Version: 13\r\n")) {
+            try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + headers + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                String raw = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertTrue(raw.startsWith("HTTP/1.1 400 ") && raw.endsWith("\r\n\r\n400 not a valid WebSocket handshake\n"), raw);
+            }
+        }
+        assertTrue(backend.sessions.isEmpty(), "no session was opened on the backend");
+        awaitNoneInFlight();
     }
 
     private void startLbOn(String backendUrl) throws Exception {
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
                 "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl)));
+        lb.setExchangeListener(exchanges::add);
         lb.start();
     }
 
