@@ -111,8 +111,9 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
             port = m.group(3) == null ? -1 : Integer.parseInt(m.group(3));
         }
         String path = uri.getRawPath();
-        if ((path != null && !path.isEmpty() && !path.equals("/")) || uri.getRawQuery() != null || uri.getRawUserInfo() != null) {
-            throw new IllegalArgumentException("'" + text + "' has a path, query or user; a backend is scheme://host:port only");
+        if ((path != null && !path.isEmpty() && !path.equals("/")) || uri.getRawQuery() != null || uri.getRawUserInfo() != null
+                || uri.getRawFragment() != null) {
+            throw new IllegalArgumentException("'" + text + "' has a path, query, fragment or user; a backend is scheme://host:port only");
         }
         String authority = uri.getRawAuthority();
         if (port == 0 || (authority != null && authority.endsWith(":"))) {

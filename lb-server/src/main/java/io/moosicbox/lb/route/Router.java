@@ -84,6 +84,11 @@ public final class Router {
             Route route = new Route(c, null);
             if (c.name().equals(SOLVER)) {
                 solverRoute = route;
+                if (c.config().hosts().isEmpty()) {
+                    // Routed by its challenge path whatever the host; under "*" it became the fallback
+                    // of unknown hosts, which then got 404 instead of 421.
+                    continue;
+                }
             }
             List<String> hosts = c.config().hosts().isEmpty() ? List.of("*") : c.config().hosts();
             List<String> paths = c.config().paths().isEmpty() ? List.of("/") : c.config().paths();

@@ -247,6 +247,8 @@ class EnvConfigTest {
             ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", backends)), backends);
             assertTrue(e.getMessage().contains("no port number after ':'"), e.getMessage());
         }
+        ConfigException fragment = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "http://127.0.0.1:8001#x")));
+        assertTrue(fragment.getMessage().contains("has a path, query, fragment or user"), fragment.getMessage());
         ConfigException path = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1", "HEALTH_CHECK_PATH", "/he alth")));
         assertTrue(path.getMessage().contains("HEALTH_CHECK_PATH=\"/he alth\": not a valid URI path"), path.getMessage());
         for (String proxies : new String[] {"10.1", "1.2.3", "10.1/8"}) {

@@ -117,6 +117,17 @@ class RouterTest {
         assertTrue(r.hasSolver());
     }
 
+    /** The MoosicBox set-up (CLUSTERS='music.example.com:...;solver:...'): an unknown host is still a 421, not a 404. */
+    @Test
+    void aSolverWithoutHostsIsNoFallbackForUnknownHosts() {
+        Router r = new Router(List.of(
+                cluster("music", List.of("music.example.com"), List.of("/")),
+                cluster("solver", List.of(), List.of(Router.ACME_CHALLENGE_PREFIX))));
+        assertEquals("UNKNOWN_HOST", to(r, "other.example.com", "/"));
+        assertEquals("solver", to(r, "other.example.com", "/.well-known/acme-challenge/t"));
+        assertEquals("music", to(r, "music.example.com", "/x"));
+    }
+
     @Test
     void acmeChallengeWithoutSolverRoutesNormally() {
         Router r = new Router(List.of(cluster("music", List.of("music.example.com"), List.of())));
