@@ -300,9 +300,8 @@ class ConfigFileTest {
 
     /** A cluster without hosts takes any host: it is the one BACKEND_SERVERS fills, not a second one that gets nothing. */
     @Test
-    void backendServersFillsACatchAllClusterWithoutHosts(@TempDir Path dir) throws Exception {
-        Path f = dir.resolve("lb.yaml");
-        Files.writeString(f, """
+    void backendServersFillsACatchAllClusterWithoutHosts() throws Exception {
+        Path f = write("""
                 clusters:
                   - name: main
                     backends: [http://10.0.0.1:8001]
@@ -313,9 +312,8 @@ class ConfigFileTest {
     }
 
     @Test
-    void anEmptyBackendListIsAnError(@TempDir Path dir) throws Exception {
-        Path f = dir.resolve("lb.yaml");
-        Files.writeString(f, """
+    void anEmptyBackendListIsAnError() throws Exception {
+        Path f = write("""
                 clusters:
                   - name: main
                     backends: []
