@@ -95,6 +95,9 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         // Cookies are per client: a shared store would hand one user's cookies to the next.
         http.setHttpCookieStore(new HttpCookieStore.Empty());
         http.setUserAgentField(null);
+        // A backend's redirect is its answer, not an address to connect to: followed, it bridged the
+        // client to whatever host the Location named, outside the backend list.
+        http.setFollowRedirects(false);
         http.setMaxRequestHeadersSize(BalancingProxyHandler.MAX_BACKEND_REQUEST_HEADER_BYTES);
         client = new WebSocketClient(http);
         client.setIdleTimeout(config.idleTimeout());

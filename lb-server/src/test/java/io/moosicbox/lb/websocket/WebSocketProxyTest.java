@@ -2,6 +2,7 @@ package io.moosicbox.lb.websocket;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -321,6 +322,41 @@ class WebSocketProxyTest {
         TestBalancer.await("four handshakes reported", Duration.ofSeconds(5), () -> exchanges.size() == 4);
         assertEquals(refusing.retries(), exchanges.stream().mapToInt(Exchange::retries).sum(), exchanges.toString());
         assertTrue(exchanges.stream().allMatch(e -> e.upstreamNanos() > 0), exchanges.toString());
+    }
+
+    /** A backend's redirect of a handshake is never followed to a host outside the backend list. */
+    @Test
+    void aRedirectOfTheHandshakeIsNotFollowed() throws Exception {
+        try (java.net.ServerSocket elsewhere = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+             java.net.ServerSocket redirecting = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.atomic.AtomicInteger reachedElsewhere = new java.util.concurrent.atomic.AtomicInteger();
+            Thread.ofVirtual().start(() -> {
+                while (!elsewhere.isClosed()) {
+                    try (Socket s = elsewhere.accept()) {
+                        reachedElsewhere.incrementAndGet();
+                    } catch (java.io.IOException closed) {
+                        return;
+                    }
+                }
+            });
+            Thread.ofVirtual().start(() -> {
+                while (!redirecting.isClosed()) {
+                    try (Socket s = redirecting.accept()) {
+                        s.getOutputStream().write(("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:" + elsewhere.getLocalPort()
+                                + "/ws\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        s.getOutputStream().flush();
+                        Thread.sleep(200);
+                    } catch (java.io.IOException | InterruptedException closed) {
+                        return;
+                    }
+                }
+            });
+            startLbOn("http://127.0.0.1:" + redirecting.getLocalPort());
+            String raw = rawUpgrade("/ws");
+            assertFalse(raw.startsWith("HTTP/1.1 101 "), raw);
+            Thread.sleep(300);
+            assertEquals(0, reachedElsewhere.get(), "the balancer connected to the Location: " + raw);
+        }
     }
 
     /** Handshakes Jetty's container would refuse get the balancer's own 400, before a backend is asked. */
