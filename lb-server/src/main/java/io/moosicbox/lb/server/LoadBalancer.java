@@ -116,6 +116,7 @@ public final class LoadBalancer {
         http.setSendXPoweredBy(false);
         http.setIdleTimeout(config.timeouts().idle().toMillis());
         ListenerHardening.configure(http);
+        http.addCustomizer(new Http10ExpectIgnored());
         HTTP2CServerConnectionFactory h2c = new H2cConnectionFactory(http);
         // WebSocket over HTTP/2 (RFC 8441) is not bridged: advertised, browsers would open /ws that way and get 501.
         h2c.setConnectProtocolEnabled(false);
@@ -126,6 +127,7 @@ public final class LoadBalancer {
 
         HttpConfiguration adminHttp = new HttpConfiguration();
         adminHttp.setSendServerVersion(false);
+        adminHttp.addCustomizer(new Http10ExpectIgnored());
         adminConnector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(adminHttp));
         adminConnector.setName(ADMIN_CONNECTOR);
         listenOn(adminConnector, config.listeners().admin());

@@ -1,6 +1,8 @@
 package io.moosicbox.lb.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.PoolSettings;
@@ -12,6 +14,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -31,6 +34,8 @@ class ExpectContinueTest {
     private ServerSocket backend;
     private LoadBalancer lb;
     private final AtomicInteger bodyBytesSeen = new AtomicInteger(-1);
+    /** The request head the backend got last. */
+    private volatile String backendHead;
     /** When the backend sends its 100, after the headers; -1 for never. */
     private volatile long continueAfterMs = -1;
 
@@ -67,6 +72,41 @@ class ExpectContinueTest {
         uploadAfterAbout(0);
     }
 
+    /**
+     * RFC 9110 10.1.1: a server ignores a 100-continue expectation in an HTTP/1.0 request and must
+     * not send it a 100, which such a client would take for the answer. The client here sends its
+     * body late, after longer than the balancer waits for a backend's 100.
+     */
+    @Test
+    void anHttp10ClientGetsNoContinueAndTheBackendNoExpectation() throws Exception {
+        try (Socket client = new Socket("127.0.0.1", lb.proxyPort())) {
+            OutputStream out = client.getOutputStream();
+            InputStream in = client.getInputStream();
+            out.write(("POST /upload HTTP/1.0\r\nHost: music.test\r\nContent-Length: " + BODY
+                    + "\r\nExpect: 100-continue\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (backendHead == null && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(backendHead != null, "the backend got the request's headers before its body");
+            assertFalse(backendHead.toLowerCase().contains("expect:"), "no expectation is passed on: " + backendHead);
+
+            // Longer than the balancer waits for a backend's 100 before it reads the body anyway.
+            client.setSoTimeout(1_500);
+            assertThrows(SocketTimeoutException.class, in::read, "nothing is sent to the client before its body");
+
+            client.setSoTimeout(10_000);
+            byte[] body = new byte[BODY];
+            Arrays.fill(body, (byte) 'x');
+            out.write(body);
+            out.flush();
+            String head = readHead(in);
+            assertTrue(head.matches("(?s)HTTP/1\\.[01] 200 .*"), "the backend's answer first: " + head);
+            assertEquals(BODY, bodyBytesSeen.get(), "the backend got the whole body");
+        }
+    }
+
     /** Uploads with Expect: 100-continue, and checks that the balancer's 100 came after about {@code continueMs}. */
     private void uploadAfterAbout(long continueMs) throws Exception {
         try (Socket client = new Socket("127.0.0.1", lb.proxyPort())) {
@@ -101,6 +141,10 @@ class ExpectContinueTest {
                 s.setSoTimeout(20_000);
                 InputStream in = s.getInputStream();
                 String head = readHead(in);
+                if (!head.isEmpty()) {
+                    // not a health check's bare connect
+                    backendHead = head;
+                }
                 if (continueAfterMs >= 0) {
                     Thread.sleep(continueAfterMs);
                     s.getOutputStream().write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
