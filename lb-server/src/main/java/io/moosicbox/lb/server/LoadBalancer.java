@@ -10,6 +10,7 @@ import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.health.HealthChecker;
 import io.moosicbox.lb.proxy.BalancingProxyHandler;
+import io.moosicbox.lb.proxy.Http1ConnectionFactory;
 import io.moosicbox.lb.proxy.WebSocketUpgradeServlet;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
@@ -120,7 +121,7 @@ public final class LoadBalancer {
         HTTP2CServerConnectionFactory h2c = new H2cConnectionFactory(http);
         // WebSocket over HTTP/2 (RFC 8441) is not bridged: advertised, browsers would open /ws that way and get 501.
         h2c.setConnectProtocolEnabled(false);
-        proxyConnector = new ServerConnector(server, -1, SELECTORS, new HttpConnectionFactory(http), h2c);
+        proxyConnector = new ServerConnector(server, -1, SELECTORS, new Http1ConnectionFactory(http), h2c);
         proxyConnector.setName(PROXY_CONNECTOR);
         listenOn(proxyConnector, config.listeners().http());
         proxyConnector.setIdleTimeout(config.timeouts().idle().toMillis());

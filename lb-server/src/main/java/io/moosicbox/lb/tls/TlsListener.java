@@ -2,6 +2,7 @@ package io.moosicbox.lb.tls;
 
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.proxy.Http1ConnectionFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -92,7 +93,7 @@ public final class TlsListener extends ContainerLifeCycle {
         // No SNI check: clients that connect by IP address get the default certificate and an answer.
         https.addCustomizer(new SecureRequestCustomizer(false, false, hsts > 0 ? hsts : -1, false));
 
-        HttpConnectionFactory http11 = new HttpConnectionFactory(https);
+        HttpConnectionFactory http11 = new Http1ConnectionFactory(https);
         HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(https);
         // WebSocket over HTTP/2 (RFC 8441) is not bridged: advertised, Chrome and Firefox open wss:// that way and get 501.
         h2.setConnectProtocolEnabled(false);

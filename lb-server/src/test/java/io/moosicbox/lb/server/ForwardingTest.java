@@ -31,6 +31,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What crosses the proxy besides the body: forwarding headers by trust, hop-by-hop headers both
@@ -266,6 +268,42 @@ class ForwardingTest {
             s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             assertTrue(answer.startsWith("HTTP/1.1 502 "), answer);
+        }
+    }
+
+    /**
+     * RFC 9110 7.8: a server that does not take an upgrade ignores it. Without {@code Connection:
+     * Upgrade} (RFC 9110 7.6.1 makes Upgrade a connection option) or without a valid
+     * {@code HTTP2-Settings} (RFC 7540 3.2.1) there is no h2c upgrade: the request is served over
+     * HTTP/1.1, and the backend gets no Upgrade (hop-by-hop).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "Upgrade: h2c\r\n",
+        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n",
+        "Upgrade: h2c\r\nConnection: Upgrade\r\n",
+        "Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: *not base64*\r\n",
+        "Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABk\r\nHTTP2-Settings: AAMAAABk\r\n",
+        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+    })
+    void anUpgradeNotTakenIsIgnored(String upgrade) throws Exception {
+        start(List.of());
+        String answer = ask("GET / HTTP/1.1\r\nHost: x\r\n" + upgrade + "X-End: 1\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 200 ") && answer.endsWith("backend"), answer);
+        String head = heads.getFirst().toLowerCase(Locale.ROOT);
+        assertFalse(head.contains("upgrade"), head);
+        assertTrue(head.contains("x-end: 1"), head);
+    }
+
+    @Test
+    void aCompleteH2cUpgradeIsStillTaken() throws Exception {
+        start(List.of());
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                    + "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            String head = readHead(s.getInputStream());
+            assertTrue(head.startsWith("HTTP/1.1 101 "), head);
         }
     }
 

@@ -410,6 +410,15 @@ class TlsListenerTest {
         assertTrue(out.contains("path=/old"), out);
     }
 
+    /** RFC 9110 7.8: an Upgrade without the upgrade connection option is ignored here too, not a 400. */
+    @Test
+    void anUpgradeWithoutTheConnectionOptionIsIgnored() throws Exception {
+        LoadBalancer lb = start(certEnv(TestCerts.selfSigned(dir, "a.test", TestCerts.KeyForm.EC_SEC1)));
+        String out = Tools.ok(null, "curl", "-sS", "-k", "--http1.1", "-H", "Upgrade: h2c", "-w", " %{http_code}",
+                "https://127.0.0.1:" + lb.tlsPort() + "/u");
+        assertTrue(out.contains("path=/u") && out.endsWith(" 200"), out);
+    }
+
     @Test
     void redirectHttpAndHsts() throws Exception {
         TestCerts.Pair a = TestCerts.selfSigned(dir, "a.test", TestCerts.KeyForm.EC_SEC1);
