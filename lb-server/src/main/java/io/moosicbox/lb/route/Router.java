@@ -150,7 +150,7 @@ public final class Router {
 
     /**
      * @param host the Host header or authority, any case, with or without a port; may be null
-     * @param path the request path, starting with /
+     * @param path the request path, starting with /; or {@code *}, the asterisk form of OPTIONS
      */
     public Route route(String host, String path) {
         if (solver != null && isAcmeChallenge(path)) {
@@ -164,6 +164,11 @@ public final class Router {
         if (r == null && table != fallback && fallback != null) {
             // A host with routes for some paths still reaches the fallback for the others.
             r = fallback.match(path);
+        }
+        if (r == null && "*".equals(path)) {
+            // OPTIONS * (RFC 9112 3.2.4) asks about the server, not a resource: it goes where the host's
+            // root goes, as HAProxy sends it to the host's backend. Checked on a miss only.
+            return route(host, "/");
         }
         return r != null ? r : NO_PATH;
     }

@@ -95,6 +95,20 @@ class RouterTest {
         assertEquals("UNKNOWN_HOST", to(noStar, "x.example.com", "/api"));
     }
 
+    /** OPTIONS * (RFC 9112 3.2.4) asks about the server: it goes where the host's root goes, as HAProxy sends it to the host's backend. */
+    @Test
+    void theAsteriskGoesWhereTheHostsRootGoes() {
+        Router r = new Router(List.of(
+                cluster("root", List.of("m.example.com"), List.of("/")),
+                cluster("api", List.of("m.example.com"), List.of("/api")),
+                cluster("other", List.of("o.example.com"), List.of("/api")),
+                cluster("default", List.of("*"), List.of("/"))));
+        assertEquals("root", to(r, "m.example.com", "*"));
+        assertEquals("default", to(r, "o.example.com", "*"), "a host without a root falls back like any path");
+        assertEquals("default", to(r, "x.example.com", "*"));
+        assertEquals("NO_PATH", to(new Router(List.of(cluster("api", List.of(), List.of("/api")))), "m.example.com", "*"));
+    }
+
     @Test
     void noHostsMeansAnyHostAndNoPathsMeansEveryPath() {
         Router r = new Router(List.of(cluster("only", List.of(), List.of())));

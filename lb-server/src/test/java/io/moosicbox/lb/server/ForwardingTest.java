@@ -307,6 +307,15 @@ class ForwardingTest {
         }
     }
 
+    /** As HAProxy does, OPTIONS * goes to a backend of the host's cluster, in asterisk form. */
+    @Test
+    void optionsAsteriskIsForwardedAsItIs() throws Exception {
+        start(List.of());
+        String answer = ask("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 200 ") && answer.endsWith("backend"), answer);
+        assertTrue(heads.getFirst().startsWith("OPTIONS * HTTP/1.1\r\n"), heads.getFirst());
+    }
+
     @Test
     void interimAnswersGoToHttp11ClientsOnly() throws Exception {
         start(List.of());
