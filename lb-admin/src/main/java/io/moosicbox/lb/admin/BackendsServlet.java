@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * {@code GET /api/backends}, {@code GET /api/backends/{address}} and
  * {@code POST /api/backends/{address}/drain|enable|disable[?cluster=NAME]}.
  */
-final class BackendsServlet extends HttpServlet {
+final class BackendsServlet extends HttpServlet implements PathMethods {
     private static final Logger LOG = LoggerFactory.getLogger(BackendsServlet.class);
     private static final List<String> ACTIONS = List.of("drain", "enable", "disable");
 
@@ -49,7 +49,6 @@ final class BackendsServlet extends HttpServlet {
             return;
         }
         if (parts.length == 2 && ACTIONS.contains(parts[1])) {
-            resp.setHeader("Allow", "POST");
             Json.error(resp, 405, parts[1] + " is a change: use POST");
             return;
         }
@@ -81,7 +80,6 @@ final class BackendsServlet extends HttpServlet {
         String[] parts = parts(req);
         if (parts.length != 2) {
             if (parts.length <= 1) {
-                resp.setHeader("Allow", "GET");
                 Json.error(resp, 405, "POST /api/backends/{address}/drain, enable or disable");
             } else {
                 Json.error(resp, 404, "no such endpoint: " + req.getRequestURI()
@@ -155,6 +153,15 @@ final class BackendsServlet extends HttpServlet {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    @Override
+    public String allowed(HttpServletRequest req) {
+        String[] parts = parts(req);
+        if (parts.length <= 1) {
+            return "GET, HEAD, OPTIONS";
+        }
+        return parts.length == 2 && ACTIONS.contains(parts[1]) ? "POST, OPTIONS" : null;
     }
 
     /** The path after /api/backends, split: [] or [address] or [address, action]. */

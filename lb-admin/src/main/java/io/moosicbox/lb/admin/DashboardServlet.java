@@ -12,7 +12,7 @@ import java.util.Map;
  * The dashboard at {@code GET /} (a page, its script and its style, all from this jar: nothing
  * outside is reachable from many admin networks), and JSON 404 for every path no endpoint has.
  */
-final class DashboardServlet extends HttpServlet {
+final class DashboardServlet extends HttpServlet implements PathMethods {
     private record Asset(String contentType, byte[] bytes) {}
 
     private final Map<String, Asset> assets = Map.of(
@@ -40,11 +40,15 @@ final class DashboardServlet extends HttpServlet {
     @Override
     protected void doPost(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         if (assets.containsKey(req.getRequestURI())) {
-            resp.setHeader("Allow", "GET, HEAD");
             Json.error(resp, 405, "method POST is not allowed here");
         } else {
             Json.error(resp, 404, "no such endpoint: " + req.getRequestURI());
         }
+    }
+
+    @Override
+    public String allowed(HttpServletRequest req) {
+        return assets.containsKey(req.getRequestURI()) ? "GET, HEAD, OPTIONS" : null;
     }
 
     private static byte[] load(String name) {

@@ -167,7 +167,7 @@ class AdminApiTest {
         assertEquals(404, json(unknown).get("status").asInt());
         HttpResponse<String> getChange = get("/api/backends/" + one.address() + "/drain");
         assertEquals(405, getChange.statusCode());
-        assertEquals("POST", getChange.headers().firstValue("Allow").orElse(""));
+        assertEquals("POST, OPTIONS", getChange.headers().firstValue("Allow").orElse(""));
         json(getChange);
         HttpResponse<String> postMetrics = post("/metrics", null);
         assertEquals(405, postMetrics.statusCode());
@@ -183,7 +183,7 @@ class AdminApiTest {
         json(postHealth);
         HttpResponse<String> postBackend = post("/api/backends/" + one.address(), null);
         assertEquals(405, postBackend.statusCode(), "the backend exists; only the method is wrong");
-        assertEquals("GET", postBackend.headers().firstValue("Allow").orElse(""));
+        assertEquals("GET, HEAD, OPTIONS", postBackend.headers().firstValue("Allow").orElse(""));
         json(postBackend);
         HttpResponse<String> badAction = post("/api/backends/" + one.address() + "/explode", null);
         assertEquals(404, badAction.statusCode());
@@ -201,6 +201,47 @@ class AdminApiTest {
                 .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, options.statusCode());
         assertEquals("POST, OPTIONS", options.headers().firstValue("Allow").orElse(""), "what OPTIONS lists is what is answered");
+    }
+
+    /**
+     * Allow (RFC 9110 10.2.1) names the methods of the path asked, not of the servlet that serves
+     * it: a change path takes POST only, a backend's path GET only; a path with no endpoint has none.
+     */
+    @Test
+    void allowNamesTheMethodsOfThePath() throws Exception {
+        start(Map.of());
+        String drain = "/api/backends/" + one.address() + "/drain";
+        for (String method : List.of("GET", "HEAD", "PUT", "DELETE", "TRACE")) {
+            HttpResponse<String> wrong = send(method, drain);
+            assertEquals(405, wrong.statusCode(), method);
+            assertEquals("POST, OPTIONS", wrong.headers().firstValue("Allow").orElse(""), method);
+        }
+        Map<String, String> options = Map.of(
+                drain, "POST, OPTIONS",
+                "/api/backends/" + one.address(), "GET, HEAD, OPTIONS",
+                "/api/backends", "GET, HEAD, OPTIONS",
+                "/api/reload", "POST, OPTIONS",
+                "/", "GET, HEAD, OPTIONS",
+                "/dashboard.js", "GET, HEAD, OPTIONS");
+        for (Map.Entry<String, String> path : options.entrySet()) {
+            HttpResponse<String> answer = send("OPTIONS", path.getKey());
+            assertEquals(200, answer.statusCode(), path.getKey());
+            assertEquals(path.getValue(), answer.headers().firstValue("Allow").orElse(""), path.getKey());
+        }
+        assertEquals("GET, HEAD, OPTIONS", send("PUT", "/api/backends/" + one.address()).headers().firstValue("Allow").orElse(""));
+        for (String method : List.of("OPTIONS", "PUT", "DELETE")) {
+            for (String path : List.of("/nope", "/api/backends/" + one.address() + "/explode")) {
+                HttpResponse<String> none = send(method, path);
+                assertEquals(404, none.statusCode(), method + " " + path);
+                assertEquals(404, json(none).get("status").asInt(), method + " " + path);
+                assertTrue(none.headers().firstValue("Allow").isEmpty(), method + " " + path);
+            }
+        }
+    }
+
+    private HttpResponse<String> send(String method, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(admin(path)).timeout(Duration.ofSeconds(10))
+                .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** Reloads a file that names only the second backend: the first is retired and drains. */
