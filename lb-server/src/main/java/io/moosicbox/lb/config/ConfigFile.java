@@ -39,10 +39,13 @@ public final class ConfigFile {
     public record Result(LbConfig config, List<String> problems) {}
 
     private final String name;
+    /** The file itself, whose folder relative file paths in it are read against; null: as written. */
+    private final Path file;
     private final List<String> problems = new ArrayList<>();
 
-    private ConfigFile(String name) {
+    private ConfigFile(String name, Path file) {
         this.name = name;
+        this.file = file;
     }
 
     public static Result read(Path file) {
@@ -52,12 +55,16 @@ public final class ConfigFile {
         } catch (IOException e) {
             return new Result(EnvConfig.defaults(), List.of(file + ": cannot read the configuration file: " + describe(e)));
         }
-        return read(file.toString(), new StringReader(text));
+        return read(file.toString(), new StringReader(text), file);
     }
 
-    /** @param name the file as the user named it, for the problems */
+    /** @param name the file as the user named it, for the problems; relative paths in it are kept as written */
     public static Result read(String name, Reader in) {
-        ConfigFile reader = new ConfigFile(name);
+        return read(name, in, null);
+    }
+
+    private static Result read(String name, Reader in, Path file) {
+        ConfigFile reader = new ConfigFile(name, file);
         LbConfig config = EnvConfig.defaults();
         try {
             Node root = YamlTree.parse(in, (line, message) -> reader.problems.add(name + ":" + line + ": " + message));
@@ -117,7 +124,8 @@ public final class ConfigFile {
         LbConfig.AccessLogConfig accessLog = d.accessLog();
         if (al != null) {
             String target = value(al, "target", "access_log", EnvConfig::parseAccessLogTarget, "off");
-            accessLog = new LbConfig.AccessLogConfig("off".equals(target) ? null : target,
+            accessLog = new LbConfig.AccessLogConfig("off".equals(target) ? null
+                    : LbConfig.AccessLogConfig.STDOUT.equals(target) ? target : besideTheFile(target),
                     value(al, "format", "access_log", EnvConfig::parseAccessLogFormat, d.accessLog().format()));
         }
         MapNode w = section(m, "websocket", "", List.of("idle_timeout", "drain_grace"));
@@ -156,14 +164,14 @@ public final class ConfigFile {
             String cert = required(c, "cert", path);
             String key = required(c, "key", path);
             if (cert != null && key != null) {
-                pairs.add(new LbConfig.CertificatePair(cert, key));
+                pairs.add(new LbConfig.CertificatePair(besideTheFile(cert), besideTheFile(key)));
             }
         }
         boolean redirect = value(t, "redirect_http", "tls", ConfigFile::parseBoolean, d.redirectHttp());
         MapNode b = section(t, "backends", "tls", List.of("ca_file", "insecure_skip_verify", "http2"));
         LbConfig.BackendTls bd = d.backends();
         LbConfig.BackendTls backends = b == null ? bd : new LbConfig.BackendTls(
-                value(b, "ca_file", "tls.backends", v -> v, bd.caFile()),
+                value(b, "ca_file", "tls.backends", this::besideTheFile, bd.caFile()),
                 value(b, "insecure_skip_verify", "tls.backends", ConfigFile::parseBoolean, bd.insecureSkipVerify()),
                 value(b, "http2", "tls.backends", ConfigFile::parseBoolean, bd.http2()));
         return new LbConfig.TlsConfig(pairs, redirect,
@@ -284,6 +292,24 @@ public final class ConfigFile {
             }
         }
         return backends;
+    }
+
+    /**
+     * A relative path in the file names a file next to it, as a configuration and its certificates
+     * mounted together (a Kubernetes Secret and ConfigMap) are written: read against the working
+     * folder, it depended on where the process was started from. Not resolved through symbolic
+     * links, so that the folder is the one the user named (a ConfigMap's link into ..data stays out).
+     */
+    private String besideTheFile(String path) {
+        if (file == null) {
+            return path;
+        }
+        try {
+            return file.resolveSibling(path).toString();
+        } catch (java.nio.file.InvalidPathException e) {
+            // Left as written: opening it reports the setting and why.
+            return path;
+        }
     }
 
     // ---- tree helpers: each reports its own problem and returns a fallback, so that reading goes on

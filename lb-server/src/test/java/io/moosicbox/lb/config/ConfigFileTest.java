@@ -102,6 +102,37 @@ class ConfigFileTest {
         assertTrue(bad.problems().get(0).startsWith("ACCESS_LOG_FORMAT=\"xml\""), bad.problems().toString());
     }
 
+    /** A configuration mounted with its certificates (one Kubernetes volume) names them beside itself. */
+    @Test
+    void relativePathsInTheFileAreReadAgainstItsFolder() throws Exception {
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Path f = conf.resolve("lb.yaml");
+        Files.writeString(f, """
+                tls:
+                  certificates: [{ cert: tls/a.crt, key: ../keys/a.key }, { cert: /abs/b.crt, key: /abs/b.key }]
+                  backends: { ca_file: ca.pem }
+                clusters:
+                  - name: default
+                    backends: [http://10.0.0.3:8001]
+                access_log: { target: logs/access.log }
+                """);
+        LbConfig c = ConfigLoader.load(f, Map.of());
+        assertEquals(List.of(new LbConfig.CertificatePair(conf.resolve("tls/a.crt").toString(), conf.resolve("../keys/a.key").toString()),
+                new LbConfig.CertificatePair("/abs/b.crt", "/abs/b.key")), c.tls().certificates());
+        assertEquals(conf.resolve("ca.pem").toString(), c.tls().backends().caFile());
+        assertEquals(conf.resolve("logs/access.log").toString(), c.accessLog().target());
+
+        // A variable is not in the file: its relative path stays relative to the working folder.
+        LbConfig env = ConfigLoader.load(f, Map.of("SSL_CERT_PATH", "x.crt", "SSL_KEY_PATH", "x.key",
+                "BACKEND_CA_FILE", "ca.pem", "ACCESS_LOG", "access.log"));
+        assertEquals(List.of(new LbConfig.CertificatePair("x.crt", "x.key")), env.tls().certificates());
+        assertEquals("ca.pem", env.tls().backends().caFile());
+        assertEquals("access.log", env.accessLog().target());
+
+        Files.writeString(f, "clusters: [{ name: d, backends: [10.0.0.3:8001] }]\naccess_log: { target: stdout }\n");
+        assertEquals("stdout", ConfigLoader.load(f, Map.of()).accessLog().target());
+    }
+
     @Test
     void environmentOverridesSingleValuesOfTheFile() throws Exception {
         Path f = write("""
