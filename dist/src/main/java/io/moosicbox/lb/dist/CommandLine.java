@@ -12,31 +12,45 @@ record CommandLine(boolean help, boolean version, boolean check, boolean demo, P
         boolean version = false;
         boolean check = false;
         boolean demo = false;
-        Path config = null;
+        String config = null;
         List<String> problems = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
+            String file = null;
             switch (a) {
                 case "-h", "--help" -> help = true;
                 case "-V", "--version" -> version = true;
                 case "--check" -> check = true;
                 case "--demo" -> demo = true;
                 case "-c", "--config" -> {
-                    if (i + 1 < args.length) {
-                        config = Path.of(args[++i]);
+                    // "-c --check" read a file named --check and reported it missing, not the missing name.
+                    if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+                        file = args[++i];
                     } else {
-                        problems.add(a + ": expected a file name after it");
+                        problems.add(a + ": expected a file name after it" + (i + 1 < args.length ? ", not " + args[i + 1] : ""));
                     }
                 }
+                case "--health-check" -> problems.add("--health-check must be the first argument (bin/moosicbox_lb --health-check [URL])");
                 default -> {
                     if (a.startsWith("--config=")) {
-                        config = Path.of(a.substring("--config=".length()));
+                        file = a.substring("--config=".length());
+                        if (file.isEmpty()) {
+                            problems.add("--config=: expected a file name after '='");
+                            file = null;
+                        }
                     } else {
                         problems.add("unknown option '" + a + "'; see --help");
                     }
                 }
             }
+            if (file != null) {
+                // One file is read: the first of two was silently dropped.
+                if (config != null && !config.equals(file)) {
+                    problems.add("--config is given twice (" + config + ", " + file + "); the balancer reads one file");
+                }
+                config = file;
+            }
         }
-        return new CommandLine(help, version, check, demo, config, problems);
+        return new CommandLine(help, version, check, demo, config == null ? null : Path.of(config), problems);
     }
 }

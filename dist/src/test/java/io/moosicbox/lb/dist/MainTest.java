@@ -35,6 +35,24 @@ class MainTest {
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("unknown option '--bogus'"));
     }
 
+    /** Each of these ran with a guess: the second file, a file named after the next option, the working folder. */
+    @Test
+    void ambiguousOptionsAreRefusedNamingWhatWasGiven() {
+        assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001"), "--config", "a.yaml", "--config=b.yaml", "--check"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--config is given twice (a.yaml, b.yaml)"), err.toString(StandardCharsets.UTF_8));
+        err.reset();
+        assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001"), "-c", "--check"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("-c: expected a file name after it, not --check"), err.toString(StandardCharsets.UTF_8));
+        err.reset();
+        assertEquals(2, run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001"), "--config=", "--check"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--config=: expected a file name"), err.toString(StandardCharsets.UTF_8));
+        err.reset();
+        assertEquals(2, run(Map.of(), "--check", "--health-check"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--health-check must be the first argument"), err.toString(StandardCharsets.UTF_8));
+        assertEquals(Path.of("a.yaml"), CommandLine.parse(new String[] {"-c", "a.yaml", "--config=a.yaml"}).configFile(),
+                "the same file twice is one file");
+    }
+
     @Test
     void helpAndVersionExitZero() {
         assertEquals(0, run(Map.of(), "--help"));
