@@ -62,11 +62,18 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
         int weight = DEFAULT_WEIGHT;
         int maxConns = 0;
         Duration resolve = Duration.ZERO;
+        java.util.Map<String, String> given = new java.util.HashMap<>();
         for (int i = 1; i < parts.length; i++) {
             String option = parts[i];
             int eq = option.indexOf('=');
             String key = eq < 0 ? option : option.substring(0, eq).toLowerCase(Locale.ROOT);
             String value = eq < 0 ? "" : option.substring(eq + 1);
+            String before = given.putIfAbsent(key, option);
+            if (before != null) {
+                // The last one won without a word: "weight=5 ... weight=1" after an edit ran at weight 1.
+                throw new IllegalArgumentException("'" + option + "' after '" + before + "': " + key + " is given twice for "
+                        + parts[0] + "; give it once");
+            }
             switch (key) {
                 case "weight" -> weight = parseInt(key, value, 1, 10_000);
                 case "max_conns" -> maxConns = parseInt(key, value, 0, 1_000_000);

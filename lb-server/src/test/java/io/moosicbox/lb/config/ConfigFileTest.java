@@ -134,6 +134,17 @@ class ConfigFileTest {
     }
 
     @Test
+    void aBackendOptionGivenTwiceIsAProblemNamingBoth() throws Exception {
+        Path f = write("""
+                clusters:
+                  - name: default
+                    backends: ["10.0.0.3:8001 weight=5 weight=1"]
+                """);
+        assertEquals(List.of(f + ":3: clusters[0].backends[0]: \"10.0.0.3:8001 weight=5 weight=1\": "
+                + "'weight=1' after 'weight=5': weight is given twice for 10.0.0.3:8001; give it once"), ConfigFile.read(f).problems());
+    }
+
+    @Test
     void environmentOverridesSingleValuesOfTheFile() throws Exception {
         Path f = write("""
                 listeners: { http: 127.0.0.1:8080, admin: 127.0.0.1:9191 }
