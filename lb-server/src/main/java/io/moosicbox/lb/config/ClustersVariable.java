@@ -40,6 +40,14 @@ public final class ClustersVariable {
                 if (name.isEmpty()) {
                     continue;
                 }
+                try {
+                    // The file's rule, so that a host is valid in both forms or in neither: "exa mple.com"
+                    // or "*example.com" was taken here and never matched a request.
+                    ConfigFile.parseHost(name);
+                } catch (IllegalArgumentException e) {
+                    errors.add("entry " + index + ": host '" + n.trim() + "': " + e.getMessage());
+                    continue;
+                }
                 if (!seenHosts.add(name)) {
                     errors.add("entry " + index + ": '" + name + "' is already named by an earlier entry");
                 } else {

@@ -71,6 +71,30 @@ class ClustersVariableTest {
         assertTrue(p.contains("scheme 'ftp'"), p);
     }
 
+    /** The variable and the file take the same hosts: a setup moves from one to the other unchanged. */
+    @Test
+    void theVariableAndTheFileTakeTheSameHosts() {
+        for (String host : List.of("music.example.com", "*.example.com", "*", "moosicbox_server", "solver", "Music.Example.COM",
+                "exa mple.com", "*example.com", "music.*.com", "music.example.com.", "a/b", "-music", "music@example.com", "**")) {
+            boolean file = ConfigFile.read("lb.yaml", new java.io.StringReader(
+                    "clusters: [{ name: c, hosts: [\"" + host + "\"], backends: [10.0.0.1:8001] }]\n")).problems().isEmpty();
+            String variableProblem = null;
+            try {
+                ClustersVariable.parse(host + ":10.0.0.1:8001");
+            } catch (IllegalArgumentException e) {
+                variableProblem = e.getMessage();
+            }
+            assertEquals(file, variableProblem == null, host + ": the file " + (file ? "takes" : "refuses") + " it, CLUSTERS "
+                    + (variableProblem == null ? "takes it" : "refuses it: " + variableProblem));
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ClustersVariable.parse("a.example.com,exa mple.com:10.0.0.1:8001"));
+        assertEquals("entry 1: host 'exa mple.com': expected a host name such as music.example.com, a wildcard such as "
+                + "*.example.com, or *", e.getMessage());
+        Router r = new Router(ClustersVariable.parse("*.example.com:10.0.0.1:8001").stream().map(Cluster::of).toList());
+        assertEquals("*.example.com", r.route("a.b.example.com", "/").cluster().name());
+    }
+
     @Test
     void anEntryWithNothingOnOneSideIsAnError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
