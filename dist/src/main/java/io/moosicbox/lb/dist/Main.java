@@ -8,6 +8,7 @@ import io.moosicbox.lb.config.ConfigWarnings;
 import io.moosicbox.lb.config.EnvConfig;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.ListenerLimits;
+import io.moosicbox.lb.config.Origins;
 import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.server.ConfigSource;
@@ -115,8 +116,8 @@ public final class Main {
                 return EXIT_OK;
             }
             // Read here rather than by --check, so that an example file naming absent certificates still validates.
-            List<String> tlsProblems = new ArrayList<>(CertificateFiles.check(config.tls()));
-            tlsProblems.addAll(unresolvableListeners(config.listeners()));
+            List<String> tlsProblems = new ArrayList<>(CertificateFiles.check(config));
+            tlsProblems.addAll(unresolvableListeners(config));
             if (!tlsProblems.isEmpty()) {
                 tlsProblems.forEach(p -> err.println("moosicbox_lb: configuration error: " + p));
                 return EXIT_CONFIG;
@@ -171,22 +172,24 @@ public final class Main {
      * Listener host names that do not resolve: a setting of this machine, so exit 2 (which the
      * systemd unit does not restart), not the bind's exit 1 (which it restarted for ever).
      */
-    static List<String> unresolvableListeners(LbConfig.Listeners listeners) {
+    static List<String> unresolvableListeners(LbConfig config) {
         List<String> problems = new ArrayList<>();
-        checkResolves(problems, "BIND_ADDRESS (listeners.http)", listeners.http());
-        checkResolves(problems, "SSL_BIND_ADDRESS (listeners.https)", listeners.https());
-        checkResolves(problems, "ADMIN_BIND_ADDRESS (listeners.admin)", listeners.admin());
+        LbConfig.Listeners l = config.listeners();
+        Origins o = config.origins();
+        checkResolves(problems, l.http(), () -> o.name("listeners.http", l.http(), "BIND_ADDRESS", "PORT"));
+        checkResolves(problems, l.https(), () -> o.name("listeners.https", l.https(), "SSL_BIND_ADDRESS", "SSL_PORT"));
+        checkResolves(problems, l.admin(), () -> o.name("listeners.admin", l.admin(), "ADMIN_BIND_ADDRESS"));
         return problems;
     }
 
-    private static void checkResolves(List<String> problems, String name, HostPort address) {
+    private static void checkResolves(List<String> problems, HostPort address, java.util.function.Supplier<String> setting) {
         if (address == null) {
             return;
         }
         try {
             InetAddress.getByName(address.host());
         } catch (UnknownHostException e) {
-            problems.add(name + "=\"" + address + "\": the host name " + address.host() + " does not resolve on this machine");
+            problems.add(setting.get() + ": the host name " + address.host() + " does not resolve on this machine");
         }
     }
 

@@ -128,15 +128,35 @@ class MainTest {
             int exit = run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "BIND_ADDRESS", address, "ADMIN_BIND_ADDRESS", "127.0.0.1:0"));
             String printed = err.toString(StandardCharsets.UTF_8);
             assertEquals(1, exit, printed);
-            assertEquals("moosicbox_lb: cannot start: cannot listen on BIND_ADDRESS=" + address
-                    + " (listeners.http in the file): Address already in use", printed.strip());
+            assertEquals("moosicbox_lb: cannot start: cannot listen on BIND_ADDRESS=\"" + address
+                    + "\": Address already in use", printed.strip());
 
             err.reset();
             exit = run(Map.of("BACKEND_SERVERS", "127.0.0.1:8001", "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", address));
             printed = err.toString(StandardCharsets.UTF_8);
             assertEquals(1, exit, printed);
-            assertEquals("moosicbox_lb: cannot start: cannot listen on ADMIN_BIND_ADDRESS=" + address
-                    + " (listeners.admin in the file): Address already in use", printed.strip());
+            assertEquals("moosicbox_lb: cannot start: cannot listen on ADMIN_BIND_ADDRESS=\"" + address
+                    + "\": Address already in use", printed.strip());
+        }
+    }
+
+    /** A value of the file is named by its key: the message sent users looking for a variable nobody had set. */
+    @Test
+    void aStartProblemWithAValueOfTheFileNamesTheFilesKey(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            String address = "127.0.0.1:" + taken.getLocalPort();
+            Path file = java.nio.file.Files.writeString(dir.resolve("lb.yaml"), "listeners: { http: " + address + ", admin: 127.0.0.1:0 }\n"
+                    + "clusters: [{ name: d, backends: [127.0.0.1:8001] }]\n");
+            assertEquals(1, run(Map.of(), "--config", file.toString()));
+            assertEquals("moosicbox_lb: cannot start: cannot listen on listeners.http: " + address
+                    + " in the file: Address already in use", err.toString(StandardCharsets.UTF_8).strip());
+
+            err.reset();
+            java.nio.file.Files.writeString(file, "listeners: { http: 127.0.0.1:0, admin: 127.0.0.1:0 }\n"
+                    + "clusters: [{ name: d, backends: [127.0.0.1:8001] }]\naccess_log: { target: /nonexistent/folder/access.log }\n");
+            assertEquals(2, run(Map.of(), "--config", file.toString()));
+            assertTrue(err.toString(StandardCharsets.UTF_8).contains("configuration error: access_log.target: /nonexistent/folder/access.log "
+                    + "in the file: cannot open it for appending"), err.toString(StandardCharsets.UTF_8));
         }
     }
 
@@ -147,7 +167,7 @@ class MainTest {
                 "ADMIN_BIND_ADDRESS", "127.0.0.1:0"));
         String printed = err.toString(StandardCharsets.UTF_8);
         assertEquals(2, exit, printed);
-        assertTrue(printed.contains("BIND_ADDRESS (listeners.http)=\"nonexistent.invalid:0\": the host name nonexistent.invalid does not resolve"), printed);
+        assertTrue(printed.contains("BIND_ADDRESS=\"nonexistent.invalid:0\": the host name nonexistent.invalid does not resolve"), printed);
     }
 
     @Test

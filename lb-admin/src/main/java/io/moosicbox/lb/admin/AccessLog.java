@@ -42,8 +42,12 @@ final class AccessLog extends AbstractLifeCycle implements ExchangeListener {
     private volatile boolean running;
     private Thread writerThread;
 
-    AccessLog(LbConfig.AccessLogConfig config) {
+    /** How the user set the target, for the error when it cannot be opened ({@code ACCESS_LOG="..."} or the file's key). */
+    private final String setting;
+
+    AccessLog(LbConfig.AccessLogConfig config, String setting) {
         this.config = config;
+        this.setting = setting;
         this.format = "json".equals(config.format()) ? AccessLogFormat.JSON : AccessLogFormat.COMBINED;
     }
 
@@ -97,7 +101,7 @@ final class AccessLog extends AbstractLifeCycle implements ExchangeListener {
             return Files.newBufferedWriter(Path.of(config.target()), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND, StandardOpenOption.WRITE);
         } catch (IOException | java.nio.file.InvalidPathException e) {
-            throw new ConfigException(List.of("ACCESS_LOG=\"" + config.target() + "\": cannot open it for appending: " + e));
+            throw new ConfigException(List.of(setting + ": cannot open it for appending: " + e));
         }
     }
 

@@ -35,7 +35,8 @@ public final class AdminApi {
         List<ExchangeListener> listeners = new ArrayList<>();
         listeners.add(metrics);
         if (lb.config().accessLog().enabled()) {
-            AccessLog accessLog = new AccessLog(lb.config().accessLog());
+            AccessLog accessLog = new AccessLog(lb.config().accessLog(),
+                    lb.config().origins().name("access_log.target", lb.config().accessLog().target(), "ACCESS_LOG"));
             accessLog.registerMetrics(registry);
             lb.server().addBean(accessLog);
             listeners.add(accessLog);

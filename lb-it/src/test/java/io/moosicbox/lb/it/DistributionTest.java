@@ -111,7 +111,7 @@ class DistributionTest {
              LbProcess lb = LbProcess.launch(Map.of("BACKEND_SERVERS", "127.0.0.1:9",
                      "BIND_ADDRESS", "127.0.0.1:" + taken.getLocalPort()))) {
             assertEquals(1, lb.awaitExit(Duration.ofSeconds(30)));
-            assertTrue(lb.stderr().contains("cannot listen on BIND_ADDRESS=127.0.0.1:" + taken.getLocalPort() + " (listeners.http in the file)"),
+            assertTrue(lb.stderr().contains("cannot listen on BIND_ADDRESS=\"127.0.0.1:" + taken.getLocalPort() + "\": Address already in use"),
                     lb.stderr());
         }
     }

@@ -42,6 +42,8 @@ public final class ConfigFile {
     /** The file itself, whose folder relative file paths in it are read against; null: as written. */
     private final Path file;
     private final List<String> problems = new ArrayList<>();
+    /** Keys given a value, for {@link Origins}. */
+    private final java.util.Set<String> given = new java.util.HashSet<>();
 
     private ConfigFile(String name, Path file) {
         this.name = name;
@@ -133,7 +135,8 @@ public final class ConfigFile {
         LbConfig.WebSocketConfig websocket = w == null ? wd : new LbConfig.WebSocketConfig(
                 value(w, "idle_timeout", "websocket", EnvConfig::parsePositiveDuration, wd.idleTimeout()),
                 value(w, "drain_grace", "websocket", Durations::parse, wd.drainGrace()));
-        return new LbConfig(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, accessLog, websocket);
+        return new LbConfig(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, accessLog, websocket,
+                new Origins(Map.of(), given, true));
     }
 
     private LbConfig.Listeners listeners(MapNode root, LbConfig.Listeners d) {
@@ -401,6 +404,7 @@ public final class ConfigFile {
             return fallback;
         }
         T v = parse(f.value(), join(path, key), parser);
+        given.add(join(path, key));
         return v == null ? fallback : v;
     }
 

@@ -35,7 +35,9 @@ public final class EnvConfig {
                 LbConfig.ShutdownConfig.defaults(),
                 new LbConfig.AdminConfig(null),
                 "info",
-                LbConfig.AccessLogConfig.off());
+                LbConfig.AccessLogConfig.off(),
+                LbConfig.WebSocketConfig.defaults(),
+                Origins.of(Map.of(), java.util.Set.of()));
     }
 
     /**
@@ -57,15 +59,18 @@ public final class EnvConfig {
                     + "(or CLUSTERS, or a configuration file with clusters, or --demo)");
         }
         LbConfig.Listeners l = config.listeners();
-        for (HostPort other : java.util.Arrays.asList(l.http(), l.https())) {
-            // Two listeners on one address: the second bind failed at start with exit 1 and a message naming both.
-            if (other != null && other.port() != 0 && other.equals(l.admin())) {
-                reader.problems.add("ADMIN_BIND_ADDRESS=\"" + l.admin() + "\": the same address as a proxy listener ("
-                        + other + "); give the admin listener its own port, such as 127.0.0.1:9090");
-            }
+        Origins o = config.origins();
+        String http = o.name("listeners.http", l.http(), "BIND_ADDRESS", "PORT");
+        String https = l.https() == null ? null : o.name("listeners.https", l.https(), "SSL_BIND_ADDRESS", "SSL_PORT");
+        // Two listeners on one address: the second bind failed at start with exit 1 and a message naming both.
+        String sharedWithAdmin = l.http().port() != 0 && l.http().equals(l.admin()) ? http
+                : l.https() != null && l.https().port() != 0 && l.https().equals(l.admin()) ? https : null;
+        if (sharedWithAdmin != null) {
+            reader.problems.add(o.name("listeners.admin", l.admin(), "ADMIN_BIND_ADDRESS") + ": the same address as a proxy listener ("
+                    + sharedWithAdmin + "); give the admin listener its own port, such as 127.0.0.1:9090");
         }
         if (l.https() != null && l.https().port() != 0 && l.https().equals(l.http())) {
-            reader.problems.add("SSL_BIND_ADDRESS=\"" + l.https() + "\": the same address as BIND_ADDRESS");
+            reader.problems.add(https + ": the same address as " + http);
         }
         if (!reader.problems.isEmpty()) {
             throw new ConfigException(reader.problems);
@@ -106,7 +111,8 @@ public final class EnvConfig {
 
         LbConfig.TlsConfig tls = TlsEnv.tls(this, base.tls(), pingoraDefault);
         return new LbConfig(new LbConfig.Listeners(http, TlsEnv.https(this, l.https(), tls), admin), tls, clusters,
-                timeouts, shutdown, adminConfig, logLevel, accessLog(base.accessLog()), websocket);
+                timeouts, shutdown, adminConfig, logLevel, accessLog(base.accessLog()), websocket,
+                Origins.of(env, base.origins().fileKeys()));
     }
 
     private LbConfig.AccessLogConfig accessLog(LbConfig.AccessLogConfig base) {

@@ -16,10 +16,18 @@ public record LbConfig(
         AdminConfig admin,
         String logLevel,
         AccessLogConfig accessLog,
-        WebSocketConfig websocket) {
+        WebSocketConfig websocket,
+        Origins origins) {
 
     public LbConfig {
         clusters = List.copyOf(clusters);
+        origins = origins == null ? Origins.unknown() : origins;
+    }
+
+    /** Built in code: no variable or file set anything. */
+    public LbConfig(Listeners listeners, TlsConfig tls, List<ClusterConfig> clusters, Timeouts timeouts,
+                    ShutdownConfig shutdown, AdminConfig admin, String logLevel, AccessLogConfig accessLog, WebSocketConfig websocket) {
+        this(listeners, tls, clusters, timeouts, shutdown, admin, logLevel, accessLog, websocket, Origins.unknown());
     }
 
     /** Without an access log and with the WebSocket defaults. */

@@ -1,16 +1,17 @@
 package io.moosicbox.lb.server;
 
-import io.moosicbox.lb.config.HostPort;
 import java.io.IOException;
 import java.net.BindException;
 
 /**
- * A listener that cannot bind its address, named as the user sets it:
- * {@code cannot listen on BIND_ADDRESS=127.0.0.1:8080 (listeners.http in the file): Address already in use}.
+ * A listener that cannot bind its address, named as the user set it:
+ * {@code cannot listen on BIND_ADDRESS="127.0.0.1:8080": Address already in use}, or
+ * {@code cannot listen on listeners.http: 127.0.0.1:8080 in the file: ...}.
  */
 public final class ListenerBindException extends IOException {
-    ListenerBindException(String variable, String fileKey, HostPort address, IOException cause) {
-        super("cannot listen on " + variable + "=" + address + " (" + fileKey + " in the file): " + reason(cause), cause);
+    /** @param setting the listener's setting and address, from {@link io.moosicbox.lb.config.Origins#name} */
+    ListenerBindException(String setting, IOException cause) {
+        super("cannot listen on " + setting + ": " + reason(cause), cause);
     }
 
     /** The system's reason ({@code Address already in use}), not Jetty's wrapping ({@code Failed to bind to ...}). */

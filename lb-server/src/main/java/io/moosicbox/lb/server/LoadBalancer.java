@@ -5,6 +5,7 @@ import io.moosicbox.lb.config.ConfigWarnings;
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.config.ListenerLimits;
+import io.moosicbox.lb.config.Origins;
 import io.moosicbox.lb.discovery.HostResolver;
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
@@ -268,26 +269,26 @@ public final class LoadBalancer {
      */
     private void bindListeners() throws ListenerBindException {
         LbConfig.Listeners l = config.listeners();
+        Origins o = config.origins();
         List<ServerConnector> bound = new ArrayList<>();
         try {
-            bind(proxyConnector, "BIND_ADDRESS", "listeners.http", l.http(), bound);
+            bind(proxyConnector, o.name("listeners.http", l.http(), "BIND_ADDRESS", "PORT"), bound);
             if (tls != null) {
-                bind(tls.connector(), "SSL_BIND_ADDRESS", "listeners.https", l.https(), bound);
+                bind(tls.connector(), o.name("listeners.https", l.https(), "SSL_BIND_ADDRESS", "SSL_PORT"), bound);
             }
-            bind(adminConnector, "ADMIN_BIND_ADDRESS", "listeners.admin", l.admin(), bound);
+            bind(adminConnector, o.name("listeners.admin", l.admin(), "ADMIN_BIND_ADDRESS"), bound);
         } catch (ListenerBindException e) {
             bound.forEach(ServerConnector::close);
             throw e;
         }
     }
 
-    private static void bind(ServerConnector connector, String variable, String fileKey, HostPort address, List<ServerConnector> bound)
-            throws ListenerBindException {
+    private static void bind(ServerConnector connector, String setting, List<ServerConnector> bound) throws ListenerBindException {
         try {
             connector.open();
             bound.add(connector);
         } catch (java.io.IOException e) {
-            throw new ListenerBindException(variable, fileKey, address, e);
+            throw new ListenerBindException(setting, e);
         }
     }
 
@@ -413,15 +414,15 @@ public final class LoadBalancer {
     private List<String> unstartable(LbConfig next) {
         List<String> problems = new ArrayList<>();
         if (tls == null && next.tls().enabled()) {
-            problems.addAll(CertificateFiles.check(next.tls()));
+            problems.addAll(CertificateFiles.check(next));
         } else if (!Objects.equals(next.tls().backends().caFile(), config.tls().backends().caFile())) {
-            problems.addAll(CertificateFiles.checkCaFile(next.tls().backends().caFile()));
+            problems.addAll(CertificateFiles.checkCaFile(next));
         }
         String log = next.accessLog().target();
         if (next.accessLog().enabled() && !LbConfig.AccessLogConfig.STDOUT.equals(log) && !log.equals(config.accessLog().target())) {
             String why = unwritable(log);
             if (why != null) {
-                problems.add("ACCESS_LOG=\"" + log + "\" (access_log.target in the file): cannot open it for appending: " + why);
+                problems.add(next.origins().name("access_log.target", log, "ACCESS_LOG") + ": cannot open it for appending: " + why);
             }
         }
         return problems;

@@ -66,7 +66,8 @@ public final class BackendTls {
             }
             return store;
         } catch (PemException e) {
-            throw new IllegalArgumentException("BACKEND_CA_FILE (tls.backends.ca_file in the file): " + e.getMessage(), e);
+            // Checked with its source at start (CertificateFiles); here only if it went away since.
+            throw new IllegalArgumentException("the backends' CA file (BACKEND_CA_FILE or tls.backends.ca_file): " + e.getMessage(), e);
         } catch (java.security.GeneralSecurityException | java.io.IOException e) {
             throw new IllegalStateException("cannot build the backend trust store: " + e.getMessage(), e);
         }

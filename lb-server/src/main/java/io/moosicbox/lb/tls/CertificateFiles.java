@@ -1,29 +1,31 @@
 package io.moosicbox.lb.tls;
 
 import io.moosicbox.lb.config.LbConfig;
+import io.moosicbox.lb.config.Origins;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Checks the TLS files of a configuration while it is loaded, so that --check and start fail on them (exit 2).
- * Each problem names the setting as the user sets it, its value and what is wrong, as configuration errors do:
- * {@code BACKEND_CA_FILE="/etc/ca.pem" (tls.backends.ca_file in the file): cannot read (no such file)}.
+ * Each problem names the setting as the user set it (the variable, or the file's key), its value and what is
+ * wrong, as configuration errors do: {@code BACKEND_CA_FILE="/etc/ca.pem": cannot read (no such file)}.
  */
 public final class CertificateFiles {
     private CertificateFiles() {}
 
     /** One line per unusable file; empty when every certificate, key and CA file can be served. */
-    public static List<String> check(LbConfig.TlsConfig tls) {
+    public static List<String> check(LbConfig config) {
         List<String> problems = new ArrayList<>();
-        List<LbConfig.CertificatePair> pairs = tls.certificates();
+        Origins o = config.origins();
+        List<LbConfig.CertificatePair> pairs = config.tls().certificates();
         for (int i = 0; i < pairs.size(); i++) {
             LbConfig.CertificatePair pair = pairs.get(i);
             boolean pingora = pair.equals(LbConfig.TlsConfig.PINGORA_DEFAULT);
             String cert = pingora ? "the Pingora default certificate (used when SSL_CERT_PATH and SSL_KEY_PATH are not set)"
-                    : "SSL_CERT_PATH=\"" + pair.cert() + "\" (tls.certificates[" + i + "].cert in the file)";
+                    : o.name("tls.certificates[" + i + "].cert", pair.cert(), "SSL_CERT_PATH", "SSL_CRT_PATH");
             String key = pingora ? "the Pingora default key (used when SSL_CERT_PATH and SSL_KEY_PATH are not set)"
-                    : "SSL_KEY_PATH=\"" + pair.key() + "\" (tls.certificates[" + i + "].key in the file)";
+                    : o.name("tls.certificates[" + i + "].key", pair.key(), "SSL_KEY_PATH");
             boolean readable = true;
             try {
                 Path file = Path.of(pair.cert());
@@ -48,12 +50,13 @@ public final class CertificateFiles {
                 }
             }
         }
-        problems.addAll(checkCaFile(tls.backends().caFile()));
+        problems.addAll(checkCaFile(config));
         return problems;
     }
 
     /** The backends' CA file, when one is set: one line if it cannot be read as certificates. */
-    public static List<String> checkCaFile(String ca) {
+    public static List<String> checkCaFile(LbConfig config) {
+        String ca = config.tls().backends().caFile();
         if (ca == null) {
             return List.of();
         }
@@ -62,7 +65,7 @@ public final class CertificateFiles {
             PemFiles.certificates(file, PemFiles.read(file));
             return List.of();
         } catch (PemException e) {
-            return List.of(named("BACKEND_CA_FILE=\"" + ca + "\" (tls.backends.ca_file in the file)", ca, e));
+            return List.of(named(config.origins().name("tls.backends.ca_file", ca, "BACKEND_CA_FILE"), ca, e));
         }
     }
 

@@ -215,7 +215,27 @@ class EnvConfigTest {
     void theAdminListenerCannotShareAProxyListenersAddress() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
                 "BIND_ADDRESS", "127.0.0.1:8080", "ADMIN_BIND_ADDRESS", "127.0.0.1:8080")));
-        assertTrue(e.getMessage().contains("ADMIN_BIND_ADDRESS=\"127.0.0.1:8080\": the same address as a proxy listener"), e.getMessage());
+        assertTrue(e.getMessage().contains("ADMIN_BIND_ADDRESS=\"127.0.0.1:8080\": the same address as a proxy listener "
+                + "(BIND_ADDRESS=\"127.0.0.1:8080\")"), e.getMessage());
+    }
+
+    /** Each listener is named by what set it: the variable, the file's key or the default, never a variable nobody set. */
+    @Test
+    void listenerProblemsNameWhereTheAddressCameFrom(@TempDir Path dir) throws Exception {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "ADMIN_BIND_ADDRESS", "0.0.0.0:80")));
+        assertEquals(List.of("ADMIN_BIND_ADDRESS=\"0.0.0.0:80\": the same address as a proxy listener (BIND_ADDRESS=0.0.0.0:80 "
+                + "(the default)); give the admin listener its own port, such as 127.0.0.1:9090"), e.problems());
+        Path file = Files.writeString(dir.resolve("lb.yaml"), """
+                listeners: { http: 127.0.0.1:8080, admin: 127.0.0.1:8080 }
+                clusters: [{ name: d, backends: [a:1] }]
+                """);
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
+        assertEquals(List.of("listeners.admin: 127.0.0.1:8080 in the file: the same address as a proxy listener (listeners.http: "
+                + "127.0.0.1:8080 in the file); give the admin listener its own port, such as 127.0.0.1:9090"), e.problems());
+        e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of("PORT", "9090", "ADMIN_BIND_ADDRESS", "0.0.0.0:9090")));
+        assertTrue(e.problems().getFirst().startsWith("ADMIN_BIND_ADDRESS=\"0.0.0.0:9090\": the same address as a proxy listener "
+                + "(PORT=\"9090\")"), e.problems().toString());
     }
 
     @ParameterizedTest

@@ -409,14 +409,17 @@ class ReloadTest {
         writeConfig(clusters);
         startLb();
         Path missing = dir.resolve("missing");
-        for (String addition : List.of(
-                "tls: { certificates: [ { cert: " + missing.resolve("cert.pem") + ", key: " + missing.resolve("key.pem") + " } ] }\n",
-                "tls: { backends: { ca_file: " + missing.resolve("ca.pem") + " } }\n",
-                "access_log: { target: " + missing.resolve("access.log") + " }\n")) {
-            Files.writeString(file, "listeners: { http: 127.0.0.1:0, admin: 127.0.0.1:0 }\n" + addition + "clusters:\n" + clusters);
+        // Named by the file's key (no variable is set); a relative path is read beside the file, as at start.
+        for (Map.Entry<String, String> addition : List.of(
+                Map.entry("tls: { certificates: [ { cert: " + missing.resolve("cert.pem") + ", key: " + missing.resolve("key.pem") + " } ] }\n",
+                        "tls.certificates[0].cert: " + missing.resolve("cert.pem") + " in the file: "),
+                Map.entry("tls: { backends: { ca_file: missing/ca.pem } }\n", "tls.backends.ca_file: " + missing.resolve("ca.pem") + " in the file: "),
+                Map.entry("access_log: { target: missing/access.log }\n",
+                        "access_log.target: " + missing.resolve("access.log") + " in the file: "))) {
+            Files.writeString(file, "listeners: { http: 127.0.0.1:0, admin: 127.0.0.1:0 }\n" + addition.getKey() + "clusters:\n" + clusters);
             ReloadResult r = lb.reload();
             assertFalse(r.applied(), addition + ": " + r);
-            assertTrue(r.problems().getFirst().contains(missing.toString()), r.problems().toString());
+            assertTrue(r.problems().getFirst().startsWith(addition.getValue()), r.problems().toString());
         }
         // The same settings with files that exist are taken, to serve from the next start.
         Files.writeString(file, "listeners: { http: 127.0.0.1:0, admin: 127.0.0.1:0 }\naccess_log: { target: "

@@ -282,7 +282,7 @@ class TlsListenerTest {
         assertEquals(renewedLeaf, serverCertificate(port, "music.test"));
 
         // At start there is nothing to fall back on: still a configuration error.
-        assertProblem(env, "SSL_KEY_PATH=\"" + api.key() + "\" (tls.certificates[1].key in the file): cannot read (no such file)");
+        assertProblem(env, "SSL_KEY_PATH=\"" + api.key() + "\": cannot read (no such file)");
         IllegalArgumentException atStart = assertThrows(IllegalArgumentException.class,
                 () -> new LoadBalancer(config(env)));
         assertTrue(atStart.getMessage().contains(api.key().toString()), atStart.getMessage());
@@ -345,20 +345,22 @@ class TlsListenerTest {
 
         // Each names its variable and file key, the value and what is wrong, as every configuration error does.
         assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", b.key().toString()),
-                "SSL_KEY_PATH=\"" + b.key() + "\" (tls.certificates[0].key in the file): this private key does not belong to the first certificate of "
+                "SSL_KEY_PATH=\"" + b.key() + "\": this private key does not belong to the first certificate of "
                         + a.cert());
         assertProblem(Map.of("SSL_CERT_PATH", missing.toString(), "SSL_KEY_PATH", a.key().toString()),
-                "SSL_CERT_PATH=\"" + missing + "\" (tls.certificates[0].cert in the file): cannot read (no such file)");
+                "SSL_CERT_PATH=\"" + missing + "\": cannot read (no such file)");
         assertProblem(Map.of("SSL_CERT_PATH", garbage.toString(), "SSL_KEY_PATH", a.key().toString()),
-                "SSL_CERT_PATH=\"" + garbage + "\" (tls.certificates[0].cert in the file): no PEM certificate");
+                "SSL_CERT_PATH=\"" + garbage + "\": no PEM certificate");
         assertProblem(Map.of("SSL_CERT_PATH", a.cert().toString(), "SSL_KEY_PATH", a.cert().toString()),
-                "SSL_KEY_PATH=\"" + a.cert() + "\" (tls.certificates[0].key in the file): no PEM private key");
+                "SSL_KEY_PATH=\"" + a.cert() + "\": no PEM private key");
         assertProblem(Map.of("SSL_CERT_PATH", a.cert() + "," + missing, "SSL_KEY_PATH", a.key() + "," + b.key()),
-                "SSL_CERT_PATH=\"" + missing + "\" (tls.certificates[1].cert in the file): cannot read (no such file)");
+                "SSL_CERT_PATH=\"" + missing + "\": cannot read (no such file)");
+        assertProblem(Map.of("SSL_CRT_PATH", missing.toString(), "SSL_KEY_PATH", a.key().toString()),
+                "SSL_CRT_PATH=\"" + missing + "\": cannot read (no such file)");
         assertProblem(Map.of("SSL_CRT_PATH", a.cert().toString()), "SSL_CERT_PATH is set but SSL_KEY_PATH is not");
         assertProblem(Map.of("SSL_REDIRECT_HTTP", "yes please"), "SSL_REDIRECT_HTTP=\"yes please\"");
         assertProblem(Map.of("BACKEND_CA_FILE", missing.toString()),
-                "BACKEND_CA_FILE=\"" + missing + "\" (tls.backends.ca_file in the file): cannot read (no such file)");
+                "BACKEND_CA_FILE=\"" + missing + "\": cannot read (no such file)");
 
         // SSL_CRT_PATH is the MoosicBox name of SSL_CERT_PATH; SSL_PORT places the listener on 0.0.0.0.
         LbConfig ok = EnvConfig.load(EnvConfig.defaults(), Map.of("BACKEND_SERVERS", "127.0.0.1:1",
@@ -387,14 +389,26 @@ class TlsListenerTest {
         assertEquals(new LbConfig.TlsConfig(List.of(new LbConfig.CertificatePair(a.cert().toString(), a.key().toString())), true,
                 java.time.Duration.ofHours(1), java.time.Duration.ZERO, new LbConfig.BackendTls(a.ca().toString(), false, true)), c.tls());
         assertEquals("0.0.0.0:443", c.listeners().https().toString());
-        assertEquals(List.of(), CertificateFiles.check(c.tls()));
+        assertEquals(List.of(), CertificateFiles.check(c));
+
+        // A file's value is named by its key, not by a variable nobody set.
+        Path missing = dir.resolve("missing.pem");
+        Files.writeString(file, """
+                tls:
+                  certificates: [{ cert: %s, key: %s }]
+                  backends: { ca_file: %s }
+                clusters: [{ name: default, backends: [http://127.0.0.1:1] }]
+                """.formatted(a.cert(), missing, missing));
+        assertEquals(List.of("tls.certificates[0].key: " + missing + " in the file: cannot read (no such file)",
+                "tls.backends.ca_file: " + missing + " in the file: cannot read (no such file)"),
+                CertificateFiles.check(io.moosicbox.lb.config.ConfigLoader.load(file, Map.of())));
     }
 
     /** A bad variable fails the configuration; a bad file fails the check made before the listeners start. */
     private void assertProblem(Map<String, String> env, String expected) {
         List<String> problems;
         try {
-            problems = CertificateFiles.check(config(env).tls());
+            problems = CertificateFiles.check(config(env));
         } catch (ConfigException e) {
             problems = e.problems();
         }
