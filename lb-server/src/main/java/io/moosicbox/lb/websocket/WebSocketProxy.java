@@ -64,17 +64,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class WebSocketProxy extends ContainerLifeCycle implements Graceful {
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketProxy.class);
-    /** Request headers the balancer sets itself, or that belong to one hop of the handshake. */
+    /** Request headers the balancer sets itself (hop-by-hop ones aside: {@link HopByHop}). */
     private static final Set<String> NOT_COPIED = Set.of(
-            "host", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer",
-            "transfer-encoding", "upgrade", "content-length", "sec-websocket-key", "sec-websocket-version",
+            "host", "content-length", "sec-websocket-key", "sec-websocket-version",
             "sec-websocket-extensions", "sec-websocket-protocol", "sec-websocket-accept",
             "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-server",
             "forwarded");
-    /** Response headers of the backend's 101 that the client's 101 does not take. */
+    /** Response headers of the backend's 101 that the client's 101 gets from Jetty (hop-by-hop ones aside). */
     private static final Set<String> NOT_RETURNED = Set.of(
-            "connection", "keep-alive", "upgrade", "transfer-encoding", "content-length", "date", "server",
-            "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions");
+            "content-length", "date", "server", "sec-websocket-accept", "sec-websocket-protocol", "sec-websocket-extensions");
     /** Headers of a refusal worth passing on: what the client needs to retry right. */
     private static final List<HttpHeader> REFUSAL_HEADERS = List.of(HttpHeader.WWW_AUTHENTICATE, HttpHeader.RETRY_AFTER);
 
@@ -434,8 +432,9 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             if (protocol != null) {
                 upgradeResponse.setAcceptedSubProtocol(protocol);
             }
+            HopByHop hopByHop = HopByHop.of(backend.getUpgradeResponse().getHeaders(HttpHeader.CONNECTION.asString()));
             backend.getUpgradeResponse().getHeaders().forEach((name, values) -> {
-                if (!NOT_RETURNED.contains(name.toLowerCase(Locale.ROOT))) {
+                if (!NOT_RETURNED.contains(name.toLowerCase(Locale.ROOT)) && !hopByHop.contains(name)) {
                     values.forEach(v -> upgradeResponse.addHeader(name, v));
                 }
             });
@@ -475,10 +474,10 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
 
         @Override
         public void onHandshakeRequest(Request backendRequest) {
+            HopByHop hopByHop = HopByHop.of(Collections.list(request.getHeaders(HttpHeader.CONNECTION.asString())));
             backendRequest.headers(h -> {
                 for (String name : Collections.list(request.getHeaderNames())) {
-                    String lower = name.toLowerCase(Locale.ROOT);
-                    if (!NOT_COPIED.contains(lower) && !namedInConnection(lower)) {
+                    if (!NOT_COPIED.contains(name.toLowerCase(Locale.ROOT)) && !hopByHop.contains(name)) {
                         for (String value : Collections.list(request.getHeaders(name))) {
                             h.add(name, value);
                         }
@@ -504,19 +503,6 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
                 }
                 refusalHeaders = kept;
             }
-        }
-
-        private boolean namedInConnection(String lowerName) {
-            String connection = request.getHeader("Connection");
-            if (connection == null) {
-                return false;
-            }
-            for (String token : connection.split(",")) {
-                if (token.trim().equalsIgnoreCase(lowerName)) {
-                    return true;
-                }
-            }
-            return false;
         }
     }
 

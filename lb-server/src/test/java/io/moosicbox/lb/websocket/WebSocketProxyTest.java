@@ -377,6 +377,51 @@ class WebSocketProxyTest {
         awaitNoneInFlight();
     }
 
+    /**
+     * Headers of one connection (RFC 9110 7.6.1) stay on it, both ways: the fixed list and every
+     * name a Connection line gives, on any of its lines; the end-to-end ones pass.
+     */
+    @Test
+    void hopByHopHeadersOfTheHandshakeStayOnTheirHop() throws Exception {
+        try (RawHandshakeBackend raw = new RawHandshakeBackend("Connection: Upgrade, X-Backend-Hop\r\n"
+                + "Connection: X-Backend-Hop2\r\nX-Backend-Hop: 1\r\nX-Backend-Hop2: 1\r\nKeep-Alive: timeout=5\r\n"
+                + "Proxy-Connection: keep-alive\r\nProxy-Authenticate: Basic\r\nTrailer: X-Sum\r\nTE: trailers\r\n"
+                + "Set-Cookie: backend=1\r\n")) {
+            startLbOn(raw.url());
+            String answer;
+            try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, X-Client-Hop\r\n"
+                        + "Connection: X-Client-Hop2\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Client-Hop: 1\r\nX-Client-Hop2: 1\r\n"
+                        + "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nProxy-Authorization: Basic eDp5\r\n"
+                        + "TE: trailers\r\nTrailer: X-Sum\r\nX-End-To-End: 1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    int b = s.getInputStream().read();
+                    assertTrue(b >= 0, "the connection closed in the answer's head: " + head);
+                    head.append((char) b);
+                }
+                answer = head.toString().toLowerCase(Locale.ROOT);
+            }
+            assertTrue(answer.startsWith("http/1.1 101 "), answer);
+            assertTrue(answer.contains("\r\nset-cookie: backend=1\r\n"), "end-to-end headers pass:\n" + answer);
+            for (String hop : List.of("x-backend-hop", "x-backend-hop2", "keep-alive", "proxy-connection", "proxy-authenticate",
+                    "trailer", "te")) {
+                assertFalse(answer.contains("\r\n" + hop + ":"), hop + " reached the client:\n" + answer);
+            }
+            assertFalse(answer.contains("x-backend-hop"), "the backend's Connection names reached the client:\n" + answer);
+
+            String request = raw.requests.poll(10, TimeUnit.SECONDS).toLowerCase(Locale.ROOT);
+            assertTrue(request.contains("\r\nx-end-to-end: 1\r\n"), "end-to-end headers pass:\n" + request);
+            for (String hop : List.of("x-client-hop", "x-client-hop2", "keep-alive", "proxy-connection", "proxy-authorization",
+                    "trailer", "te")) {
+                assertFalse(request.contains("\r\n" + hop + ":"), hop + " reached the backend:\n" + request);
+            }
+            assertFalse(request.contains("x-client-hop"), "the client's Connection names reached the backend:\n" + request);
+        }
+    }
+
     private void startLbOn(String backendUrl) throws Exception {
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
                 "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl)));
