@@ -20,6 +20,7 @@ import io.moosicbox.lb.tls.CertificateInfo;
 import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
 import io.moosicbox.lb.websocket.WebSocketProxy;
+import io.moosicbox.lb.websocket.WebSocketUpgradeHeader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -154,7 +155,7 @@ public final class LoadBalancer {
         ServletContextHandler webSocketContext = new ServletContextHandler("/");
         webSocketContext.addServlet(new ServletHolder("websocket", webSocketServlet), "/*");
         webSockets.install(webSocketContext);
-        ConditionalHandler upgrades = new ConditionalHandler.DontHandle(new Offload(webSocketContext, virtualThreads));
+        ConditionalHandler upgrades = new ConditionalHandler.DontHandle(new Offload(new WebSocketUpgradeHeader(webSocketContext), virtualThreads));
         upgrades.include(request -> !WebSocketProxy.isUpgradeRequest(request));
 
         Handler redirect = tls == null ? null : tls.redirectHandler();

@@ -152,10 +152,12 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         }, every, TimeUnit.MILLISECONDS);
     }
 
-    /** Whether the request asks for a WebSocket; such requests go to {@link #upgrade}. */
+    /**
+     * Whether the request asks for a WebSocket; such requests go to {@link #upgrade}, through a
+     * {@link WebSocketUpgradeHeader}.
+     */
     public static boolean isUpgradeRequest(org.eclipse.jetty.server.Request request) {
-        String upgrade = request.getHeaders().get(HttpHeader.UPGRADE);
-        return upgrade != null && "GET".equals(request.getMethod()) && upgrade.toLowerCase(Locale.ROOT).contains("websocket");
+        return WebSocketUpgradeHeader.asksForWebSocket(request);
     }
 
     /** Whether a client connection was upgraded to a WebSocket. */
@@ -232,7 +234,11 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      */
     public record Upgrade(Lease lease, int retries, long upstreamNanos) {}
 
-    /** What Jetty's container asks of a handshake (RFC 6455 4.2.1): HTTP/1.1, version 13, a key. */
+    /**
+     * What Jetty's container asks of a handshake (RFC 6455 4.2.1): HTTP/1.1, version 13, a key. Its
+     * Upgrade is {@link WebSocketUpgradeHeader}'s; one without Connection: upgrade never gets here
+     * (Jetty's connector answers 400 itself).
+     */
     static boolean validHandshake(HttpServletRequest request) {
         String key = request.getHeader("Sec-WebSocket-Key");
         return "HTTP/1.1".equals(request.getProtocol()) && "13".equals(request.getHeader("Sec-WebSocket-Version"))

@@ -422,6 +422,71 @@ class WebSocketProxyTest {
         }
     }
 
+    /**
+     * Upgrade lists protocols (RFC 9110 7.8): one naming websocket among others is a handshake; one
+     * naming only others (websocket2), or sent in HTTP/1.0, is not acted on and the request is a
+     * plain one. Jetty's handshake logged a WARN for each of the first two, which anyone could repeat.
+     */
+    @Test
+    void upgradeIsReadAsAListOfProtocols() throws Exception {
+        startLb();
+        List<String> warnings = jettyWarningsDuring(() -> {
+            assertTrue(rawAnswer("HTTP/1.1", "Connection: Upgrade\r\nUpgrade: foo/2, WebSocket\r\n").startsWith("HTTP/1.1 101 "));
+            assertTrue(rawAnswer("HTTP/1.1", "Connection: keep-alive, Upgrade\r\nUpgrade: foo\r\nUpgrade: websocket\r\n")
+                    .startsWith("HTTP/1.1 101 "));
+            assertEquals(2, backend.sessions.size(), "both reached the backend as WebSockets");
+            for (String plain : List.of(rawAnswer("HTTP/1.1", "Connection: Upgrade\r\nUpgrade: websocket2\r\n"),
+                    rawAnswer("HTTP/1.0", "Connection: Upgrade\r\nUpgrade: websocket\r\n"))) {
+                // The backend's own answer to a GET that asks for no upgrade, not the balancer's.
+                assertFalse(plain.startsWith("HTTP/1.1 101 ") || plain.contains("not a valid WebSocket handshake"), plain);
+            }
+            TestBalancer.await("both were answered by the backend", Duration.ofSeconds(10),
+                    () -> exchanges.stream().filter(e -> e.backend() != null && e.status() != 101).count() == 2);
+        });
+        assertEquals(List.of(), warnings);
+        assertEquals(2, backend.sessions.size(), "the others opened no session on the backend");
+    }
+
+    /** The answer to a handshake with these Connection and Upgrade lines: its head, and the body its length announces. */
+    private String rawAnswer(String version, String connectionAndUpgrade) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /ws " + version + "\r\nHost: 127.0.0.1\r\n" + connectionAndUpgrade
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            StringBuilder answer = new StringBuilder();
+            while (!answer.toString().endsWith("\r\n\r\n")) {
+                int b = s.getInputStream().read();
+                assertTrue(b >= 0, "the connection closed in the answer's head: " + answer);
+                answer.append((char) b);
+            }
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)\r\ncontent-length: *(\\d+)").matcher(answer);
+            if (length.find()) {
+                answer.append(new String(s.getInputStream().readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.ISO_8859_1));
+            }
+            return answer.toString();
+        }
+    }
+
+    /** What Jetty's own classes logged at WARN or above while the check ran. */
+    private static List<String> jettyWarningsDuring(ThrowingRunnable check) throws Exception {
+        org.eclipse.jetty.logging.JettyLogger logger = (org.eclipse.jetty.logging.JettyLogger) org.slf4j.LoggerFactory.getLogger("org.eclipse.jetty");
+        org.eclipse.jetty.logging.StdErrAppender appender = (org.eclipse.jetty.logging.StdErrAppender) logger.getAppender();
+        java.io.PrintStream before = appender.getStream();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        appender.setStream(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            check.run();
+        } finally {
+            appender.setStream(before);
+        }
+        return out.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains(":WARN :oej") || l.contains(":ERROR:oej")).toList();
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
     private void startLbOn(String backendUrl) throws Exception {
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
                 "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl)));
