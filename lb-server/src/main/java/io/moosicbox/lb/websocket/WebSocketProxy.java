@@ -434,6 +434,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
                 lease.release(false);
                 return null;
             }
+            upgradeResponse.setExtensions(DeflateOffers.choose(upgradeRequest.getExtensions(), upgradeResponse.getExtensions()));
             String protocol = backend.getUpgradeResponse().getAcceptedSubProtocol();
             if (protocol != null) {
                 upgradeResponse.setAcceptedSubProtocol(protocol);

@@ -447,6 +447,36 @@ class WebSocketProxyTest {
         assertEquals(2, backend.sessions.size(), "the others opened no session on the backend");
     }
 
+    /**
+     * permessage-deflate offers the balancer's compressor cannot honour are declined (RFC 7692 5,
+     * 7.1.2.1): it always uses 15-bit windows, and Jetty accepted an offer of server_max_window_bits
+     * with an answer that left the parameter out, which the client cannot take as an acceptance.
+     * The next acceptable offer is taken; with none, the session is not compressed.
+     */
+    @Test
+    void permessageDeflateOffersThatCannotBeHonouredAreDeclined() throws Exception {
+        startLb();
+        for (String declined : List.of("permessage-deflate; server_max_window_bits=10", "permessage-deflate; server_max_window_bits=15",
+                "permessage-deflate; client_max_window_bits=16", "permessage-deflate; x_unknown")) {
+            String answer = rawAnswer("HTTP/1.1", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Extensions: "
+                    + declined + "\r\n").toLowerCase(Locale.ROOT);
+            assertTrue(answer.startsWith("http/1.1 101 "), declined + ": " + answer);
+            assertFalse(answer.contains("sec-websocket-extensions"), declined + ": " + answer);
+        }
+        String answer = rawAnswer("HTTP/1.1", "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Extensions: "
+                + "permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate; client_max_window_bits\r\n");
+        assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\nsec-websocket-extensions: permessage-deflate\r\n"), answer);
+
+        // Offers that can be honoured still are, and the session works compressed.
+        ClientUpgradeRequest offer = new ClientUpgradeRequest();
+        offer.addExtensions("permessage-deflate; client_max_window_bits");
+        TestClient c = connect(viaLb("/ws"), offer);
+        assertEquals("permessage-deflate", c.session.getUpgradeResponse().getExtensions().getFirst().getName());
+        c.send("compressed");
+        assertEquals("compressed", c.nextText());
+        c.session.close();
+    }
+
     /** The answer to a handshake with these Connection and Upgrade lines: its head, and the body its length announces. */
     private String rawAnswer(String version, String connectionAndUpgrade) throws Exception {
         try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
