@@ -12,6 +12,8 @@ import org.eclipse.jetty.util.thread.Scheduler;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.StatusCode;
+import org.eclipse.jetty.websocket.api.exceptions.BadPayloadException;
+import org.eclipse.jetty.websocket.api.exceptions.ProtocolException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -232,9 +234,20 @@ public final class WebSocketTunnel {
 
     /** The balancer's session on the backend. */
     public final class BackendSide extends Side {
+        /** A frame no WebSocket server may send; Jetty reports it before the close it causes. */
+        private volatile Throwable violation;
+
         @Override
         Side peer() {
             return clientSide;
+        }
+
+        @Override
+        public void onWebSocketError(Throwable cause) {
+            super.onWebSocketError(cause);
+            if (cause instanceof ProtocolException || cause instanceof BadPayloadException) {
+                violation = cause;
+            }
         }
 
         @Override
@@ -246,12 +259,15 @@ public final class WebSocketTunnel {
         @Override
         void forwardClose(int code, String reason) {
             boolean lost = code == StatusCode.NO_CLOSE || code == StatusCode.FAILED_TLS_HANDSHAKE;
-            if (lost) {
+            // Jetty's 1002 or 1007 would tell the client that it broke the protocol.
+            Throwable broken = violation;
+            if (lost || broken != null) {
                 backendFailed = true;
-                lease.backend().recordError("WebSocket connection lost");
+                lease.backend().recordError(lost ? "WebSocket connection lost" : "WebSocket: " + broken.getMessage());
             }
-            int forwardCode = lost ? StatusCode.INVALID_UPSTREAM_RESPONSE : code;
-            String forwardReason = lost ? "the backend connection was lost" : reason;
+            int forwardCode = lost || broken != null ? StatusCode.INVALID_UPSTREAM_RESPONSE : code;
+            String forwardReason = lost ? "the backend connection was lost"
+                    : broken != null ? "the backend broke the WebSocket protocol" : reason;
             synchronized (WebSocketTunnel.this) {
                 if (clientSide.session == null) {
                     earlyCode = forwardCode;

@@ -18,7 +18,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 /**
  * A WebSocket backend written by hand on a socket, for what a Jetty server would not send: it
  * records each handshake request as it came and answers it with a 101 carrying the given extra
- * header lines, then keeps the connection open, silent, until it is closed.
+ * header lines and the given bytes, then keeps the connection open, silent, until it is closed.
  */
 final class RawHandshakeBackend implements AutoCloseable {
     private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -30,13 +30,21 @@ final class RawHandshakeBackend implements AutoCloseable {
 
     /** @param extraHeaders header lines, each ending with CRLF, added to every 101 */
     RawHandshakeBackend(String extraHeaders) throws IOException {
+        this(extraHeaders, new byte[0]);
+    }
+
+    /**
+     * @param extraHeaders header lines, each ending with CRLF, added to every 101
+     * @param frames       bytes sent right after the 101, such as frames no WebSocket server may send
+     */
+    RawHandshakeBackend(String extraHeaders, byte[] frames) throws IOException {
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().start(() -> {
             while (!server.isClosed()) {
                 try {
                     Socket s = server.accept();
                     accepted.add(s);
-                    Thread.ofVirtual().start(() -> answer(s, extraHeaders));
+                    Thread.ofVirtual().start(() -> answer(s, extraHeaders, frames));
                 } catch (IOException closed) {
                     return;
                 }
@@ -48,7 +56,7 @@ final class RawHandshakeBackend implements AutoCloseable {
         return "http://127.0.0.1:" + server.getLocalPort();
     }
 
-    private void answer(Socket s, String extraHeaders) {
+    private void answer(Socket s, String extraHeaders, byte[] frames) {
         try {
             String head = readHead(s.getInputStream());
             requests.add(head);
@@ -60,6 +68,7 @@ final class RawHandshakeBackend implements AutoCloseable {
             }
             s.getOutputStream().write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                     + "Sec-WebSocket-Accept: " + accept(key) + "\r\n" + extraHeaders + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(frames);
             s.getOutputStream().flush();
             s.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
         } catch (IOException closed) {

@@ -231,6 +231,42 @@ class WebSocketProxyTest {
         assertEquals(1, theBackend().failures(), "a lost backend connection counts as a failure");
     }
 
+    /**
+     * Frames no WebSocket server may send (RFC 6455 5.2, 5.5, 8.1): the backend's failure, recorded as a
+     * lost connection is, and the client gets 1014 (an invalid answer from upstream), not the 1002
+     * that would say the client broke the protocol.
+     */
+    @Test
+    void aBackendThatBreaksTheProtocolClosesTheClientWith1014AndCountsAsItsFailure() throws Exception {
+        byte[] rsv1WithoutExtension = {(byte) 0xC1, 2, 'h', 'i'};
+        byte[] oversizedPing = new byte[2 + 2 + 126];
+        oversizedPing[0] = (byte) 0x89;
+        oversizedPing[1] = 126;
+        oversizedPing[3] = 126;
+        byte[] textNotUtf8 = {(byte) 0x81, 2, (byte) 0xC3, 0x28};
+        for (byte[] frame : List.of(rsv1WithoutExtension, oversizedPing, textNotUtf8)) {
+            try (RawHandshakeBackend raw = new RawHandshakeBackend("Connection: Upgrade\r\n", frame)) {
+                startLbOn(raw.url());
+                TestClient c = connect(viaLb("/ws"));
+                String closed = c.awaitClose();
+                assertTrue(closed.startsWith("1014 "), closed);
+                TestBalancer.await("the session ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
+                assertEquals(1, theBackend().failures(), "a protocol error counts as the backend's failure");
+                assertTrue(theBackend().lastError().startsWith("WebSocket: "), theBackend().lastError());
+                lb.stop();
+                lb = null;
+            }
+        }
+
+        // The backend's own close frame with 1002 is its word, passed on as it is.
+        startLb();
+        TestClient c = connect(viaLb("/ws"));
+        c.send("close 1002 the client broke it");
+        assertEquals("1002 the client broke it", c.awaitClose());
+        awaitNoneInFlight();
+        assertEquals(0, theBackend().failures());
+    }
+
     @Test
     void refusalsAreHttpStatusesBeforeTheUpgrade() throws Exception {
         startLb();
