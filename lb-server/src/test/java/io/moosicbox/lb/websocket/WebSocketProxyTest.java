@@ -470,7 +470,8 @@ class WebSocketProxyTest {
             assertTrue(rawAnswer("HTTP/1.1", "Connection: Upgrade\r\nUpgrade: foo/2, WebSocket\r\n").startsWith("HTTP/1.1 101 "));
             assertTrue(rawAnswer("HTTP/1.1", "Connection: keep-alive, Upgrade\r\nUpgrade: foo\r\nUpgrade: websocket\r\n")
                     .startsWith("HTTP/1.1 101 "));
-            assertEquals(2, backend.sessions.size(), "both reached the backend as WebSockets");
+            // The backend opens its session once its 101 is out, maybe after the client got one.
+            TestBalancer.await("both reached the backend as WebSockets", Duration.ofSeconds(10), () -> backend.sessions.size() == 2);
             for (String plain : List.of(rawAnswer("HTTP/1.1", "Connection: Upgrade\r\nUpgrade: websocket2\r\n"),
                     rawAnswer("HTTP/1.0", "Connection: Upgrade\r\nUpgrade: websocket\r\n"))) {
                 // The backend's own answer to a GET that asks for no upgrade, not the balancer's.
