@@ -35,7 +35,6 @@ import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
 import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ConditionalHandler;
@@ -131,7 +130,7 @@ public final class LoadBalancer {
         HttpConfiguration adminHttp = new HttpConfiguration();
         adminHttp.setSendServerVersion(false);
         adminHttp.addCustomizer(new Http10ExpectIgnored());
-        adminConnector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(adminHttp));
+        adminConnector = new ServerConnector(server, 1, 1, new Http1ConnectionFactory(adminHttp));
         adminConnector.setName(ADMIN_CONNECTOR);
         listenOn(adminConnector, config.listeners().admin());
         tls = config.listeners().https() == null ? null : newTlsListener(http, config);

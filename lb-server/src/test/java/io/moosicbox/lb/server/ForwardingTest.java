@@ -295,6 +295,22 @@ class ForwardingTest {
         assertTrue(head.contains("x-end: 1"), head);
     }
 
+    /**
+     * The admin listener ignores an upgrade it does not take as the proxy listeners do: without
+     * {@code Connection: Upgrade} Jetty answered 400. It speaks no h2c, so a complete h2c upgrade is not taken either.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "Upgrade: h2c\r\n",
+        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
+        "Upgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n",
+    })
+    void theAdminListenerIgnoresAnUpgradeNotTakenToo(String upgrade) throws Exception {
+        start(List.of());
+        String answer = ask(lb.adminPort(), "GET /secret HTTP/1.1\r\nHost: x\r\n" + upgrade + "\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 200 ") && answer.endsWith("admin secret"), answer);
+    }
+
     @Test
     void aCompleteH2cUpgradeIsStillTaken() throws Exception {
         start(List.of());
@@ -363,7 +379,11 @@ class ForwardingTest {
     }
 
     private String ask(String request) throws IOException {
-        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+        return ask(lb.proxyPort(), request);
+    }
+
+    private static String ask(int port, String request) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(5000);
             s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
             InputStream in = s.getInputStream();
