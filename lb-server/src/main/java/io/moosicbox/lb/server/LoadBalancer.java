@@ -11,7 +11,6 @@ import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Cluster;
 import io.moosicbox.lb.pool.health.HealthChecker;
 import io.moosicbox.lb.proxy.BalancingProxyHandler;
-import io.moosicbox.lb.proxy.Http1ConnectionFactory;
 import io.moosicbox.lb.proxy.WebSocketUpgradeServlet;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;

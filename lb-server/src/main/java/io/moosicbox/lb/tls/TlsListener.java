@@ -2,7 +2,7 @@ package io.moosicbox.lb.tls;
 
 import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
-import io.moosicbox.lb.proxy.Http1ConnectionFactory;
+import io.moosicbox.lb.server.Http1ConnectionFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;

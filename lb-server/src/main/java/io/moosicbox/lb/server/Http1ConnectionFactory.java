@@ -1,4 +1,4 @@
-package io.moosicbox.lb.proxy;
+package io.moosicbox.lb.server;
 
 import java.util.ArrayList;
 import java.util.List;
