@@ -10,7 +10,11 @@ import io.moosicbox.lb.tls.BackendTls;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +30,7 @@ import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.client.transport.HttpExchange;
 import org.eclipse.jetty.client.transport.HttpRequest;
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
@@ -33,6 +38,7 @@ import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MimeTypes;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
@@ -71,6 +77,12 @@ public class BalancingProxyHandler extends ProxyHandler {
      * on the balancer's own side, and counted against the backend until it was ejected.
      */
     public static final int MAX_BACKEND_REQUEST_HEADER_BYTES = 96 * 1024;
+    // Methods are case-sensitive (RFC 9110 9.1): "options" is another method, which Max-Forwards does not concern.
+    private static final String OPTIONS = HttpMethod.OPTIONS.asString();
+    private static final String TRACE = HttpMethod.TRACE.asString();
+    /** Not reflected by TRACE (RFC 9110 9.3.8: fields likely to hold sensitive data). */
+    private static final Set<HttpHeader> CREDENTIALS = EnumSet.of(HttpHeader.AUTHORIZATION, HttpHeader.PROXY_AUTHORIZATION,
+            HttpHeader.COOKIE);
 
     /**
      * Marks this process's Via entries (a Via comment, RFC 9110 7.6.3), so that a request that
@@ -182,6 +194,10 @@ public class BalancingProxyHandler extends ProxyHandler {
             refuse(exchange, HttpStatus.NOT_IMPLEMENTED_501, "CONNECT is not supported");
             return true;
         }
+        String method = request.getMethod();
+        if ((OPTIONS.equals(method) || TRACE.equals(method)) && answeredAsLastHop(exchange)) {
+            return true;
+        }
         Router.Route route = router.get().route(ForwardedHeaders.hostOf(request), ForwardedHeaders.routingPath(request));
         Cluster cluster = route.cluster();
         if (cluster == null) {
@@ -230,6 +246,63 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         forward(exchange, lease);
         return true;
+    }
+
+    /**
+     * RFC 9110 7.6.2: an OPTIONS or TRACE whose {@code Max-Forwards} is 0 is answered by this
+     * hop, which must not forward it; a larger one goes on with one less. OPTIONS gets a 200 with
+     * no content: what the balancer allows is whatever the backend does. TRACE gets the request
+     * it received as {@code message/http} (9.3.8), without the fields that carry credentials.
+     * A value that is not a number is passed on as it came, as without the header.
+     *
+     * @return whether the balancer answered the request itself
+     */
+    private static boolean answeredAsLastHop(ProxyExchange exchange) {
+        long hops = maxForwards(exchange.request.getHeaders().get(HttpHeader.MAX_FORWARDS));
+        if (hops != 0) {
+            exchange.maxForwards = hops > 0 ? hops - 1 : -1;
+            return false;
+        }
+        Request request = exchange.request;
+        Response response = exchange.response;
+        response.setStatus(HttpStatus.OK_200);
+        if (OPTIONS.equals(request.getMethod())) {
+            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, 0L);
+            response.write(true, BufferUtil.EMPTY_BUFFER, exchange);
+            return true;
+        }
+        StringBuilder message = new StringBuilder(256).append(request.getMethod()).append(' ')
+                .append(request.getHttpURI().getPathQuery()).append(' ')
+                .append(request.getConnectionMetaData().getHttpVersion().asString()).append("\r\n");
+        for (HttpField field : request.getHeaders()) {
+            if (!CREDENTIALS.contains(field.getHeader())) {
+                message.append(field.getName()).append(": ").append(field.getValue()).append("\r\n");
+            }
+        }
+        byte[] body = message.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, MimeTypes.Type.MESSAGE_HTTP.asString());
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+        response.write(true, ByteBuffer.wrap(body), exchange);
+        return true;
+    }
+
+    /** RFC 9110 7.6.2: Max-Forwards = 1*DIGIT; -1 when there is none, when it is not a number, and when it is too large to matter. */
+    static long maxForwards(String value) {
+        if (value == null || value.isEmpty()) {
+            return -1;
+        }
+        long hops = 0;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            hops = hops * 10 + (c - '0');
+            if (hops > Integer.MAX_VALUE) {
+                return -1;
+            }
+        }
+        return hops;
     }
 
     /** RFC 9110 5.6.2: a method is a token, one or more tchar. */
@@ -309,6 +382,10 @@ public class BalancingProxyHandler extends ProxyHandler {
         proxyRequest.attribute(CLIENT_REQUEST, client).attribute(CLIENT_RESPONSE, exchange.response);
         copyRequestHeaders(client, proxyRequest);
         addProxyHeaders(client, proxyRequest);
+        if (exchange.maxForwards >= 0) {
+            long hops = exchange.maxForwards;
+            proxyRequest.headers(h -> h.put(HttpHeader.MAX_FORWARDS, hops));
+        }
         if (exchange.hasBody) {
             proxyRequest.body(requestContent(exchange, proxyRequest));
         }

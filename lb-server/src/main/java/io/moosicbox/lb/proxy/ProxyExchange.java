@@ -42,6 +42,8 @@ final class ProxyExchange implements Callback {
      * it has it (curl does), and over HTTP/2 that can fail the last write although every byte went out.
      */
     volatile boolean responseWritten;
+    /** The Max-Forwards the backend gets instead of the client's (RFC 9110 7.6.2); -1: the client's, if any, as it came. */
+    long maxForwards = -1;
     /** Whether the request has a body to forward; decided once, when it arrives. */
     boolean hasBody;
     /** The body's first chunk, when it was read to find out whether there is a body; the copy takes it first. */

@@ -332,6 +332,49 @@ class ForwardingTest {
         assertTrue(heads.getFirst().startsWith("OPTIONS * HTTP/1.1\r\n"), heads.getFirst());
     }
 
+    /**
+     * RFC 9110 7.6.2: with Max-Forwards 0 the balancer is the last hop of an OPTIONS or TRACE and
+     * answers it itself; TRACE reflects what it received (9.3.8), credentials left out.
+     */
+    @Test
+    void optionsAndTraceWithNoForwardsLeftAreAnsweredByTheBalancer() throws Exception {
+        start(List.of());
+        for (String target : List.of("*", "/x")) {
+            String answer = ask("OPTIONS " + target + " HTTP/1.1\r\nHost: x\r\nMax-Forwards: 0\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 200 ") && answer.endsWith("\r\n\r\n"), answer);
+            assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\ncontent-length: 0\r\n"), answer);
+        }
+        String answer = ask("TRACE /x?q=1 HTTP/1.1\r\nHost: x\r\nMax-Forwards: 0\r\nX-Probe: 1\r\nCookie: session=alice\r\n"
+                + "Authorization: Bearer secret\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
+        String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+        assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\ncontent-type: message/http\r\n"), answer);
+        assertTrue(body.startsWith("TRACE /x?q=1 HTTP/1.1\r\n") && body.contains("\r\nX-Probe: 1\r\n")
+                && body.contains("\r\nMax-Forwards: 0\r\n") && body.endsWith("\r\n\r\n"), body);
+        assertFalse(body.contains("alice") || body.contains("secret"), body);
+        assertEquals(List.of(), heads, "nothing reached the backend");
+    }
+
+    /** RFC 9110 7.6.2: an OPTIONS or TRACE with forwards left goes on with one less; other methods and other values are untouched. */
+    @Test
+    void maxForwardsIsCountedDownOnOptionsAndTrace() throws Exception {
+        start(List.of());
+        List<String[]> cases = List.of(
+                new String[] {"OPTIONS * HTTP/1.1\r\nHost: x\r\nMax-Forwards: 3\r\n\r\n", "max-forwards: 2"},
+                new String[] {"TRACE / HTTP/1.1\r\nHost: x\r\nMax-Forwards: 1\r\n\r\n", "max-forwards: 0"},
+                new String[] {"OPTIONS / HTTP/1.1\r\nHost: x\r\nMax-Forwards: 0010\r\n\r\n", "max-forwards: 9"},
+                new String[] {"GET / HTTP/1.1\r\nHost: x\r\nMax-Forwards: 0\r\n\r\n", "max-forwards: 0"},
+                new String[] {"OPTIONS / HTTP/1.1\r\nHost: x\r\nMax-Forwards: two\r\n\r\n", "max-forwards: two"},
+                new String[] {"OPTIONS / HTTP/1.1\r\nHost: x\r\nMax-Forwards: 99999999999999999999\r\n\r\n",
+                    "max-forwards: 99999999999999999999"});
+        for (int i = 0; i < cases.size(); i++) {
+            String answer = ask(cases.get(i)[0]);
+            assertTrue(answer.startsWith("HTTP/1.1 200 ") && answer.endsWith("backend"), answer);
+            String head = heads.get(i).toLowerCase(Locale.ROOT);
+            assertTrue(head.contains("\r\n" + cases.get(i)[1] + "\r\n"), cases.get(i)[0] + " -> " + head);
+        }
+    }
+
     @Test
     void interimAnswersGoToHttp11ClientsOnly() throws Exception {
         start(List.of());
