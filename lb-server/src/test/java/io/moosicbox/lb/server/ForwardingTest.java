@@ -296,6 +296,32 @@ class ForwardingTest {
     }
 
     /**
+     * A WebSocket handshake whose Connection does not name the upgrade option is no handshake
+     * (RFC 9110 7.6.1, RFC 6455 4.2.1): the backend gets a plain GET and the client its answer,
+     * on a connection that stays HTTP/1.1 for the next request.
+     */
+    @Test
+    void aWebSocketHandshakeWithoutTheUpgradeOptionIsAPlainRequest() throws Exception {
+        start(List.of());
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(5000);
+            InputStream in = s.getInputStream();
+            s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            String head = readHead(in);
+            assertTrue(head.startsWith("HTTP/1.1 200 "), head);
+            assertEquals("backend", new String(in.readNBytes(7), StandardCharsets.ISO_8859_1));
+            s.getOutputStream().write("GET /next HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            head = readHead(in);
+            assertTrue(head.startsWith("HTTP/1.1 200 "), head);
+            assertEquals("backend", new String(in.readNBytes(7), StandardCharsets.ISO_8859_1));
+        }
+        String first = heads.getFirst().toLowerCase(Locale.ROOT);
+        assertTrue(first.startsWith("get /ws http/1.1\r\n") && !first.contains("upgrade"), first);
+        assertTrue(heads.get(1).startsWith("GET /next HTTP/1.1\r\n"), heads.get(1));
+    }
+
+    /**
      * The admin listener ignores an upgrade it does not take as the proxy listeners do: without
      * {@code Connection: Upgrade} Jetty answered 400. It speaks no h2c, so a complete h2c upgrade is not taken either.
      */
