@@ -83,6 +83,11 @@ public final class WebSocketTunnel {
         volatile Session session;
         private final AtomicBoolean ended = new AtomicBoolean();
         private final AtomicBoolean closing = new AtomicBoolean();
+        /**
+         * The balancer cut the connection because its close frame got no answer in time: Jetty then
+         * reports a lost connection, which the other end did not lose.
+         */
+        volatile boolean cut;
 
         abstract Side peer();
 
@@ -146,8 +151,11 @@ public final class WebSocketTunnel {
         @Override
         public void onWebSocketClose(int code, String reason, Callback callback) {
             callback.succeed();
-            if (end()) {
+            if (ended.compareAndSet(false, true)) {
+                // Before the count: when the other side has ended already, the count releases the
+                // lease, and whether the backend failed must be known by then.
                 forwardClose(code, reason);
+                sideEnded();
             }
         }
 
@@ -181,6 +189,7 @@ public final class WebSocketTunnel {
             s.close(code, reason, Callback.NOOP);
             scheduler.schedule(() -> {
                 if (!ended.get()) {
+                    cut = true;
                     s.disconnect();
                 }
             }, CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -261,9 +270,12 @@ public final class WebSocketTunnel {
             boolean lost = code == StatusCode.NO_CLOSE || code == StatusCode.FAILED_TLS_HANDSHAKE;
             // Jetty's 1002 or 1007 would tell the client that it broke the protocol.
             Throwable broken = violation;
-            if (lost || broken != null) {
+            // A backend that answers the balancer's close too late is cut, not lost: its session was
+            // ending anyway, and nothing the client sent was dropped.
+            boolean lostByBackend = lost && !cut;
+            if (lostByBackend || broken != null) {
                 backendFailed = true;
-                lease.backend().recordError(lost ? "WebSocket connection lost" : "WebSocket: " + broken.getMessage());
+                lease.backend().recordError(lostByBackend ? "WebSocket connection lost" : "WebSocket: " + broken.getMessage());
             }
             int forwardCode = lost || broken != null ? StatusCode.INVALID_UPSTREAM_RESPONSE : code;
             String forwardReason = lost ? "the backend connection was lost"

@@ -18,7 +18,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 /**
  * A WebSocket backend written by hand on a socket, for what a Jetty server would not send: it
  * records each handshake request as it came and answers it with a 101 carrying the given extra
- * header lines and the given bytes, then keeps the connection open, silent, until it is closed.
+ * header lines and the given bytes, then keeps the connection open, silent, until it is closed,
+ * or drops it without a close frame as soon as the balancer sends anything.
  */
 final class RawHandshakeBackend implements AutoCloseable {
     private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -38,13 +39,23 @@ final class RawHandshakeBackend implements AutoCloseable {
      * @param frames       bytes sent right after the 101, such as frames no WebSocket server may send
      */
     RawHandshakeBackend(String extraHeaders, byte[] frames) throws IOException {
+        this(extraHeaders, frames, false);
+    }
+
+    /**
+     * @param extraHeaders header lines, each ending with CRLF, added to every 101
+     * @param frames       bytes sent right after the 101
+     * @param dropOnInput  whether to close the connection, without a close frame, on the first byte
+     *                     the balancer sends after the handshake (such as its close frame)
+     */
+    RawHandshakeBackend(String extraHeaders, byte[] frames, boolean dropOnInput) throws IOException {
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofVirtual().start(() -> {
             while (!server.isClosed()) {
                 try {
                     Socket s = server.accept();
                     accepted.add(s);
-                    Thread.ofVirtual().start(() -> answer(s, extraHeaders, frames));
+                    Thread.ofVirtual().start(() -> answer(s, extraHeaders, frames, dropOnInput));
                 } catch (IOException closed) {
                     return;
                 }
@@ -56,7 +67,7 @@ final class RawHandshakeBackend implements AutoCloseable {
         return "http://127.0.0.1:" + server.getLocalPort();
     }
 
-    private void answer(Socket s, String extraHeaders, byte[] frames) {
+    private void answer(Socket s, String extraHeaders, byte[] frames, boolean dropOnInput) {
         try {
             String head = readHead(s.getInputStream());
             requests.add(head);
@@ -70,6 +81,11 @@ final class RawHandshakeBackend implements AutoCloseable {
                     + "Sec-WebSocket-Accept: " + accept(key) + "\r\n" + extraHeaders + "\r\n").getBytes(StandardCharsets.US_ASCII));
             s.getOutputStream().write(frames);
             s.getOutputStream().flush();
+            if (dropOnInput) {
+                s.getInputStream().read();
+                s.close();
+                return;
+            }
             s.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
         } catch (IOException closed) {
             // The test is over with this connection.

@@ -267,6 +267,40 @@ class WebSocketProxyTest {
         assertEquals(0, theBackend().failures());
     }
 
+    /**
+     * The backend's failure is known before the session's lease is released, even when the client
+     * side ended first: here the backend answers the client's close by dropping its connection.
+     */
+    @Test
+    void aBackendLostAfterTheClientLeftCountsAsItsFailure() throws Exception {
+        try (RawHandshakeBackend raw = new RawHandshakeBackend("Connection: Upgrade\r\n", new byte[0], true)) {
+            startLbOn(raw.url());
+            TestClient c = connect(viaLb("/ws"));
+            c.session.close(1000, "bye", Callback.NOOP);
+            assertEquals("1000 bye", c.awaitClose());
+            TestBalancer.await("the session ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
+            assertEquals(1, theBackend().failures(), "a lost backend connection counts as a failure");
+            assertEquals("WebSocket connection lost", theBackend().lastError());
+        }
+    }
+
+    /**
+     * A backend that does not answer the balancer's close frame is cut after {@code CLOSE_TIMEOUT}:
+     * Jetty reports that as a lost connection, but the backend lost nothing.
+     */
+    @Test
+    void aBackendCutForNotAnsweringACloseIsNotCountedAsLost() throws Exception {
+        try (RawHandshakeBackend silent = new RawHandshakeBackend("Connection: Upgrade\r\n")) {
+            startLbOn(silent.url());
+            TestClient c = connect(viaLb("/ws"));
+            c.session.close(1000, "bye", Callback.NOOP);
+            assertEquals("1000 bye", c.awaitClose());
+            TestBalancer.await("the session ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
+            assertEquals(0, theBackend().failures());
+            assertNull(theBackend().lastError());
+        }
+    }
+
     @Test
     void refusalsAreHttpStatusesBeforeTheUpgrade() throws Exception {
         startLb();
