@@ -83,6 +83,8 @@ public final class WebSocketTunnel {
         volatile Session session;
         private final AtomicBoolean ended = new AtomicBoolean();
         private final AtomicBoolean closing = new AtomicBoolean();
+        /** A frame the other end may not send; Jetty reports it before the close it causes. */
+        volatile Throwable violation;
         /**
          * The balancer cut the connection because its close frame got no answer in time: Jetty then
          * reports a lost connection, which the other end did not lose.
@@ -145,6 +147,9 @@ public final class WebSocketTunnel {
         @Override
         public void onWebSocketError(Throwable cause) {
             LOG.debug("{} of {}: {}", getClass().getSimpleName(), backend(), cause.toString());
+            if (cause instanceof ProtocolException || cause instanceof BadPayloadException) {
+                violation = cause;
+            }
         }
 
         /** Called once per session, whether a close frame came or the connection ended. */
@@ -237,26 +242,22 @@ public final class WebSocketTunnel {
         void forwardClose(int code, String reason) {
             // 1006 and 1015 only describe a lost connection and cannot be sent: the client went away.
             boolean lost = code == StatusCode.NO_CLOSE || code == StatusCode.FAILED_TLS_HANDSHAKE;
-            backendSide.close(lost ? StatusCode.SHUTDOWN : code, lost ? "the client went away" : reason);
+            if (lost) {
+                backendSide.close(StatusCode.SHUTDOWN, "the client went away");
+            } else if (violation != null) {
+                // Jetty's 1002 or 1007 would tell the backend that it broke the protocol.
+                backendSide.close(StatusCode.SHUTDOWN, "the client broke the WebSocket protocol");
+            } else {
+                backendSide.close(code, reason);
+            }
         }
     }
 
     /** The balancer's session on the backend. */
     public final class BackendSide extends Side {
-        /** A frame no WebSocket server may send; Jetty reports it before the close it causes. */
-        private volatile Throwable violation;
-
         @Override
         Side peer() {
             return clientSide;
-        }
-
-        @Override
-        public void onWebSocketError(Throwable cause) {
-            super.onWebSocketError(cause);
-            if (cause instanceof ProtocolException || cause instanceof BadPayloadException) {
-                violation = cause;
-            }
         }
 
         @Override

@@ -268,6 +268,64 @@ class WebSocketProxyTest {
     }
 
     /**
+     * Frames no WebSocket client may send (RFC 6455 5.2, 5.5, 8.1): the client gets Jetty's 1002 or
+     * 1007, the backend only learns that the client went away, and nothing counts against it.
+     */
+    @Test
+    void aClientThatBreaksTheProtocolClosesTheBackendWith1001() throws Exception {
+        startLb();
+        byte[] rsv1WithoutExtension = "hi".getBytes(StandardCharsets.US_ASCII);
+        byte[] oversizedPing = new byte[126];
+        byte[] textNotUtf8 = {(byte) 0xC3, 0x28};
+        Map<Integer, byte[]> frames = new java.util.LinkedHashMap<>();
+        frames.put(0xC1, rsv1WithoutExtension);
+        frames.put(0x89, oversizedPing);
+        frames.put(0x81, textNotUtf8);
+        frames.forEach((firstByte, payload) -> {
+            try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+                s.setSoTimeout(10_000);
+                var out = s.getOutputStream();
+                var in = s.getInputStream();
+                out.write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    int b = in.read();
+                    assertTrue(b >= 0, "the connection closed in the answer's head: " + head);
+                    head.append((char) b);
+                }
+                assertTrue(head.toString().startsWith("HTTP/1.1 101 "), head.toString());
+                assertTrue(backend.sessions.poll(10, TimeUnit.SECONDS) != null, "the backend's session opened");
+                byte[] mask = {1, 2, 3, 4};
+                out.write(firstByte);
+                if (payload.length > 125) {
+                    out.write(0x80 | 126);
+                    out.write(payload.length >> 8);
+                    out.write(payload.length & 0xFF);
+                } else {
+                    out.write(0x80 | payload.length);
+                }
+                out.write(mask);
+                for (int i = 0; i < payload.length; i++) {
+                    out.write(payload[i] ^ mask[i % 4]);
+                }
+                out.flush();
+                assertEquals(0x88, in.read(), "the client gets a close frame");
+                int length = in.read() & 0x7F;
+                int code = length >= 2 ? (in.read() << 8) | in.read() : 0;
+                assertTrue(code == 1002 || code == 1007, "the client broke the protocol: " + code);
+                assertEquals("1001 the client broke the WebSocket protocol", backend.closes.poll(10, TimeUnit.SECONDS),
+                        "after a frame starting with " + Integer.toHexString(firstByte));
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        awaitNoneInFlight();
+        assertEquals(0, theBackend().failures());
+        assertNull(theBackend().lastError());
+    }
+
+    /**
      * The backend's failure is known before the session's lease is released, even when the client
      * side ended first: here the backend answers the client's close by dropping its connection.
      */
