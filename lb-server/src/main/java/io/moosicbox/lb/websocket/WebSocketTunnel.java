@@ -85,13 +85,13 @@ public final class WebSocketTunnel {
         private final AtomicBoolean closing = new AtomicBoolean();
         /** A frame the other end may not send; Jetty reports it before the close it causes. */
         volatile Throwable violation;
-        /**
-         * The balancer cut the connection because its close frame got no answer in time: Jetty then
-         * reports a lost connection, which the other end did not lose.
-         */
-        volatile boolean cut;
 
         abstract Side peer();
+
+        /** Whether the balancer has sent this side its close frame. */
+        boolean closeSent() {
+            return closing.get();
+        }
 
         /** The close status the peer gets when this side ends with {@code code}. */
         abstract void forwardClose(int code, String reason);
@@ -194,7 +194,6 @@ public final class WebSocketTunnel {
             s.close(code, reason, Callback.NOOP);
             scheduler.schedule(() -> {
                 if (!ended.get()) {
-                    cut = true;
                     s.disconnect();
                 }
             }, CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -271,9 +270,11 @@ public final class WebSocketTunnel {
             boolean lost = code == StatusCode.NO_CLOSE || code == StatusCode.FAILED_TLS_HANDSHAKE;
             // Jetty's 1002 or 1007 would tell the client that it broke the protocol.
             Throwable broken = violation;
-            // A backend that answers the balancer's close too late is cut, not lost: its session was
-            // ending anyway, and nothing the client sent was dropped.
-            boolean lostByBackend = lost && !cut;
+            // Once the balancer has sent its close (the client left), a connection that ends without
+            // a close frame ends a session that was ending anyway: a backend that drops it instead of
+            // answering, or that is cut for answering too late, lost nothing the client sent. Counted,
+            // every client leaving would push a healthy backend towards ejection.
+            boolean lostByBackend = lost && !closeSent();
             if (lostByBackend || broken != null) {
                 backendFailed = true;
                 lease.backend().recordError(lostByBackend ? "WebSocket connection lost" : "WebSocket: " + broken.getMessage());

@@ -326,19 +326,22 @@ class WebSocketProxyTest {
     }
 
     /**
-     * The backend's failure is known before the session's lease is released, even when the client
-     * side ended first: here the backend answers the client's close by dropping its connection.
+     * Many servers answer a close frame by dropping the connection. After the client left, that is
+     * the end of the session, not a lost backend: counted, every client leaving a healthy backend
+     * would push it towards ejection (found by an audit: 6 closes, 6 failures).
      */
     @Test
-    void aBackendLostAfterTheClientLeftCountsAsItsFailure() throws Exception {
+    void aBackendThatDropsTheConnectionOnTheBalancersCloseIsNotCountedAsLost() throws Exception {
         try (RawHandshakeBackend raw = new RawHandshakeBackend("Connection: Upgrade\r\n", new byte[0], true)) {
             startLbOn(raw.url());
-            TestClient c = connect(viaLb("/ws"));
-            c.session.close(1000, "bye", Callback.NOOP);
-            assertEquals("1000 bye", c.awaitClose());
-            TestBalancer.await("the session ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
-            assertEquals(1, theBackend().failures(), "a lost backend connection counts as a failure");
-            assertEquals("WebSocket connection lost", theBackend().lastError());
+            for (int i = 0; i < 3; i++) {
+                TestClient c = connect(viaLb("/ws"));
+                c.session.close(1000, "bye", Callback.NOOP);
+                assertEquals("1000 bye", c.awaitClose());
+            }
+            TestBalancer.await("the sessions ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
+            assertEquals(0, theBackend().failures());
+            assertNull(theBackend().lastError());
         }
     }
 
