@@ -31,7 +31,8 @@ public final class ConfigFile {
     private static final List<String> CLUSTER_KEYS = List.of("name", "hosts", "paths", "algorithm", "health_check", "backends",
             "retries", "queue_size", "queue_timeout", "slow_start", "hash_key",
             "eject_after", "eject_time", "eject_on_5xx", "check_before_traffic");
-    private static final Pattern HOST = Pattern.compile("\\*|(\\*\\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?|\\[[0-9a-f:.]+]");
+    // A trailing dot (the DNS root, music.example.com.) is allowed: the router reads it as the name without it.
+    private static final Pattern HOST = Pattern.compile("\\*|(\\*\\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?\\.?|\\[[0-9a-f:.]+]");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._*-]*");
     private static final Pattern HASH_KEY = Pattern.compile("client_ip|(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]+");
 

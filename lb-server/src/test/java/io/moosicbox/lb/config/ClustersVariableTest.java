@@ -1,6 +1,7 @@
 package io.moosicbox.lb.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -93,6 +94,9 @@ class ClustersVariableTest {
                 + "*.example.com, or *", e.getMessage());
         Router r = new Router(ClustersVariable.parse("*.example.com:10.0.0.1:8001").stream().map(Cluster::of).toList());
         assertEquals("*.example.com", r.route("a.b.example.com", "/").cluster().name());
+        // A fully qualified name routed before hosts were checked; it must not stop a start now.
+        Router fqdn = new Router(ClustersVariable.parse("music.example.com.:10.0.0.1:8001").stream().map(Cluster::of).toList());
+        assertNotNull(fqdn.route("music.example.com", "/").cluster());
     }
 
     @Test
