@@ -40,30 +40,41 @@ public final class Http1ConnectionFactory extends HttpConnectionFactory {
         @Override
         protected HttpStreamOverHTTP1 newHttpStream(String method, String uri, HttpVersion version) {
             return new HttpStreamOverHTTP1(method, uri, version) {
-                /** Upgrade fields held back until the end of the headers, where it is known whether Connection named the option. */
-                private List<HttpField> upgrades;
+                /**
+                 * Upgrade and HTTP2-Settings fields held back until the end of the headers, where it
+                 * is known whether Connection named them as options.
+                 */
+                private List<HttpField> held;
                 private boolean upgradeOption;
+                private boolean settingsOption;
 
                 @Override
                 public void parsedHeader(HttpField field) {
                     HttpHeader header = field.getHeader();
-                    if (header == HttpHeader.UPGRADE) {
-                        if (upgrades == null) {
-                            upgrades = new ArrayList<>(1);
+                    if (header == HttpHeader.UPGRADE || header == HttpHeader.HTTP2_SETTINGS) {
+                        if (held == null) {
+                            held = new ArrayList<>(2);
                         }
-                        upgrades.add(field);
+                        held.add(field);
                         return;
                     }
-                    if (header == HttpHeader.CONNECTION && field.contains(HttpHeaderValue.UPGRADE.asString())) {
-                        upgradeOption = true;
+                    if (header == HttpHeader.CONNECTION) {
+                        upgradeOption |= field.contains(HttpHeaderValue.UPGRADE.asString());
+                        settingsOption |= field.contains(HttpHeader.HTTP2_SETTINGS.asString());
                     }
                     super.parsedHeader(field);
                 }
 
                 @Override
                 public Runnable headerComplete() {
-                    if (upgrades != null && upgradeOption) {
-                        upgrades.forEach(super::parsedHeader);
+                    if (held != null && upgradeOption) {
+                        for (HttpField field : held) {
+                            // HTTP2-Settings belongs to this hop only (RFC 7540 3.2.1), and Connection
+                            // must say so; without, it would reach the backend when the upgrade is not taken.
+                            if (field.getHeader() == HttpHeader.UPGRADE || settingsOption) {
+                                super.parsedHeader(field);
+                            }
+                        }
                     }
                     return super.headerComplete();
                 }
