@@ -10,11 +10,7 @@ import io.moosicbox.lb.tls.BackendTls;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +26,6 @@ import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.client.transport.HttpExchange;
 import org.eclipse.jetty.client.transport.HttpRequest;
 import org.eclipse.jetty.http.HttpException;
-import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
@@ -38,7 +33,6 @@ import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.HttpVersion;
-import org.eclipse.jetty.http.MimeTypes;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
@@ -80,9 +74,6 @@ public class BalancingProxyHandler extends ProxyHandler {
     // Methods are case-sensitive (RFC 9110 9.1): "options" is another method, which Max-Forwards does not concern.
     private static final String OPTIONS = HttpMethod.OPTIONS.asString();
     private static final String TRACE = HttpMethod.TRACE.asString();
-    /** Not reflected by TRACE (RFC 9110 9.3.8: fields likely to hold sensitive data). */
-    private static final Set<HttpHeader> CREDENTIALS = EnumSet.of(HttpHeader.AUTHORIZATION, HttpHeader.PROXY_AUTHORIZATION,
-            HttpHeader.COOKIE);
 
     /**
      * Marks this process's Via entries (a Via comment, RFC 9110 7.6.3), so that a request that
@@ -251,9 +242,10 @@ public class BalancingProxyHandler extends ProxyHandler {
     /**
      * RFC 9110 7.6.2: an OPTIONS or TRACE whose {@code Max-Forwards} is 0 is answered by this
      * hop, which must not forward it; a larger one goes on with one less. OPTIONS gets a 200 with
-     * no content: what the balancer allows is whatever the backend does. TRACE gets the request
-     * it received as {@code message/http} (9.3.8), without the fields that carry credentials.
-     * A value that is not a number is passed on as it came, as without the header.
+     * no content: what the balancer allows is whatever the backend does. TRACE gets {@code 501}:
+     * as the final recipient the balancer does not implement it, since reflecting the request
+     * would echo whatever secrets a proxy in front added (an API key header), on every host, and
+     * make scanners report TRACE as enabled. A value that is not a number is passed on as it came.
      *
      * @return whether the balancer answered the request itself
      */
@@ -263,26 +255,14 @@ public class BalancingProxyHandler extends ProxyHandler {
             exchange.maxForwards = hops > 0 ? hops - 1 : -1;
             return false;
         }
-        Request request = exchange.request;
-        Response response = exchange.response;
-        response.setStatus(HttpStatus.OK_200);
-        if (OPTIONS.equals(request.getMethod())) {
-            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, 0L);
-            response.write(true, BufferUtil.EMPTY_BUFFER, exchange);
+        if (TRACE.equals(exchange.request.getMethod())) {
+            refuse(exchange, HttpStatus.NOT_IMPLEMENTED_501, "TRACE is not answered by the balancer");
             return true;
         }
-        StringBuilder message = new StringBuilder(256).append(request.getMethod()).append(' ')
-                .append(request.getHttpURI().getPathQuery()).append(' ')
-                .append(request.getConnectionMetaData().getHttpVersion().asString()).append("\r\n");
-        for (HttpField field : request.getHeaders()) {
-            if (!CREDENTIALS.contains(field.getHeader())) {
-                message.append(field.getName()).append(": ").append(field.getValue()).append("\r\n");
-            }
-        }
-        byte[] body = message.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
-        response.getHeaders().put(HttpHeader.CONTENT_TYPE, MimeTypes.Type.MESSAGE_HTTP.asString());
-        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
-        response.write(true, ByteBuffer.wrap(body), exchange);
+        Response response = exchange.response;
+        response.setStatus(HttpStatus.OK_200);
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, 0L);
+        response.write(true, BufferUtil.EMPTY_BUFFER, exchange);
         return true;
     }
 

@@ -372,14 +372,10 @@ class ForwardingTest {
             assertTrue(answer.startsWith("HTTP/1.1 200 ") && answer.endsWith("\r\n\r\n"), answer);
             assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\ncontent-length: 0\r\n"), answer);
         }
-        String answer = ask("TRACE /x?q=1 HTTP/1.1\r\nHost: x\r\nMax-Forwards: 0\r\nX-Probe: 1\r\nCookie: session=alice\r\n"
-                + "Authorization: Bearer secret\r\n\r\n");
-        assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
-        String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
-        assertTrue(answer.toLowerCase(Locale.ROOT).contains("\r\ncontent-type: message/http\r\n"), answer);
-        assertTrue(body.startsWith("TRACE /x?q=1 HTTP/1.1\r\n") && body.contains("\r\nX-Probe: 1\r\n")
-                && body.contains("\r\nMax-Forwards: 0\r\n") && body.endsWith("\r\n\r\n"), body);
-        assertFalse(body.contains("alice") || body.contains("secret"), body);
+        // Reflected, the request would echo what a proxy in front added (an API key), on every host.
+        String answer = ask("TRACE /x?q=1 HTTP/1.1\r\nHost: x\r\nMax-Forwards: 0\r\nX-Api-Key: secret\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 501 "), answer);
+        assertFalse(answer.contains("secret"), answer);
         assertEquals(List.of(), heads, "nothing reached the backend");
     }
 
