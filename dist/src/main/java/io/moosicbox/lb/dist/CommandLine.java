@@ -24,7 +24,7 @@ record CommandLine(boolean help, boolean version, boolean check, boolean demo, P
                 case "--demo" -> demo = true;
                 case "-c", "--config" -> {
                     // "-c --check" read a file named --check and reported it missing, not the missing name.
-                    if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+                    if (i + 1 < args.length && !isOption(args[i + 1])) {
                         file = args[++i];
                     } else {
                         problems.add(a + ": expected a file name after it" + (i + 1 < args.length ? ", not " + args[i + 1] : ""));
@@ -45,12 +45,18 @@ record CommandLine(boolean help, boolean version, boolean check, boolean demo, P
             }
             if (file != null) {
                 // One file is read: the first of two was silently dropped.
-                if (config != null && !config.equals(file)) {
+                if (config != null && !Path.of(config).normalize().equals(Path.of(file).normalize())) {
                     problems.add("--config is given twice (" + config + ", " + file + "); the balancer reads one file");
                 }
                 config = file;
             }
         }
         return new CommandLine(help, version, check, demo, config == null ? null : Path.of(config), problems);
+    }
+
+    /** One of the launcher's own options: a file may be named -lb.yaml, an option may not be taken for a file. */
+    private static boolean isOption(String arg) {
+        return List.of("-h", "--help", "-V", "--version", "--check", "--demo", "-c", "--config", "--health-check").contains(arg)
+                || arg.startsWith("--config=");
     }
 }

@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -49,8 +50,12 @@ class MainTest {
         err.reset();
         assertEquals(2, run(Map.of(), "--check", "--health-check"));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("--health-check must be the first argument"), err.toString(StandardCharsets.UTF_8));
-        assertEquals(Path.of("a.yaml"), CommandLine.parse(new String[] {"-c", "a.yaml", "--config=a.yaml"}).configFile(),
-                "the same file twice is one file");
+        CommandLine twice = CommandLine.parse(new String[] {"-c", "a.yaml", "--config=./a.yaml"});
+        assertEquals(List.of(), twice.problems(), "the same file twice is one file, however spelled");
+        assertEquals(Path.of("a.yaml"), twice.configFile().normalize());
+        CommandLine dashed = CommandLine.parse(new String[] {"-c", "-lb.yaml", "--check"});
+        assertEquals(Path.of("-lb.yaml"), dashed.configFile(), "a file name may start with '-'");
+        assertEquals(List.of(), dashed.problems());
     }
 
     @Test
