@@ -333,15 +333,7 @@ class WebSocketProxyTest {
     @Test
     void aBackendThatDropsTheConnectionOnTheBalancersCloseIsNotCountedAsLost() throws Exception {
         try (RawHandshakeBackend raw = new RawHandshakeBackend("Connection: Upgrade\r\n", new byte[0], true)) {
-            startLbOn(raw.url());
-            for (int i = 0; i < 3; i++) {
-                TestClient c = connect(viaLb("/ws"));
-                c.session.close(1000, "bye", Callback.NOOP);
-                assertEquals("1000 bye", c.awaitClose());
-            }
-            TestBalancer.await("the sessions ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
-            assertEquals(0, theBackend().failures());
-            assertNull(theBackend().lastError());
+            assertClientClosesCountNothingAgainst(raw, 3);
         }
     }
 
@@ -352,14 +344,21 @@ class WebSocketProxyTest {
     @Test
     void aBackendCutForNotAnsweringACloseIsNotCountedAsLost() throws Exception {
         try (RawHandshakeBackend silent = new RawHandshakeBackend("Connection: Upgrade\r\n")) {
-            startLbOn(silent.url());
+            assertClientClosesCountNothingAgainst(silent, 1);
+        }
+    }
+
+    /** Opens {@code sessions} sessions to {@code backend} through the balancer, closes each from the client, and expects no failure. */
+    private void assertClientClosesCountNothingAgainst(RawHandshakeBackend backend, int sessions) throws Exception {
+        startLbOn(backend.url());
+        for (int i = 0; i < sessions; i++) {
             TestClient c = connect(viaLb("/ws"));
             c.session.close(1000, "bye", Callback.NOOP);
             assertEquals("1000 bye", c.awaitClose());
-            TestBalancer.await("the session ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
-            assertEquals(0, theBackend().failures());
-            assertNull(theBackend().lastError());
         }
+        TestBalancer.await("the sessions ended", Duration.ofSeconds(10), () -> theBackend().inflight() == 0);
+        assertEquals(0, theBackend().failures());
+        assertNull(theBackend().lastError());
     }
 
     @Test
