@@ -18,7 +18,8 @@ import org.eclipse.jetty.server.internal.HttpConnection;
  * connection option is ignored, as RFC 9110 7.8 lets a server ignore an upgrade it does not take
  * (7.6.1: the option is what makes it one for this hop). Jetty answered such a request {@code 400
  * Invalid h2c upgrade headers}, whatever protocol it named. The header is dropped, not passed on:
- * it is hop-by-hop, and the WebSocket path must not take it for a handshake.
+ * it is hop-by-hop, and the WebSocket path must not take it for a handshake. {@code HTTP2-Settings}
+ * is kept only when {@code Connection} names it too, so that it never reaches a backend.
  */
 public final class Http1ConnectionFactory extends HttpConnectionFactory {
     public Http1ConnectionFactory(HttpConfiguration config) {

@@ -237,7 +237,7 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
     /**
      * What Jetty's container asks of a handshake (RFC 6455 4.2.1): HTTP/1.1, version 13, a key. Its
      * Upgrade is {@link WebSocketUpgradeHeader}'s; one without Connection: upgrade never gets here
-     * (Jetty's connector answers 400 itself).
+     * (the listeners' {@code Http1ConnectionFactory} drops such an Upgrade, and it is a plain request).
      */
     static boolean validHandshake(HttpServletRequest request) {
         String key = request.getHeader("Sec-WebSocket-Key");
