@@ -59,6 +59,17 @@ final class AccessLog extends AbstractLifeCycle implements ExchangeListener {
                 .register(registry);
     }
 
+    /** A WebSocket session is logged once, when it ends, as nginx and HAProxy log one. */
+    @Override
+    public void onSessionOpen(Exchange handshake) {
+        // Written by onSessionEnd.
+    }
+
+    @Override
+    public void onSessionEnd(Exchange session) {
+        onComplete(session);
+    }
+
     @Override
     public void onComplete(Exchange exchange) {
         if (size.incrementAndGet() > CAPACITY) {

@@ -1,5 +1,6 @@
 package io.moosicbox.lb.admin;
 
+import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.proxy.ExchangeListener;
 import java.util.List;
 
@@ -12,9 +13,26 @@ final class ExchangeListeners {
         if (all.length == 1) {
             return all[0];
         }
-        return exchange -> {
-            for (ExchangeListener l : all) {
-                l.onComplete(exchange);
+        return new ExchangeListener() {
+            @Override
+            public void onComplete(Exchange exchange) {
+                for (ExchangeListener l : all) {
+                    l.onComplete(exchange);
+                }
+            }
+
+            @Override
+            public void onSessionOpen(Exchange handshake) {
+                for (ExchangeListener l : all) {
+                    l.onSessionOpen(handshake);
+                }
+            }
+
+            @Override
+            public void onSessionEnd(Exchange session) {
+                for (ExchangeListener l : all) {
+                    l.onSessionEnd(session);
+                }
             }
         };
     }

@@ -34,8 +34,12 @@ final class LbMetrics implements ExchangeListener {
     private static final double[] UPSTREAM_BUCKETS = {
             0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
+    private static final double[] SESSION_BUCKETS = {1, 10, 60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400};
+
     private final Counter requests;
     private final Counter cut;
+    private final Counter sessionsEnded;
+    private final Histogram sessionDuration;
     private final Histogram duration;
     private final Histogram upstream;
     /** cluster name, then backend address; "" stands for "none" (no route, no backend). */
@@ -81,6 +85,21 @@ final class LbMetrics implements ExchangeListener {
                 .labelNames("cluster", "backend")
                 .classicOnly()
                 .classicUpperBounds(UPSTREAM_BUCKETS)
+                .withoutExemplars()
+                .register(registry);
+        sessionsEnded = Counter.builder()
+                .name("moosicbox_lb_websocket_sessions_ended")
+                .help("Proxied WebSocket sessions that ended, by who ended them: complete (a close frame from either end), client, backend or shutdown")
+                .labelNames("cluster", "backend", "end")
+                .withoutExemplars()
+                .register(registry);
+        sessionDuration = Histogram.builder()
+                .name("moosicbox_lb_websocket_session_duration_seconds")
+                .help("From the arrival of a WebSocket handshake to the end of its session")
+                .unit(Unit.SECONDS)
+                .labelNames("cluster", "backend")
+                .classicOnly()
+                .classicUpperBounds(SESSION_BUCKETS)
                 .withoutExemplars()
                 .register(registry);
         registerBackendMetrics(registry, listed);
@@ -181,6 +200,15 @@ final class LbMetrics implements ExchangeListener {
         }
     }
 
+    /** Sessions end rarely: their data points are looked up each time rather than cached. */
+    @Override
+    public void onSessionEnd(Exchange session) {
+        // Through the series map, so that prune() knows this (cluster, backend) has data points to end.
+        Series s = series(session.cluster(), session.backend());
+        sessionsEnded.labelValues(s.cluster, s.backend, session.end().label()).inc();
+        sessionDuration.labelValues(s.cluster, s.backend).observe(session.durationNanos() / 1e9);
+    }
+
     /**
      * Ends the series of every (cluster, backend) no longer listed, and of clusters no longer
      * configured; called before each scrape. A report that arrives after its backend drained
@@ -200,6 +228,8 @@ final class LbMetrics implements ExchangeListener {
                         cut.removeIf(l -> l.subList(0, 2).equals(labels));
                         duration.remove(cluster, backend);
                         upstream.remove(cluster, backend);
+                        sessionsEnded.removeIf(l -> l.subList(0, 2).equals(labels));
+                        sessionDuration.remove(cluster, backend);
                         return null;
                     });
                 }

@@ -32,11 +32,14 @@ import org.junit.jupiter.api.Timeout;
 class WebSocketClientsTest {
     private static PatternBackend backend;
     private static LbProcess lb;
+    private static Path accessLog;
 
     @BeforeAll
     static void start() throws Exception {
         backend = new PatternBackend();
-        lb = LbProcess.launch(Map.of("BACKEND_SERVERS", backend.url(), "JAVA_OPTS", "-Xms64m -Xmx128m"));
+        accessLog = Files.createTempFile(Files.createDirectories(Path.of("target", "lb-runs")), "ws-access-", ".log").toAbsolutePath();
+        lb = LbProcess.launch(Map.of("BACKEND_SERVERS", backend.url(), "JAVA_OPTS", "-Xms64m -Xmx128m",
+                "ACCESS_LOG", accessLog.toString()));
         lb.awaitListening(java.time.Duration.ofSeconds(90));
     }
 
@@ -71,8 +74,29 @@ class WebSocketClientsTest {
             session.close(4100, "jetty bye", Callback.NOOP);
             assertEquals("4100 jetty bye", backend.closes.poll(10, TimeUnit.SECONDS));
             assertEquals("4100 jetty bye", recorder.closed.get(10, TimeUnit.SECONDS));
+
+            // Logged once, at its end, as nginx and HAProxy log a session: the 101 with the bytes the client got.
+            String line = "\"GET /ws HTTP/1.1\" 101 " + (5 + big.length) + " ";
+            Await.until("the session's access log line", () -> read(accessLog).contains(line));
+            assertTrue(read(accessLog).lines().filter(l -> l.contains(line)).allMatch(l -> l.contains(" end=complete")), read(accessLog));
+            Await.until("the session counted as ended", () -> {
+                try {
+                    return Curl.run(lb.adminUrl() + "/metrics").body().lines().anyMatch(l ->
+                            l.startsWith("moosicbox_lb_websocket_sessions_ended_total{") && l.contains("end=\"complete\"") && !l.endsWith(" 0.0"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
         } finally {
             client.stop();
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -67,6 +67,15 @@ public record Exchange(
     }
 
     /**
+     * The WebSocket session this handshake began, once it has ended: timed from the handshake's
+     * arrival to the session's end, with the payload bytes the client got and who ended it.
+     */
+    public Exchange sessionEnded(long durationNanos, long bytesToClient, End end) {
+        return new Exchange(cluster, backend, method, uri, status, clientAddress, protocol, startNanos, durationNanos,
+                upstreamNanos, retries, bytesToClient, backendFailure || end == End.BACKEND, referer, userAgent, end);
+    }
+
+    /**
      * A request the listener refused before any route was looked at (a limit, the rate limiter):
      * no cluster, no backend, timed from the request's arrival as Jetty saw it.
      */

@@ -6,12 +6,14 @@ import io.moosicbox.lb.pool.Lease;
 import io.moosicbox.lb.pool.RequestInfo;
 import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.websocket.WebSocketProxy;
+import io.moosicbox.lb.websocket.WebSocketTunnel;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.ee10.servlet.ServletContextResponse;
@@ -95,11 +97,25 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         }
         try {
             int status = response.getStatus();
-            l.onComplete(Exchange.of(client, ClientAddress.of(client, trustedProxies), status,
+            Exchange handshake = Exchange.of(client, ClientAddress.of(client, trustedProxies), status,
                     Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
                     cluster, upgrade == null ? null : upgrade.lease(), start, upgrade == null ? -1 : upgrade.upstreamNanos(),
                     upgrade == null ? 0 : upgrade.retries(),
-                    status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504, Exchange.End.COMPLETE));
+                    status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504, Exchange.End.COMPLETE);
+            CompletableFuture<WebSocketTunnel.Ended> session = upgrade == null ? null : upgrade.session();
+            if (session == null || status != HttpStatus.SWITCHING_PROTOCOLS_101) {
+                l.onComplete(handshake);
+                return;
+            }
+            l.onSessionOpen(handshake);
+            // The request is recycled by the time the session ends: what the report needs was copied above.
+            session.thenAccept(ended -> {
+                try {
+                    l.onSessionEnd(handshake.sessionEnded(System.nanoTime() - start, ended.bytesToClient(), ended.end()));
+                } catch (RuntimeException e) {
+                    LOG.warn("exchange listener failed", e);
+                }
+            });
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);
         }

@@ -193,19 +193,19 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         } catch (UncheckedIOException e) {
             lease.release(true);
             refuse(response, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve", Map.of());
-            return new Upgrade(lease, 0, -1);
+            return new Upgrade(lease, 0, -1, null);
         }
         if (backendUri == null) {
             lease.release(false);
             refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of());
-            return new Upgrade(lease, 0, -1);
+            return new Upgrade(lease, 0, -1, null);
         }
         if (!validHandshake(request)) {
             // Refused here, before Jetty's container: it answered some of these itself and logged a
             // WARN for each (a blocking callback it left incomplete), which anyone could repeat at will.
             lease.release(false);
             refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of());
-            return new Upgrade(lease, 0, -1);
+            return new Upgrade(lease, 0, -1, null);
         }
         Handshake handshake = new Handshake(request, lease, pathQuery, backendUri, forwarded, retry);
         JettyWebSocketServerContainer container = JettyWebSocketServerContainer.getContainer(request.getServletContext());
@@ -222,7 +222,8 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         } else if (handshake.refusal != 0) {
             refuse(response, handshake.refusal, handshake.refusalReason, handshake.refusalHeaders);
         }
-        return new Upgrade(handshake.lease(), handshake.retries, handshake.upstreamNanos);
+        return new Upgrade(handshake.lease(), handshake.retries, handshake.upstreamNanos,
+                upgraded && handshake.refusal == 0 ? handshake.tunnel.ended() : null);
     }
 
     /**
@@ -231,8 +232,9 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
      * @param lease         the backend tried last: the one serving the session, or the last to refuse
      * @param retries       how many other backends were tried after one that could not be reached
      * @param upstreamNanos the handshake with the backend tried last; -1 when none was tried
+     * @param session       completes when the session ends; null when the client was not upgraded
      */
-    public record Upgrade(Lease lease, int retries, long upstreamNanos) {}
+    public record Upgrade(Lease lease, int retries, long upstreamNanos, CompletableFuture<WebSocketTunnel.Ended> session) {}
 
     /**
      * What Jetty's container asks of a handshake (RFC 6455 4.2.1): HTTP/1.1, version 13, a key. Its

@@ -2,11 +2,15 @@ package io.moosicbox.lb.websocket;
 
 import io.moosicbox.lb.pool.Backend;
 import io.moosicbox.lb.pool.Lease;
+import io.moosicbox.lb.proxy.Exchange;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.eclipse.jetty.websocket.api.Callback;
@@ -37,6 +41,11 @@ public final class WebSocketTunnel {
     private final BackendSide backendSide = new BackendSide();
     private final AtomicInteger sidesLeft = new AtomicInteger(2);
     private volatile boolean backendFailed;
+    /** Who ended the session, set by the first close that decides it. */
+    private final AtomicReference<Exchange.End> end = new AtomicReference<>();
+    /** Message payload bytes written to the client, for the access log. */
+    private final LongAdder bytesToClient = new LongAdder();
+    private final CompletableFuture<Ended> sessionEnded = new CompletableFuture<>();
     /** A close from the backend that came before the client side opened; guarded by {@code this}. */
     private int earlyCode;
     private String earlyReason;
@@ -59,8 +68,20 @@ public final class WebSocketTunnel {
         return backendSide;
     }
 
+    /**
+     * How a session that was opened ended: who ended it ({@code COMPLETE} when either end closed it
+     * with a close frame, {@code SHUTDOWN} when the balancer did), and the payload bytes the client got.
+     */
+    public record Ended(Exchange.End end, long bytesToClient) {}
+
+    /** Completes when both sides have ended and the lease is released, before the session leaves the registry. */
+    CompletableFuture<Ended> ended() {
+        return sessionEnded;
+    }
+
     /** Closes both sides with 1001, for a drain or a shutdown. */
     void goAway(String reason) {
+        end.compareAndSet(null, Exchange.End.SHUTDOWN);
         clientSide.close(StatusCode.SHUTDOWN, reason);
         backendSide.close(StatusCode.SHUTDOWN, reason);
     }
@@ -74,6 +95,8 @@ public final class WebSocketTunnel {
     private void sideEnded() {
         if (sidesLeft.decrementAndGet() == 0) {
             lease.release(backendFailed);
+            Exchange.End how = end.get();
+            sessionEnded.complete(new Ended(how == null ? Exchange.End.COMPLETE : how, bytesToClient.sum()));
             onEnd.accept(this);
         }
     }
@@ -104,6 +127,9 @@ public final class WebSocketTunnel {
                 demand();
                 return;
             }
+            if (peer() == clientSide) {
+                bytesToClient.add(payload.remaining());
+            }
             // The payload is the network buffer itself: it is handed back only once written on.
             to.sendPartialBinary(payload, fin, Callback.from(() -> {
                 callback.succeed();
@@ -120,6 +146,9 @@ public final class WebSocketTunnel {
             if (to == null) {
                 demand();
                 return;
+            }
+            if (peer() == clientSide) {
+                bytesToClient.add(utf8Length(payload));
             }
             to.sendPartialText(payload, fin, Callback.from(this::demand, x -> forwardFailed(to, x)));
         }
@@ -150,6 +179,11 @@ public final class WebSocketTunnel {
             if (cause instanceof ProtocolException || cause instanceof BadPayloadException) {
                 violation = cause;
             }
+        }
+
+        /** The first side to close decides who ended the session: its end broke it, or closed it properly. */
+        void decideEnd(boolean brokeIt, Exchange.End blame) {
+            end.compareAndSet(null, brokeIt ? blame : Exchange.End.COMPLETE);
         }
 
         /** Called once per session, whether a close frame came or the connection ended. */
@@ -241,6 +275,7 @@ public final class WebSocketTunnel {
         void forwardClose(int code, String reason) {
             // 1006 and 1015 only describe a lost connection and cannot be sent: the client went away.
             boolean lost = code == StatusCode.NO_CLOSE || code == StatusCode.FAILED_TLS_HANDSHAKE;
+            decideEnd(lost || violation != null, Exchange.End.CLIENT);
             if (lost) {
                 backendSide.close(StatusCode.SHUTDOWN, "the client went away");
             } else if (violation != null) {
@@ -275,6 +310,7 @@ public final class WebSocketTunnel {
             // answering, or that is cut for answering too late, lost nothing the client sent. Counted,
             // every client leaving would push a healthy backend towards ejection.
             boolean lostByBackend = lost && !closeSent();
+            decideEnd(lostByBackend || broken != null, Exchange.End.BACKEND);
             if (lostByBackend || broken != null) {
                 backendFailed = true;
                 lease.backend().recordError(lostByBackend ? "WebSocket connection lost" : "WebSocket: " + broken.getMessage());
@@ -291,5 +327,24 @@ public final class WebSocketTunnel {
             }
             clientSide.close(forwardCode, forwardReason);
         }
+    }
+
+    /** The bytes a text payload takes in UTF-8, as it goes on the wire, without encoding it. */
+    static long utf8Length(String text) {
+        long n = 0;
+        for (int i = 0, len = text.length(); i < len; i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                n++;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(text.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
     }
 }

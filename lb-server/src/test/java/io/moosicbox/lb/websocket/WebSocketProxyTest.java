@@ -15,6 +15,7 @@ import io.moosicbox.lb.pool.BackendState;
 import io.moosicbox.lb.pool.TestBackend;
 import io.moosicbox.lb.pool.TestBalancer;
 import io.moosicbox.lb.proxy.Exchange;
+import io.moosicbox.lb.proxy.ExchangeListener;
 import io.moosicbox.lb.server.LoadBalancer;
 import java.net.Socket;
 import java.net.URI;
@@ -50,6 +51,7 @@ class WebSocketProxyTest {
     private EchoBackend backend;
     private LoadBalancer lb;
     private final java.util.concurrent.BlockingQueue<Exchange> exchanges = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final java.util.concurrent.BlockingQueue<Exchange> sessionEnds = new java.util.concurrent.LinkedBlockingQueue<>();
 
     @BeforeAll
     static void startClient() throws Exception {
@@ -107,7 +109,17 @@ class WebSocketProxyTest {
             vars.put(env[i], env[i + 1]);
         }
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), vars), HostResolver.system(), limits);
-        lb.setExchangeListener(exchanges::add);
+        lb.setExchangeListener(new ExchangeListener() {
+            @Override
+            public void onComplete(Exchange exchange) {
+                exchanges.add(exchange);
+            }
+
+            @Override
+            public void onSessionEnd(Exchange session) {
+                sessionEnds.add(session);
+            }
+        });
         lb.start();
         return lb;
     }
@@ -175,6 +187,43 @@ class WebSocketProxyTest {
         assertTrue(backend.closes.poll(10, TimeUnit.SECONDS).startsWith("1000 "), "a normal close reaches the backend");
         awaitNoneInFlight();
         assertEquals(0, theBackend().failures());
+    }
+
+    /** As nginx and HAProxy log a session: once, when it ends, with its length and who ended it. */
+    @Test
+    void aSessionIsReportedWhenItEndsWithItsLengthBytesAndWhoEndedIt() throws Exception {
+        startLb("WEBSOCKET_DRAIN_GRACE", "1s");
+        TestClient c = connect(viaLb("/ws?profile=main"));
+        assertEquals(101, exchanges.poll(10, TimeUnit.SECONDS).status(), "the handshake is reported when it is answered");
+        c.send("h\u00e9llo \uD83C\uDFB5");
+        assertEquals("h\u00e9llo \uD83C\uDFB5", c.nextText());
+        c.session.sendBinary(ByteBuffer.wrap(new byte[1000]), Callback.NOOP);
+        assertEquals(1000, c.nextBinary().length);
+        assertNull(sessionEnds.poll(300, TimeUnit.MILLISECONDS), "an open session is not reported as ended");
+        c.session.close();
+        Exchange ended = sessionEnds.poll(10, TimeUnit.SECONDS);
+        assertEquals(101, ended.status());
+        assertEquals("/ws?profile=main", ended.uri());
+        assertEquals(theBackend().address(), ended.backend());
+        assertEquals(Exchange.End.COMPLETE, ended.end());
+        assertEquals(11 + 1000, ended.responseBytes(), "the payload bytes the client got: 11 of UTF-8 text and 1000 binary");
+        assertTrue(ended.durationNanos() >= TimeUnit.MILLISECONDS.toNanos(300), "the whole session: " + ended.durationNanos());
+        assertFalse(ended.backendFailure());
+
+        TestClient lost = connect(viaLb("/ws"));
+        lost.send("die");
+        lost.awaitClose();
+        Exchange cut = sessionEnds.poll(10, TimeUnit.SECONDS);
+        assertEquals(Exchange.End.BACKEND, cut.end());
+        assertTrue(cut.backendFailure());
+
+        TestClient drained = connect(viaLb("/ws"));
+        theBackend().setState(BackendState.DRAINING);
+        assertTrue(drained.awaitClose().startsWith("1001 "));
+        assertEquals(Exchange.End.SHUTDOWN, sessionEnds.poll(10, TimeUnit.SECONDS).end());
+        awaitNoneInFlight();
+        assertNull(sessionEnds.poll(200, TimeUnit.MILLISECONDS), "each session is reported once");
+        assertEquals(2, exchanges.stream().filter(e -> e.status() == 101).count(), "the other two handshakes, once each: " + exchanges);
     }
 
     @Test
@@ -719,6 +768,8 @@ class WebSocketProxyTest {
         stopped.get(10, TimeUnit.SECONDS);
         assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) < 4500, "stop kept within the shutdown timeout");
         assertEquals(0, theBackend().inflight());
+        Exchange ended = sessionEnds.poll();
+        assertEquals(Exchange.End.SHUTDOWN, ended == null ? null : ended.end(), "reported before the stop returned, while the access log still writes");
         lb = null;
     }
 
