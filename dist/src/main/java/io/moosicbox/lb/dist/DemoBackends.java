@@ -9,10 +9,12 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 
 /**
  * Two tiny backends on loopback for {@code --demo}: each says who it is, so that a newcomer
- * sees the balancer alternate between them.
+ * sees the balancer alternate between them, and echoes WebSocket messages on {@code /ws}, the path
+ * MoosicBox servers use.
  */
 final class DemoBackends implements AutoCloseable {
     private final List<Server> servers = new ArrayList<>();
@@ -25,7 +27,11 @@ final class DemoBackends implements AutoCloseable {
             connector.setHost("127.0.0.1");
             connector.setPort(0);
             server.addConnector(connector);
-            server.setHandler(new Hello("demo-backend-" + i));
+            String name = "demo-backend-" + i;
+            WebSocketUpgradeHandler webSockets = WebSocketUpgradeHandler.from(server,
+                    container -> container.addMapping("/ws", (upgradeRequest, upgradeResponse, callback) -> new DemoWebSocket(name)));
+            webSockets.setHandler(new Hello(name));
+            server.setHandler(webSockets);
             server.start();
             servers.add(server);
             urls.add("http://127.0.0.1:" + connector.getLocalPort());

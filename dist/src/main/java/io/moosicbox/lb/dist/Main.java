@@ -259,6 +259,7 @@ public final class Main {
             out.println();
             out.println("moosicbox_lb demo is running: two backends on loopback, the balancer in front.");
             out.println("  try:      curl " + proxy + "/   (run it twice: the answering backend alternates)");
+            out.println("  websocket: ws://127.0.0.1:" + lb.proxyPort() + "/ws   (echoes text messages, naming its backend)");
             if (lb.tlsPort() > 0) {
                 out.println("  tls:      curl -k https://127.0.0.1:" + lb.tlsPort() + "/");
             }

@@ -4,12 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -126,6 +131,21 @@ class DistributionTest {
             assertTrue(second.startsWith("Hello from demo-backend-"), second);
             assertFalse(first.substring(0, 25).equals(second.substring(0, 25)), "round robin alternates:\n" + first + second);
             assertTrue(lb.stdout().contains("curl " + lb.proxyUrl() + "/"), "the demo prints the URL to try:\n" + lb.stdout());
+            // MoosicBox clients keep a WebSocket on /ws: the demo's backends echo there, through the balancer.
+            String ws = "ws://127.0.0.1:" + lb.proxyPort() + "/ws";
+            assertTrue(lb.stdout().contains(ws), "the demo prints the WebSocket URL:\n" + lb.stdout());
+            WebSocketClient client = new WebSocketClient();
+            client.start();
+            try {
+                WebSocketClientsTest.Recorder recorder = new WebSocketClientsTest.Recorder();
+                Session session = client.connect(recorder, URI.create(ws)).get(10, TimeUnit.SECONDS);
+                session.sendText("hello", Callback.NOOP);
+                Object echo = recorder.messages.poll(10, TimeUnit.SECONDS);
+                assertTrue(echo instanceof String e && e.matches("demo-backend-[12]: hello"), String.valueOf(echo));
+                session.close();
+            } finally {
+                client.stop();
+            }
             assertEquals("{\"status\":\"UP\"}", Http.curl(lb.adminUrl() + "/health").stdout());
             assertEquals(0, lb.terminate(Duration.ofSeconds(30)), lb.stderr());
         }
