@@ -44,7 +44,7 @@ public final class AdminApi {
         lb.setExchangeListener(ExchangeListeners.of(listeners));
 
         AdminAuth auth = new AdminAuth(() -> lb.config().admin().token());
-        BackendView view = new BackendView(metrics);
+        BackendView view = new BackendView(metrics, lb.webSockets()::openSessions);
         ServletContextHandler context = lb.adminContext();
         context.setErrorHandler(new JsonErrorHandler());
         context.addFilter(new FilterHolder(new AllowHeader(context.getServletHandler())), "/*", EnumSet.of(DispatcherType.REQUEST));

@@ -7,13 +7,17 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 
 /** The JSON shapes of {@code /api/backends} and {@code /api/clusters}. */
 final class BackendView {
     private final LbMetrics metrics;
+    private final ToIntFunction<Backend> webSocketSessions;
 
-    BackendView(LbMetrics metrics) {
+    /** @param webSocketSessions the proxied WebSocket sessions open now on a backend */
+    BackendView(LbMetrics metrics, ToIntFunction<Backend> webSocketSessions) {
         this.metrics = metrics;
+        this.webSocketSessions = webSocketSessions;
     }
 
     Map<String, Object> backend(Cluster cluster, Backend b) {
@@ -24,6 +28,8 @@ final class BackendView {
         m.put("state", b.state().name());
         m.put("weight", b.weight());
         m.put("inflight", b.inflight());
+        // Part of inflight; a drain closes them after the grace time, where it waits for downloads to end.
+        m.put("websocket_sessions", webSocketSessions.applyAsInt(b));
         m.put("max_conns", b.maxConns());
         m.put("last_check", b.lastCheck() == null ? null : b.lastCheck().toString());
         m.put("last_error", b.lastError());

@@ -86,7 +86,8 @@
       el("td", { dataLabel: "Backend" }, el("strong", { textContent: b.address }),
         b.last_error ? el("div", { class: "err", textContent: b.last_error, title: "last error" }) : null),
       el("td", { dataLabel: "State" }, el("span", { class: "state " + b.state, dataState: b.state, textContent: b.state })),
-      el("td", { class: "num", dataLabel: "In flight", textContent: String(b.inflight) + (b.max_conns > 0 ? " / " + b.max_conns : "") }),
+      el("td", { class: "num", dataLabel: "In flight", textContent: String(b.inflight) + (b.max_conns > 0 ? " / " + b.max_conns : "")
+        + (b.websocket_sessions > 0 ? " (" + b.websocket_sessions + " ws)" : "") }),
       el("td", { class: "num", dataLabel: "Req/s", textContent: fmtRate(r.rate) }),
       el("td", { class: "num", dataLabel: "5xx", textContent: fmtPct(r.errors) }),
       el("td", { class: "num", dataLabel: "Latency", textContent: fmtMs(r.latency) }),

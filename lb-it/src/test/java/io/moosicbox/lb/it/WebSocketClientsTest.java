@@ -67,6 +67,8 @@ class WebSocketClientsTest {
             assertEquals("moosicbox.v2", session.getUpgradeResponse().getAcceptedSubProtocol());
             session.sendText("hello", Callback.NOOP);
             assertEquals("hello", recorder.messages.poll(10, TimeUnit.SECONDS));
+            // An operator draining the backend sees the session apart from the requests in flight.
+            Await.until("the session in /api/backends", () -> admin("/api/backends").contains("\"inflight\":1,\"websocket_sessions\":1,"));
             byte[] big = new byte[8 << 20];
             new Random(7).nextBytes(big);
             session.sendBinary(ByteBuffer.wrap(big), Callback.NOOP);
@@ -79,16 +81,18 @@ class WebSocketClientsTest {
             String line = "\"GET /ws HTTP/1.1\" 101 " + (5 + big.length) + " ";
             Await.until("the session's access log line", () -> read(accessLog).contains(line));
             assertTrue(read(accessLog).lines().filter(l -> l.contains(line)).allMatch(l -> l.contains(" end=complete")), read(accessLog));
-            Await.until("the session counted as ended", () -> {
-                try {
-                    return Curl.run(lb.adminUrl() + "/metrics").body().lines().anyMatch(l ->
-                            l.startsWith("moosicbox_lb_websocket_sessions_ended_total{") && l.contains("end=\"complete\"") && !l.endsWith(" 0.0"));
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            Await.until("the session counted as ended", () -> admin("/metrics").lines().anyMatch(l ->
+                    l.startsWith("moosicbox_lb_websocket_sessions_ended_total{") && l.contains("end=\"complete\"") && !l.endsWith(" 0.0")));
         } finally {
             client.stop();
+        }
+    }
+
+    private static String admin(String path) {
+        try {
+            return Curl.run(lb.adminUrl() + path).body();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 
