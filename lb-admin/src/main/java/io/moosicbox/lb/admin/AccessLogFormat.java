@@ -12,7 +12,7 @@ import java.util.Locale;
 enum AccessLogFormat {
     /**
      * {@code client - - [time] "METHOD uri PROTOCOL" status bytes "referer" "user-agent"} then
-     * {@code cluster="…" backend="…" upstream=SECONDS duration=SECONDS retries=N end=complete}: tools that parse
+     * {@code cluster="…" backend="…" upstream=SECONDS duration=SECONDS retries=N end=complete request_id="…"}: tools that parse
      * combined lines read the first part unchanged.
      */
     COMBINED {
@@ -47,6 +47,9 @@ enum AccessLogFormat {
             seconds(b, e.durationNanos());
             b.append(" retries=").append(e.retries());
             b.append(" end=").append(e.end().label());
+            b.append(" request_id=\"");
+            quoted(b, e.requestId());
+            b.append('"');
         }
     },
     /** One JSON object per line; absent values are null. */
@@ -75,6 +78,7 @@ enum AccessLogFormat {
             b.append(",\"retries\":").append(e.retries());
             b.append(",\"backend_failure\":").append(e.backendFailure());
             b.append(",\"end\":\"").append(e.end().label()).append('"');
+            string(b, "request_id", e.requestId());
             b.append('}');
         }
     };

@@ -562,7 +562,8 @@ class AdminApiTest {
         Path file = dir.resolve("access.log");
         start(Map.of("ACCESS_LOG", file.toString(), "ACCESS_LOG_FORMAT", "json"));
         http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + lb.proxyPort() + "/song?id=7"))
-                .header("User-Agent", "test-agent \"quoted\"").header("Referer", "http://example/").build(),
+                .header("User-Agent", "test-agent \"quoted\"").header("Referer", "http://example/")
+                .header("X-Request-Id", "ingress-7f3a").build(),
                 HttpResponse.BodyHandlers.ofString());
         await("a line in the access log", () -> {
             try {
@@ -585,6 +586,7 @@ class AdminApiTest {
         assertTrue(line.get("duration_seconds").asDouble() >= line.get("upstream_seconds").asDouble());
         assertEquals(0, line.get("retries").asInt());
         assertEquals("complete", line.get("end").asText());
+        assertEquals("ingress-7f3a", line.get("request_id").asText(), "the id the backend got");
     }
 
     /** A 200 whose backend crashed mid-stream is counted as a 200, and as cut by the backend. */
@@ -616,13 +618,13 @@ class AdminApiTest {
     void combinedFormat() {
         var e = new io.moosicbox.lb.proxy.Exchange("default", "10.0.0.1:8001", "GET", "/a \"b\"", 206, "192.0.2.7",
                 "HTTP/1.1", System.nanoTime(), 12_345_000, 2_000_000, 1, 1024, false, null, "curl/8",
-                io.moosicbox.lb.proxy.Exchange.End.BACKEND);
+                io.moosicbox.lb.proxy.Exchange.End.BACKEND, "4bf92f3577b34da6a3ce929d0e0e4736");
         StringBuilder b = new StringBuilder();
         AccessLogFormat.COMBINED.append(b, e);
         String line = b.toString();
         assertTrue(line.matches("192\\.0\\.2\\.7 - - \\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d [+-]\\d{4}] "
                 + "\"GET /a \\\\\"b\\\\\" HTTP/1\\.1\" 206 1024 \"-\" \"curl/8\" cluster=\"default\" backend=\"10\\.0\\.0\\.1:8001\" "
-                + "upstream=0\\.002000 duration=0\\.012345 retries=1 end=backend"), line);
+                + "upstream=0\\.002000 duration=0\\.012345 retries=1 end=backend request_id=\"4bf92f3577b34da6a3ce929d0e0e4736\""), line);
     }
 
     /**
@@ -633,7 +635,7 @@ class AdminApiTest {
     void whatTheClientWroteIsEscaped() throws Exception {
         String utf8AsRead = new String("ua \u00e9".getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
         var e = new Exchange("default", null, "GET\" 200 1 \"-", "/x", 400, "192.0.2.7", "HTTP/2.0", System.nanoTime(),
-                1_000, -1, 0, 36, false, null, utf8AsRead, Exchange.End.COMPLETE);
+                1_000, -1, 0, 36, false, null, utf8AsRead, Exchange.End.COMPLETE, null);
         StringBuilder combined = new StringBuilder();
         AccessLogFormat.COMBINED.append(combined, e);
         assertTrue(combined.toString().contains("] \"GET\\\" 200 1 \\\"- /x HTTP/2.0\" 400 36 \"-\" \"ua \\xc3\\xa9\" "), combined.toString());
@@ -651,7 +653,7 @@ class AdminApiTest {
         for (int i = 0; i < 4; i++) {
             long agoSeconds = i % 2 == 0 ? 0 : 7;
             var e = new Exchange("default", "10.0.0.1:8001", "GET", "/", 200, "192.0.2.7", "HTTP/1.1",
-                    System.nanoTime() - TimeUnit.SECONDS.toNanos(agoSeconds), 1_000, 1_000, 0, 1, false, null, null, Exchange.End.COMPLETE);
+                    System.nanoTime() - TimeUnit.SECONDS.toNanos(agoSeconds), 1_000, 1_000, 0, 1, false, null, null, Exchange.End.COMPLETE, "id");
             StringBuilder b = new StringBuilder();
             AccessLogFormat.COMBINED.append(b, e);
             String time = b.substring(b.indexOf("[") + 1, b.indexOf("]"));

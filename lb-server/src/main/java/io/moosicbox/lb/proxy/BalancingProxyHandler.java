@@ -362,10 +362,14 @@ public class BalancingProxyHandler extends ProxyHandler {
         proxyRequest.attribute(CLIENT_REQUEST, client).attribute(CLIENT_RESPONSE, exchange.response);
         copyRequestHeaders(client, proxyRequest);
         addProxyHeaders(client, proxyRequest);
-        if (exchange.maxForwards >= 0) {
-            long hops = exchange.maxForwards;
-            proxyRequest.headers(h -> h.put(HttpHeader.MAX_FORWARDS, hops));
-        }
+        long hops = exchange.maxForwards;
+        String requestId = exchange.requestId;
+        proxyRequest.headers(h -> {
+            h.put(RequestId.HEADER, requestId);
+            if (hops >= 0) {
+                h.put(HttpHeader.MAX_FORWARDS, hops);
+            }
+        });
         if (exchange.hasBody) {
             proxyRequest.body(requestContent(exchange, proxyRequest));
         }
@@ -743,7 +747,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             exchange.failed(new java.io.IOException(status + " " + reason + " after the response began"));
             return;
         }
-        PlainTextError.write(exchange.response, status, reason, exchange);
+        PlainTextError.write(exchange.response, status, reason, exchange.requestId, exchange);
     }
 
     /** Tells the listener about a finished exchange; never lets a listener's failure reach the client. */
@@ -757,7 +761,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             l.onComplete(Exchange.of(exchange.request, ClientAddress.of(exchange.request, trustedProxies), exchange.response.getStatus(),
                     Response.getContentBytesWritten(exchange.response), exchange.cluster, last == null ? null : last.lease,
                     exchange.startNanos, last == null ? -1 : last.upstreamNanos, exchange.retries,
-                    last != null && last.backendFailure, end(exchange, failure)));
+                    last != null && last.backendFailure, end(exchange, failure), exchange.requestId));
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);
         }

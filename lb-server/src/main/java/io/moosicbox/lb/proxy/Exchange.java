@@ -24,6 +24,7 @@ import org.eclipse.jetty.server.Request;
  * @param referer         the request's Referer header, or null
  * @param userAgent       the request's User-Agent header, or null
  * @param end             whether the response reached the client whole, and if not, who cut it
+ * @param requestId       the {@link RequestId} the backend got (a refused request's own id, never sent on)
  */
 public record Exchange(
         String cluster,
@@ -41,7 +42,8 @@ public record Exchange(
         boolean backendFailure,
         String referer,
         String userAgent,
-        End end) {
+        End end,
+        String requestId) {
 
     /**
      * How an exchange ended. A response cut in the middle still has the status it began with
@@ -72,7 +74,7 @@ public record Exchange(
      */
     public Exchange sessionEnded(long durationNanos, long bytesToClient, End end) {
         return new Exchange(cluster, backend, method, uri, status, clientAddress, protocol, startNanos, durationNanos,
-                upstreamNanos, retries, bytesToClient, backendFailure || end == End.BACKEND, referer, userAgent, end);
+                upstreamNanos, retries, bytesToClient, backendFailure || end == End.BACKEND, referer, userAgent, end, requestId);
     }
 
     /**
@@ -80,12 +82,13 @@ public record Exchange(
      * no cluster, no backend, timed from the request's arrival as Jetty saw it.
      */
     public static Exchange refused(Request request, String clientAddress, int status, long responseBytes) {
-        return of(request, clientAddress, status, responseBytes, null, null, request.getBeginNanoTime(), -1, 0, false, End.COMPLETE);
+        return of(request, clientAddress, status, responseBytes, null, null, request.getBeginNanoTime(), -1, 0, false, End.COMPLETE,
+                RequestId.of(request));
     }
 
     /** What a finished client request tells metrics and the access log. */
     static Exchange of(Request request, String clientAddress, int status, long responseBytes, Cluster cluster, Lease lease,
-                       long startNanos, long upstreamNanos, int retries, boolean backendFailure, End end) {
+                       long startNanos, long upstreamNanos, int retries, boolean backendFailure, End end, String requestId) {
         return new Exchange(
                 cluster != null ? cluster.name() : null,
                 lease == null ? null : lease.backend().address(),
@@ -102,6 +105,7 @@ public record Exchange(
                 backendFailure,
                 request.getHeaders().get(HttpHeader.REFERER),
                 request.getHeaders().get(HttpHeader.USER_AGENT),
-                end);
+                end,
+                requestId);
     }
 }

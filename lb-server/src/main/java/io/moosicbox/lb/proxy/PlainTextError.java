@@ -29,6 +29,11 @@ public final class PlainTextError {
      * held; a 503 tells the client when to come back. The response must not be committed.
      */
     public static void write(Response response, int status, String reason, Callback callback) {
+        write(response, status, reason, null, callback);
+    }
+
+    /** The same, carrying the request's {@link RequestId} when there is one, so that a user can quote it. */
+    public static void write(Response response, int status, String reason, String requestId, Callback callback) {
         // The TLS listener's HSTS header is set before the request is handled: errors carry it too.
         HttpField hsts = response.getHeaders().getField(HttpHeader.STRICT_TRANSPORT_SECURITY);
         response.reset();
@@ -39,6 +44,9 @@ public final class PlainTextError {
         if (status == HttpStatus.SERVICE_UNAVAILABLE_503) {
             // Clients and other proxies back off instead of hammering a cluster with nothing ready.
             response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        }
+        if (requestId != null) {
+            response.getHeaders().put(RequestId.HEADER, requestId);
         }
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, CONTENT_TYPE);
         byte[] body = body(status, reason);

@@ -22,6 +22,8 @@ final class ProxyExchange implements Callback {
     private final Callback callback;
     private final Reporter reporter;
     final long startNanos = System.nanoTime();
+    /** Sent to every backend tried, and on the balancer's own error answers. */
+    final String requestId;
     volatile Cluster cluster;
     /** The current try; null while no backend was picked. */
     volatile Attempt attempt;
@@ -60,6 +62,7 @@ final class ProxyExchange implements Callback {
         this.response = response;
         this.callback = callback;
         this.reporter = reporter;
+        this.requestId = RequestId.of(request);
     }
 
     @Override

@@ -57,17 +57,19 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
         long start = System.nanoTime();
         Request client = ServletContextRequest.getServletContextRequest(request);
+        String requestId = RequestId.of(client);
         Router.Route route = router.get().route(ForwardedHeaders.hostOf(client), ForwardedHeaders.routingPath(client));
         Cluster cluster = route.cluster();
         WebSocketProxy.Upgrade upgrade = null;
         Lease lease;
         RequestInfo info;
         if (cluster == null) {
-            refuse(response, route.miss().status(), route.miss().reason());
+            refuse(response, route.miss().status(), route.miss().reason(), requestId);
         } else if ((lease = cluster.acquire(info = new CoreRequestInfo(client, trustedProxies))) == null) {
-            refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(cluster));
+            refuse(response, HttpStatus.SERVICE_UNAVAILABLE_503, PlainTextError.unavailable(cluster), requestId);
         } else {
             HttpFields.Mutable forwarded = ForwardedHeaders.of(client, ForwardedHeaders.fromTrustedProxy(client, trustedProxies));
+            forwarded.put(RequestId.HEADER, requestId);
             RequestInfo retryInfo = info;
             Set<Backend> tried = new HashSet<>(4);
             WebSocketProxy.Retry retry = new WebSocketProxy.Retry(cluster.config().pool().retries(),
@@ -77,11 +79,12 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
                     });
             upgrade = webSockets.upgrade(request, response, lease, client.getHttpURI().getPathQuery(), forwarded, retry);
         }
-        report(client, response, cluster, upgrade, start);
+        report(client, response, cluster, upgrade, start, requestId);
     }
 
-    private static void refuse(HttpServletResponse response, int status, String reason) throws IOException {
+    private static void refuse(HttpServletResponse response, int status, String reason, String requestId) throws IOException {
         response.setStatus(status);
+        response.setHeader(RequestId.HEADER, requestId);
         // A client that asked for an upgrade and got none starts over on a new connection.
         response.setHeader(HttpHeader.CONNECTION.asString(), "close");
         if (status == HttpStatus.SERVICE_UNAVAILABLE_503) {
@@ -90,7 +93,8 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
         PlainTextError.writeBody(response, status, reason);
     }
 
-    private void report(Request client, HttpServletResponse response, Cluster cluster, WebSocketProxy.Upgrade upgrade, long start) {
+    private void report(Request client, HttpServletResponse response, Cluster cluster, WebSocketProxy.Upgrade upgrade, long start,
+                        String requestId) {
         ExchangeListener l = listener;
         if (l == ExchangeListener.NONE) {
             return;
@@ -101,7 +105,7 @@ public final class WebSocketUpgradeServlet extends HttpServlet {
                     Response.getContentBytesWritten(ServletContextResponse.getServletContextResponse(response)),
                     cluster, upgrade == null ? null : upgrade.lease(), start, upgrade == null ? -1 : upgrade.upstreamNanos(),
                     upgrade == null ? 0 : upgrade.retries(),
-                    status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504, Exchange.End.COMPLETE);
+                    status == HttpStatus.BAD_GATEWAY_502 || status == HttpStatus.GATEWAY_TIMEOUT_504, Exchange.End.COMPLETE, requestId);
             CompletableFuture<WebSocketTunnel.Ended> session = upgrade == null ? null : upgrade.session();
             if (session == null || status != HttpStatus.SWITCHING_PROTOCOLS_101) {
                 l.onComplete(handshake);

@@ -2,6 +2,7 @@ package io.moosicbox.lb.websocket;
 
 import io.moosicbox.lb.proxy.BalancingProxyHandler;
 import io.moosicbox.lb.proxy.PlainTextError;
+import io.moosicbox.lb.proxy.RequestId;
 import io.moosicbox.lb.proxy.RequestTarget;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.pool.Backend;
@@ -192,19 +193,19 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             backendUri = backendUri(lease, pathQuery);
         } catch (UncheckedIOException e) {
             lease.release(true);
-            refuse(response, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve", Map.of());
+            refuse(response, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve", Map.of(), forwarded);
             return new Upgrade(lease, 0, -1, null);
         }
         if (backendUri == null) {
             lease.release(false);
-            refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of());
+            refuse(response, HttpStatus.BAD_REQUEST_400, "the request URI is not valid", Map.of(), forwarded);
             return new Upgrade(lease, 0, -1, null);
         }
         if (!validHandshake(request)) {
             // Refused here, before Jetty's container: it answered some of these itself and logged a
             // WARN for each (a blocking callback it left incomplete), which anyone could repeat at will.
             lease.release(false);
-            refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of());
+            refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of(), forwarded);
             return new Upgrade(lease, 0, -1, null);
         }
         Handshake handshake = new Handshake(request, lease, pathQuery, backendUri, forwarded, retry);
@@ -218,9 +219,9 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         }
         if (!upgraded) {
             handshake.abandon();
-            refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of());
+            refuse(response, HttpStatus.BAD_REQUEST_400, "not a valid WebSocket handshake", Map.of(), forwarded);
         } else if (handshake.refusal != 0) {
-            refuse(response, handshake.refusal, handshake.refusalReason, handshake.refusalHeaders);
+            refuse(response, handshake.refusal, handshake.refusalReason, handshake.refusalHeaders, forwarded);
         }
         return new Upgrade(handshake.lease(), handshake.retries, handshake.upstreamNanos,
                 upgraded && handshake.refusal == 0 ? handshake.tunnel.ended() : null);
@@ -282,8 +283,12 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
         return false;
     }
 
-    /** The same short plain-text answer as the HTTP proxy gives. */
-    private static int refuse(HttpServletResponse response, int status, String reason, Map<String, String> headers) {
+    /**
+     * The same short plain-text answer as the HTTP proxy gives, with the request id the backend
+     * would have got ({@code forwarded} holds it).
+     */
+    private static int refuse(HttpServletResponse response, int status, String reason, Map<String, String> headers,
+                              HttpFields forwarded) {
         if (response.isCommitted()) {
             return status;
         }
@@ -293,6 +298,10 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             // A client that asked for an upgrade and got none starts over on a new connection.
             response.setHeader(HttpHeader.CONNECTION.asString(), "close");
             headers.forEach(response::setHeader);
+            String requestId = forwarded.get(RequestId.HEADER);
+            if (requestId != null) {
+                response.setHeader(RequestId.HEADER, requestId);
+            }
             if (status == HttpStatus.SERVICE_UNAVAILABLE_503 && !headers.containsKey(HttpHeader.RETRY_AFTER.asString())) {
                 response.setHeader(HttpHeader.RETRY_AFTER.asString(), "1");
             }

@@ -116,6 +116,31 @@ class ForwardingTest {
         assertFalse(head.contains("evil"), head);
     }
 
+    /** A usable X-Request-Id is kept (an ingress set it), any other replaced; the balancer's own answers carry theirs. */
+    @Test
+    void everyRequestReachesTheBackendWithOneRequestId() throws Exception {
+        start(List.of());
+        ask("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+        ask("GET /b HTTP/1.1\r\nHost: h\r\nX-Request-Id: 4bf92f35-77b3_4da6.a3ce:92/9d+0=\r\n\r\n");
+        ask("GET /c HTTP/1.1\r\nHost: h\r\nX-Request-Id: two words\r\n\r\n");
+        ask("GET /d HTTP/1.1\r\nHost: h\r\nX-Request-Id: " + "x".repeat(129) + "\r\n\r\n");
+        ask("GET /e HTTP/1.1\r\nHost: h\r\n\r\n");
+        List<List<String>> ids = heads.stream().map(h -> h.lines().filter(l -> l.toLowerCase(Locale.ROOT).startsWith("x-request-id:"))
+                .map(l -> l.substring(13).trim()).toList()).toList();
+        assertEquals(5, ids.size(), heads.toString());
+        ids.forEach(one -> assertEquals(1, one.size(), "one id each: " + ids));
+        assertEquals("4bf92f35-77b3_4da6.a3ce:92/9d+0=", ids.get(1).getFirst());
+        for (int i : new int[] {0, 2, 3, 4}) {
+            assertTrue(ids.get(i).getFirst().matches("[0-9a-f]{32}"), ids.toString());
+        }
+        assertEquals(4, ids.stream().map(List::getFirst).filter(id -> id.matches("[0-9a-f]{32}")).distinct().count(), "new ids differ: " + ids);
+
+        backendAnswer = "HTTP/1.1 2000 Nonsense\r\n\r\n";
+        String answer = ask("GET /f HTTP/1.1\r\nHost: h\r\nX-Request-Id: quote-me\r\n\r\n");
+        assertTrue(answer.startsWith("HTTP/1.1 502 "), answer);
+        assertTrue(answer.contains("\r\nX-Request-Id: quote-me\r\n"), "the user can quote it: " + answer);
+    }
+
     @Test
     void anAbsoluteFormHttpsTargetDoesNotMakeAPlainConnectionSecure() throws Exception {
         start(List.of());

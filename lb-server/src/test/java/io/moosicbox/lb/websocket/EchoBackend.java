@@ -78,7 +78,7 @@ public final class EchoBackend implements AutoCloseable {
                 response.setHeader("Set-Cookie", "backend=1");
                 Map<String, String> seen = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
                 for (String name : List.of("Host", "Cookie", "Authorization", "Origin", "X-Forwarded-For",
-                        "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "X-Custom", "User-Agent")) {
+                        "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "X-Custom", "User-Agent", "X-Request-Id")) {
                     String v = request.getHeader(name);
                     if (v != null) {
                         seen.put(name, v);

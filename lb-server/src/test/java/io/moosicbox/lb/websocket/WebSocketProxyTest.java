@@ -167,6 +167,7 @@ class WebSocketProxyTest {
         assertEquals("backend=1", c.session.getUpgradeResponse().getHeader("Set-Cookie"));
         c.send("headers");
         String headers = c.nextText();
+        assertTrue(headers.matches("(?s).*X-Request-Id=[0-9a-f]{32}.*"), "a request id of its own: " + headers);
         for (String expected : List.of("Host=127.0.0.1:" + lb.proxyPort(), "Cookie=session=abc",
                 "Authorization=Bearer secret", "Origin=http://music.example", "X-Custom=yes",
                 "X-Forwarded-For=127.0.0.1", "X-Forwarded-Proto=http", "path=/ws", "query=profile=main")) {
@@ -423,13 +424,16 @@ class WebSocketProxyTest {
         assertTrue(raw.startsWith("http/1.1 503 "), raw);
         assertTrue(raw.contains("\r\nretry-after: 1\r\n"), raw);
         assertTrue(raw.contains("\r\nconnection: close\r\n"), "the client starts over on a new connection:\n" + raw);
+        assertTrue(raw.matches("(?s).*\r\nx-request-id: [0-9a-f]{32}\r\n.*"), raw);
         lb.stop();
 
         int closedPort = TestBackend.refusingPort();
         lb = null;
         backend.close();
         startLbOn("http://127.0.0.1:" + closedPort);
-        assertEquals(502, upgradeStatus(viaLb("/ws")));
+        String unreachable = rawUpgrade("/ws").toLowerCase(Locale.ROOT);
+        assertTrue(unreachable.startsWith("http/1.1 502 "), unreachable);
+        assertTrue(unreachable.matches("(?s).*\r\nx-request-id: [0-9a-f]{32}\r\n.*"), "an id the user can quote:\n" + unreachable);
         awaitNoneInFlight();
         assertEquals(1, theBackend().failures());
     }
