@@ -15,14 +15,17 @@ final class TlsEnv {
 
     /** @param pingoraDefault the certificate pair used when nothing names one and both its files exist */
     static LbConfig.TlsConfig tls(EnvConfig env, LbConfig.TlsConfig base, LbConfig.CertificatePair pingoraDefault) {
-        String certs = env.get("SSL_CERT_PATH", s -> s, null);
+        String certVariable = "SSL_CERT_PATH";
+        String certs = env.get(certVariable, s -> s, null);
         if (certs == null) {
-            certs = env.get("SSL_CRT_PATH", s -> s, null);
+            // The MoosicBox name: a problem names the variable the user set, not its new name.
+            certVariable = "SSL_CRT_PATH";
+            certs = env.get(certVariable, s -> s, null);
         }
         String keys = env.get("SSL_KEY_PATH", s -> s, null);
         List<LbConfig.CertificatePair> pairs = base.certificates();
         if (certs != null || keys != null) {
-            pairs = pairs(env, certs, keys);
+            pairs = pairs(env, certVariable, certs, keys);
         } else if (pairs.isEmpty() && pingoraDefault != null && Files.isRegularFile(Path.of(pingoraDefault.cert()))
                 && Files.isRegularFile(Path.of(pingoraDefault.key()))) {
             pairs = List.of(pingoraDefault);
@@ -64,17 +67,18 @@ final class TlsEnv {
         return address != null ? address : new HostPort("0.0.0.0", 443);
     }
 
-    private static List<LbConfig.CertificatePair> pairs(EnvConfig env, String certs, String keys) {
+    /** @param certVariable SSL_CERT_PATH, or SSL_CRT_PATH when only that one is set */
+    private static List<LbConfig.CertificatePair> pairs(EnvConfig env, String certVariable, String certs, String keys) {
         if (certs == null || keys == null) {
-            env.problem((certs == null ? "SSL_KEY_PATH is set but SSL_CERT_PATH is not" : "SSL_CERT_PATH is set but SSL_KEY_PATH is not")
-                    + ": both are needed to turn TLS on");
+            env.problem((certs == null ? "SSL_KEY_PATH=\"" + keys + "\" is set but SSL_CERT_PATH is not"
+                    : certVariable + "=\"" + certs + "\" is set but SSL_KEY_PATH is not") + ": both are needed to turn TLS on");
             return List.of();
         }
         List<String> c = split(certs);
         List<String> k = split(keys);
         if (c.size() != k.size()) {
-            env.problem("SSL_CERT_PATH lists " + c.size() + " certificate(s) but SSL_KEY_PATH " + k.size()
-                    + " key(s): they pair up by position, comma-separated");
+            env.problem(certVariable + "=\"" + certs + "\" lists " + c.size() + " certificate(s) but SSL_KEY_PATH=\"" + keys + "\" "
+                    + k.size() + " key(s): they pair up by position, comma-separated");
             return List.of();
         }
         List<LbConfig.CertificatePair> pairs = new ArrayList<>();

@@ -211,6 +211,22 @@ class EnvConfigTest {
                 e.problems());
     }
 
+    /** Half a certificate pair names the variable the user set (the MoosicBox SSL_CRT_PATH too) and its value. */
+    @Test
+    void halfACertificatePairNamesTheVariableThatWasSet() {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "SSL_CRT_PATH", "/etc/pingora/ssl/tls.crt")));
+        assertEquals(List.of("SSL_CRT_PATH=\"/etc/pingora/ssl/tls.crt\" is set but SSL_KEY_PATH is not: both are needed to turn TLS on"),
+                e.problems());
+        e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1", "SSL_KEY_PATH", "key.pem")));
+        assertEquals(List.of("SSL_KEY_PATH=\"key.pem\" is set but SSL_CERT_PATH is not: both are needed to turn TLS on"),
+                e.problems());
+        e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",
+                "SSL_CRT_PATH", "a.crt,b.crt", "SSL_KEY_PATH", "a.key")));
+        assertEquals(List.of("SSL_CRT_PATH=\"a.crt,b.crt\" lists 2 certificate(s) but SSL_KEY_PATH=\"a.key\" 1 key(s): "
+                + "they pair up by position, comma-separated"), e.problems());
+    }
+
     @Test
     void theAdminListenerCannotShareAProxyListenersAddress() {
         ConfigException e = assertThrows(ConfigException.class, () -> load(Map.of("BACKEND_SERVERS", "a:1",

@@ -357,7 +357,7 @@ class TlsListenerTest {
                 "SSL_CERT_PATH=\"" + missing + "\": cannot read (no such file)");
         assertProblem(Map.of("SSL_CRT_PATH", missing.toString(), "SSL_KEY_PATH", a.key().toString()),
                 "SSL_CRT_PATH=\"" + missing + "\": cannot read (no such file)");
-        assertProblem(Map.of("SSL_CRT_PATH", a.cert().toString()), "SSL_CERT_PATH is set but SSL_KEY_PATH is not");
+        assertProblem(Map.of("SSL_CRT_PATH", a.cert().toString()), "SSL_CRT_PATH=\"" + a.cert() + "\" is set but SSL_KEY_PATH is not");
         assertProblem(Map.of("SSL_REDIRECT_HTTP", "yes please"), "SSL_REDIRECT_HTTP=\"yes please\"");
         assertProblem(Map.of("BACKEND_CA_FILE", missing.toString()),
                 "BACKEND_CA_FILE=\"" + missing + "\": cannot read (no such file)");
