@@ -91,6 +91,12 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
         if (!s.contains("://")) {
             s = "http://" + s;
         }
+        String authorityText = s.substring(s.indexOf("://") + 3).split("[/?#]", 2)[0];
+        authorityText = authorityText.substring(authorityText.lastIndexOf('@') + 1);
+        if (authorityText.indexOf(':') != authorityText.lastIndexOf(':') && !authorityText.contains("[")) {
+            // ::1:8080 was "has no host": an IPv6 address cannot be told from its port without brackets.
+            throw new IllegalArgumentException("'" + text + "': write an IPv6 address in brackets, such as [::1]:8080");
+        }
         URI uri;
         try {
             uri = new URI(s);

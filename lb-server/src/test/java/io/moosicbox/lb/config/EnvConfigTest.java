@@ -67,6 +67,10 @@ class EnvConfigTest {
         assertEquals(new BackendSpec(URI.create("http://10.0.0.2:8002"), 1, 0), backends.get(1));
         assertEquals(new BackendSpec(URI.create("https://b.example.com:443"), 1, 0), backends.get(2));
         assertEquals("b.example.com:443", backends.get(2).address());
+        // IPv6 in brackets, with or without a scheme.
+        backends = load(Map.of("BACKEND_SERVERS", "[::1]:8080,http://[2001:db8::1]:8001")).clusters().get(0).backends();
+        assertEquals("[::1]:8080", backends.get(0).address());
+        assertEquals("[2001:db8::1]:8001", backends.get(1).address());
     }
 
     @Test
@@ -169,6 +173,10 @@ class EnvConfigTest {
         "10.0.0.1:8001 resolve=5s resolve=0 | resolve=0' after 'resolve=5s'",
         "http://10.0.0.1:8001/api     | has a path",
         "http://:8001                 | no host",
+        "::1:8080                     | ::1:8080': write an IPv6 address in brackets, such as [::1]:8080",
+        "http://2001:db8::1:8001      | write an IPv6 address in brackets",
+        "fe80::1                      | write an IPv6 address in brackets",
+        "http://user:pw@10.0.0.1:8001 | has a path, query, fragment or user",
         "10.0.0.1:8001,10.0.0.1:8001  | listed twice",
         "' , '                        | no backend listed"})
     void badBackendEntriesAreNamed(String value, String expected) {
