@@ -26,14 +26,18 @@ public final class HealthCheck {
 
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         URI url;
+        // Set but empty is the default, as the balancer reads it (Compose's ${UNSET}): it exited 2 here.
+        String admin = env.get("ADMIN_BIND_ADDRESS");
+        String setting = args.length > 0 ? "URL" : admin == null || admin.isEmpty() ? "127.0.0.1:9090 (the default)"
+                : "ADMIN_BIND_ADDRESS=\"" + admin + "\"";
         try {
-            url = args.length > 0 ? URI.create(args[0]) : healthUrl(env.getOrDefault("ADMIN_BIND_ADDRESS", "127.0.0.1:9090"));
+            url = args.length > 0 ? URI.create(args[0]) : healthUrl(admin == null || admin.isEmpty() ? "127.0.0.1:9090" : admin);
             if (!("http".equalsIgnoreCase(url.getScheme()) || "https".equalsIgnoreCase(url.getScheme())) || url.getHost() == null) {
                 // A relative or hostless URI parses, then failed in the HTTP client with a stack trace.
                 throw new IllegalArgumentException("'" + url + "' is not an http:// or https:// URL with a host");
             }
         } catch (IllegalArgumentException e) {
-            err.println("moosicbox_lb --health-check: ADMIN_BIND_ADDRESS or URL: " + e.getMessage());
+            err.println("moosicbox_lb --health-check: " + setting + ": " + e.getMessage());
             return Main.EXIT_CONFIG;
         }
         HttpClient client = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
@@ -46,7 +50,10 @@ public final class HealthCheck {
             }
             err.println(url + ": HTTP " + response.statusCode() + " " + response.body().strip());
         } catch (IOException e) {
-            err.println(url + ": " + e);
+            // What went wrong, not the exception's class: "java.net.ConnectException" said little.
+            err.println(url + ": " + (e instanceof java.net.ConnectException ? "connection refused (is the balancer running, "
+                    + "with its admin listener there?)" : e instanceof java.net.http.HttpTimeoutException ? "no answer within "
+                    + TIMEOUT.toSeconds() + " s" : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             err.println(url + ": interrupted");

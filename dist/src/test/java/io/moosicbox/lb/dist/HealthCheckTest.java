@@ -60,7 +60,27 @@ class HealthCheckTest {
     @Test
     void aBadAddressIsAConfigurationError() {
         assertEquals(2, check(Map.of("ADMIN_BIND_ADDRESS", "nonsense")));
-        assertTrue(err.toString().contains("ADMIN_BIND_ADDRESS"), err.toString());
+        assertTrue(err.toString().startsWith("moosicbox_lb --health-check: ADMIN_BIND_ADDRESS=\"nonsense\": expected host:port"),
+                err.toString());
+    }
+
+    /** Set but empty is the default, as for the balancer itself, which then listens on 127.0.0.1:9090. */
+    @Test
+    void anEmptyAddressIsTheDefault() {
+        assertEquals("http://127.0.0.1:9090/health", HealthCheck.healthUrl("127.0.0.1:9090").toString());
+        int code = check(Map.of("ADMIN_BIND_ADDRESS", ""));
+        assertTrue(code == 0 || code == 1, "not a configuration error: " + code + " " + err);
+        assertTrue(code == 0 || err.toString().startsWith("http://127.0.0.1:9090/health: "), err.toString());
+    }
+
+    @Test
+    void aRefusedConnectionSaysSo() throws Exception {
+        try (Socket closed = new Socket()) {
+            closed.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            assertEquals(1, check(Map.of("ADMIN_BIND_ADDRESS", "127.0.0.1:" + closed.getLocalPort())));
+            assertEquals("http://127.0.0.1:" + closed.getLocalPort() + "/health: connection refused "
+                    + "(is the balancer running, with its admin listener there?)", err.toString().strip());
+        }
     }
 
     @Test
