@@ -121,7 +121,9 @@ class MainTest {
                 "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "ACCESS_LOG", bad));
         String printed = err.toString(StandardCharsets.UTF_8);
         assertEquals(2, exit, printed);
-        assertTrue(printed.contains("configuration error: ACCESS_LOG=\"" + bad + "\": cannot open it for appending"), printed);
+        // The reason in words: it was "java.nio.file.NoSuchFileException: /nonexistent/folder/access.log".
+        assertTrue(printed.contains("configuration error: ACCESS_LOG=\"" + bad + "\": cannot open it for appending: "
+                + "no folder /nonexistent/folder\n"), printed);
         assertTrue(!printed.contains("NullPointerException"), printed);
     }
 

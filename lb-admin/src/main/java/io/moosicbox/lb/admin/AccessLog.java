@@ -111,8 +111,12 @@ final class AccessLog extends AbstractLifeCycle implements ExchangeListener {
             // Appending: log rotation by copy-and-truncate (logrotate's copytruncate) keeps working.
             return Files.newBufferedWriter(Path.of(config.target()), StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND, StandardOpenOption.WRITE);
-        } catch (IOException | java.nio.file.InvalidPathException e) {
-            throw new ConfigException(List.of(setting + ": cannot open it for appending: " + e));
+        } catch (IOException e) {
+            // The reason, not the exception: "java.nio.file.NoSuchFileException: /var/log/lb/a.log" named no folder.
+            throw new ConfigException(List.of(setting + ": cannot open it for appending: "
+                    + io.moosicbox.lb.config.FileErrors.describe(Path.of(config.target()), e)));
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException(List.of(setting + ": cannot open it for appending: " + e.getMessage()));
         }
     }
 

@@ -56,7 +56,7 @@ public final class ConfigFile {
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            return new Result(EnvConfig.defaults(), List.of(file + ": cannot read the configuration file: " + describe(e)));
+            return new Result(EnvConfig.defaults(), List.of(file + ": cannot read the configuration file: " + FileErrors.describe(file, e)));
         }
         return read(file.toString(), new StringReader(text), file);
     }
@@ -84,7 +84,7 @@ public final class ConfigFile {
         } catch (YamlTree.SyntaxError e) {
             reader.problems.add(name + ":" + e.line + ": not valid YAML: " + e.getMessage().replace('\n', ' '));
         } catch (IOException e) {
-            reader.problems.add(name + ": cannot read the configuration file: " + describe(e));
+            reader.problems.add(name + ": cannot read the configuration file: " + FileErrors.describe(null, e));
         }
         return new Result(config, reader.problems.stream().sorted(java.util.Comparator.comparingInt(reader::lineOf)).toList());
     }
@@ -484,9 +484,5 @@ public final class ConfigFile {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage().replaceFirst("^resolve='[^']*': ", ""));
         }
-    }
-
-    private static String describe(IOException e) {
-        return e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 }

@@ -33,19 +33,8 @@ public final class PemFiles {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new PemException(file + ": cannot read (" + describe(e) + ")", e);
+            throw new PemException(file + ": cannot read (" + io.moosicbox.lb.config.FileErrors.describe(file, e) + ")", e);
         }
-    }
-
-    /** The reason as a user reads it: {@code no such file}, not {@code NoSuchFileException: /etc/ca.pem}. */
-    private static String describe(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     /** The certificates in file order (leaf first, as in a fullchain.pem). */

@@ -305,6 +305,16 @@ class ConfigFileTest {
                 loop.problems().toString());
     }
 
+    /** --config naming a folder said "IOException: Is a directory". */
+    @Test
+    void aConfigurationFileThatCannotBeReadSaysWhyInWords() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("conf.d"));
+        assertEquals(List.of(folder + ": cannot read the configuration file: it is a folder, not a file"),
+                ConfigFile.read(folder).problems());
+        assertEquals(List.of(dir.resolve("lb.yaml") + ": cannot read the configuration file: no such file"),
+                ConfigFile.read(dir.resolve("lb.yaml")).problems());
+    }
+
     @Test
     void aSecondDocumentIsRefused() throws Exception {
         ConfigFile.Result r = ConfigFile.read("lb.yaml", new StringReader("""

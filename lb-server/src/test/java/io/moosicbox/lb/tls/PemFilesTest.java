@@ -15,6 +15,19 @@ class PemFilesTest {
     @TempDir
     Path dir;
 
+    /** Why a file cannot be read, in words: it said "cannot read (IOException: Is a directory)". */
+    @Test
+    void aFileThatCannotBeReadIsNamedWithTheReasonInWords() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("tls"));
+        PemException e = org.junit.jupiter.api.Assertions.assertThrows(PemException.class, () -> PemFiles.read(folder));
+        assertEquals(folder + ": cannot read (it is a folder, not a file)", e.getMessage());
+        Path inMissingFolder = dir.resolve("live/music.example.com/privkey.pem");
+        e = org.junit.jupiter.api.Assertions.assertThrows(PemException.class, () -> PemFiles.read(inMissingFolder));
+        assertEquals(inMissingFolder + ": cannot read (no folder " + inMissingFolder.getParent() + ")", e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(PemException.class, () -> PemFiles.read(dir.resolve("missing.pem")));
+        assertEquals(dir.resolve("missing.pem") + ": cannot read (no such file)", e.getMessage());
+    }
+
     /**
      * A byte-order mark before a block (a file saved by a Windows editor, an intermediate pasted
      * from one) dropped that block without a word: the chain was served without its intermediate.
