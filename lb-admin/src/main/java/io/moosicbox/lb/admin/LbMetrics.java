@@ -235,7 +235,20 @@ final class LbMetrics implements ExchangeListener {
                 }
             }
         });
+        // Every listed backend's cut series start at 0: a series born at 1 shows no increase() in
+        // Prometheus, so the README's alert on by="backend" missed each backend's first cut stream.
+        listed.forEach((cluster, b) -> {
+            for (Exchange.End end : CUT_ENDS) {
+                cut.labelValues(cluster, b.address(), end.label());
+            }
+        });
+        // Those of a backend that left before any request of it ended (no series above to remove them with).
+        cut.removeIf(l -> !keep.contains(ListedBackends.key(l.get(0), l.get(1)))
+                && (series.get(l.get(0)) == null || series.get(l.get(0)).get(l.get(1)) == null));
     }
+
+    private static final List<Exchange.End> CUT_ENDS =
+            java.util.Arrays.stream(Exchange.End.values()).filter(e -> e != Exchange.End.COMPLETE).toList();
 
     /**
      * Everything the cluster answered, with or without a backend (a 503 when none was available

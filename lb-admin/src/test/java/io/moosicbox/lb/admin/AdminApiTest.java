@@ -610,8 +610,29 @@ class AdminApiTest {
             });
         }
         proxy("/");
-        assertTrue(get("/metrics").body().lines().noneMatch(l -> l.startsWith("moosicbox_lb_requests_cut_total{") && l.contains("by=\"client\"")),
-                "a complete answer is no cut");
+        assertTrue(get("/metrics").body().lines().filter(l -> l.startsWith("moosicbox_lb_requests_cut_total{") && l.contains("by=\"client\""))
+                .allMatch(l -> l.endsWith("} 0.0")), "a complete answer is no cut");
+    }
+
+    /**
+     * Every listed backend has its cut series from the start, at 0: a series that appears at 1 shows no
+     * increase() in Prometheus, so the README's alert missed each backend's first stream cut by a crash.
+     */
+    @Test
+    void cutSeriesStartAtZeroAndEndWithTheirBackend() throws Exception {
+        start(Map.of());
+        String m = get("/metrics").body();
+        for (TestBackend b : List.of(one, two)) {
+            for (String by : List.of("client", "backend", "shutdown")) {
+                assertTrue(m.contains("moosicbox_lb_requests_cut_total{backend=\"" + b.address() + "\",by=\"" + by
+                        + "\",cluster=\"default\"} 0.0"), m);
+            }
+        }
+        // A backend that leaves before it served a request takes them along.
+        reloadWithoutTheFirstBackend();
+        await("no series for the backend that left", () -> seriesOf(one.address()).isEmpty());
+        assertTrue(get("/metrics").body().contains("moosicbox_lb_requests_cut_total{backend=\"" + two.address()
+                + "\",by=\"backend\",cluster=\"default\"} 0.0"));
     }
 
     @Test
