@@ -163,9 +163,14 @@ public final class EnvConfig {
         // The MoosicBox form defines the whole set of clusters, replacing any from the file.
         List<ClusterConfig> clusters = new ArrayList<>(get("CLUSTERS", ClustersVariable::parse, base));
         if (backends != null) {
-            // The catch-all cluster, whatever the file named it: "*", no hosts (any host), or "default".
-            ClusterConfig previous = clusters.stream().filter(c -> c.hosts().isEmpty() || c.hosts().contains("*")).findFirst()
+            // The catch-all cluster, whatever the file named it: any host ("*" or no hosts) and every path,
+            // else the one named "default", else another of any host. The first of any host alone was the
+            // solver of the example file and of the Kubernetes ConfigMap (paths only): ACME challenges went
+            // to the MoosicBox servers, and the catch-all kept its old backends.
+            ClusterConfig previous = clusters.stream().filter(c -> anyHost(c) && (c.paths().isEmpty() || c.paths().contains("/")))
+                    .findFirst()
                     .or(() -> clusters.stream().filter(c -> c.name().equals(ClusterConfig.DEFAULT_NAME)).findFirst())
+                    .or(() -> clusters.stream().filter(c -> anyHost(c) && !c.name().equals(ClusterConfig.SOLVER_NAME)).findFirst())
                     .orElse(null);
             ClusterConfig replacement = previous == null
                     ? new ClusterConfig(ClusterConfig.DEFAULT_NAME, List.of("*"), List.of("/"), "round_robin",
@@ -195,6 +200,10 @@ public final class EnvConfig {
                     hc, c.backends(), applyPool(c.pool())));
         }
         return result;
+    }
+
+    private static boolean anyHost(ClusterConfig c) {
+        return c.hosts().isEmpty() || c.hosts().contains("*");
     }
 
     /** The pool variables apply to every cluster, like the health-check ones. */

@@ -363,6 +363,54 @@ class ConfigFileTest {
         assertEquals(List.of("10.0.0.4:80"), c.clusters().get(0).backends().stream().map(BackendSpec::address).toList());
     }
 
+    /**
+     * BACKEND_SERVERS fills the cluster that takes every host and path, not the first cluster without hosts: in
+     * the example file and the Kubernetes ConfigMap that was the solver (paths only), so the ACME challenges went
+     * to the MoosicBox servers and the catch-all kept its old backends.
+     */
+    @Test
+    void backendServersFillsTheCatchAllNotTheSolverOrAPathCluster() throws Exception {
+        Path f = write("""
+                clusters:
+                  - name: solver
+                    paths: [/.well-known/acme-challenge/]
+                    backends: [http://10.0.0.9:8089]
+                  - name: api
+                    paths: [/api/]
+                    backends: [http://10.0.0.1:8001]
+                  - name: main
+                    hosts: ["*"]
+                    backends: [http://10.0.0.3:8001]
+                """);
+        LbConfig c = ConfigLoader.load(f, Map.of("BACKEND_SERVERS", "http://10.0.0.4:80"));
+        assertEquals(List.of("10.0.0.9:8089", "10.0.0.1:8001", "10.0.0.4:80"),
+                c.clusters().stream().map(x -> x.backends().getFirst().address()).toList());
+
+        // Without such a cluster: the one named default, else another of any host, never the solver.
+        f = write("""
+                clusters:
+                  - name: solver
+                    paths: [/.well-known/acme-challenge/]
+                    backends: [http://10.0.0.9:8089]
+                  - name: api
+                    paths: [/api/]
+                    backends: [http://10.0.0.1:8001]
+                """);
+        c = ConfigLoader.load(f, Map.of("BACKEND_SERVERS", "http://10.0.0.4:80"));
+        assertEquals(List.of("10.0.0.9:8089", "10.0.0.4:80"), c.clusters().stream().map(x -> x.backends().getFirst().address()).toList());
+        f = write("""
+                clusters:
+                  - name: solver
+                    paths: [/.well-known/acme-challenge/]
+                    backends: [http://10.0.0.9:8089]
+                  - name: default
+                    hosts: [music.example.com]
+                    backends: [http://10.0.0.1:8001]
+                """);
+        c = ConfigLoader.load(f, Map.of("BACKEND_SERVERS", "http://10.0.0.4:80"));
+        assertEquals(List.of("10.0.0.9:8089", "10.0.0.4:80"), c.clusters().stream().map(x -> x.backends().getFirst().address()).toList());
+    }
+
     @Test
     void anEmptyBackendListIsAnError() throws Exception {
         Path f = write("""
