@@ -49,6 +49,41 @@ class UsageTest {
         assertEquals(documented, helped, "README table vs --help");
     }
 
+    /** A default the README's table gives as one value is the one --help gives in brackets. */
+    @Test
+    void helpAndTheReadmeGiveTheSameDefaults() throws IOException {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int start = readme.indexOf("### Environment variables");
+        int end = readme.indexOf("\n### ", start + 1);
+        Map<String, String> documented = new java.util.TreeMap<>();
+        Matcher row = Pattern.compile("(?m)^\\| `([A-Z][A-Z0-9_]+)` \\| .* \\| `([^`|]+)` \\|$").matcher(readme.substring(start, end));
+        while (row.find()) {
+            documented.put(row.group(1), row.group(2));
+        }
+        assertTrue(documented.size() > 30, "the README's defaults were read: " + documented);
+
+        String usage;
+        try (InputStream in = Main.class.getResourceAsStream("usage.txt")) {
+            usage = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        // Each variable's text runs to the next variable or a blank line; its default is the last [...] of it.
+        Map<String, String> helped = new java.util.TreeMap<>();
+        Matcher entry = Pattern.compile("(?ms)^  ([A-Z][A-Z0-9_]+) (.*?)(?=^  [A-Z]|^\\s*$)").matcher(usage);
+        while (entry.find()) {
+            Matcher d = Pattern.compile("\\[([^\\[\\]]*)\\]\\s*$").matcher(entry.group(2));
+            if (d.find()) {
+                helped.put(entry.group(1), d.group(1));
+            }
+        }
+        Map<String, String> differ = new java.util.TreeMap<>();
+        documented.forEach((name, value) -> {
+            if (!value.equals(helped.get(name))) {
+                differ.put(name, "README " + value + ", --help " + helped.get(name));
+            }
+        });
+        assertEquals(Map.of(), differ, "defaults of the README's table vs --help");
+    }
+
     /**
      * Every variable the configuration code and the launcher name is in the README's table, and every variable of the
      * table is read somewhere: by that code, or by the start script (JAVA_OPTS and its kind).
