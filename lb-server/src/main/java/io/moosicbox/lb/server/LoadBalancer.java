@@ -484,6 +484,12 @@ public final class LoadBalancer {
     }
 
     private static String describe(ServerConnector c) {
-        return (c.getHost() == null ? "0.0.0.0" : c.getHost()) + ":" + c.getLocalPort();
+        return describe(c.getHost(), c.getLocalPort());
+    }
+
+    /** As the address is written in the settings: an IPv6 host in brackets ({@code [::1]:8080}, not {@code ::1:8080}). */
+    static String describe(String host, int port) {
+        String h = host == null ? "0.0.0.0" : host;
+        return port < 0 ? h + ":" + port : new HostPort(h, port).toString();
     }
 }
