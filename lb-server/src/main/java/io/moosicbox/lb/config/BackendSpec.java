@@ -40,6 +40,9 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
         return new BackendSpec(URI.create(url.getScheme() + "://" + h + ":" + HostPort.of(url).port()), weight, maxConns);
     }
 
+    /** What an IPv6 address written without brackets looks like, port or not: hex digits, colons, dots. */
+    private static final Pattern IPV6_WITH_PORT = Pattern.compile("[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?");
+
     public static final int DEFAULT_WEIGHT = 1;
 
     /** {@code host:port} as the admin API and metrics name the backend. */
@@ -78,8 +81,10 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
                 case "weight" -> weight = parseInt(key, value, 1, 10_000);
                 case "max_conns" -> maxConns = parseInt(key, value, 0, 1_000_000);
                 case "resolve" -> resolve = parseResolve(value);
-                default -> throw new IllegalArgumentException(
-                        "unknown backend option '" + option + "'; expected weight=N, max_conns=N or resolve=DURATION");
+                default -> throw new IllegalArgumentException(eq < 0 && option.contains(":")
+                        // "http://a:1 http://b:2": a second backend after a space, where a comma belongs.
+                        ? "'" + option + "' after " + parts[0] + ": separate backends with commas"
+                        : "unknown backend option '" + option + "'; expected weight=N, max_conns=N or resolve=DURATION");
             }
         }
         return new BackendSpec(url, weight, maxConns, resolve);
@@ -93,7 +98,10 @@ public record BackendSpec(URI url, int weight, int maxConns, Duration resolve) {
         }
         String authorityText = s.substring(s.indexOf("://") + 3).split("[/?#]", 2)[0];
         authorityText = authorityText.substring(authorityText.lastIndexOf('@') + 1);
-        if (authorityText.indexOf(':') != authorityText.lastIndexOf(':') && !authorityText.contains("[")) {
+        if (authorityText.contains(";")) {
+            throw new IllegalArgumentException("'" + text + "': separate backends with commas, not ';'");
+        }
+        if (authorityText.indexOf(':') != authorityText.lastIndexOf(':') && IPV6_WITH_PORT.matcher(authorityText).matches()) {
             // ::1:8080 was "has no host": an IPv6 address cannot be told from its port without brackets.
             throw new IllegalArgumentException("'" + text + "': write an IPv6 address in brackets, such as [::1]:8080");
         }

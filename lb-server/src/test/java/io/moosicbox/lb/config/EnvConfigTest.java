@@ -177,6 +177,9 @@ class EnvConfigTest {
         "http://2001:db8::1:8001      | write an IPv6 address in brackets",
         "fe80::1                      | write an IPv6 address in brackets",
         "http://user:pw@10.0.0.1:8001 | has a path, query, fragment or user",
+        "10.0.0.1:8001;10.0.0.2:8001  | 10.0.0.1:8001;10.0.0.2:8001': separate backends with commas, not ';'",
+        "http://10.0.0.1:8001 http://10.0.0.2:8001 | http://10.0.0.2:8001' after http://10.0.0.1:8001: separate backends with commas",
+        "10.0.0.1:8001 10.0.0.2:8001  | 10.0.0.2:8001' after 10.0.0.1:8001: separate backends with commas",
         "10.0.0.1:8001,10.0.0.1:8001  | listed twice",
         "' , '                        | no backend listed"})
     void badBackendEntriesAreNamed(String value, String expected) {
