@@ -25,6 +25,11 @@ public final class HealthCheck {
     }
 
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length > 1) {
+            // A second argument was ignored: "--health-check URL --verbose" checked the URL without a word.
+            err.println("moosicbox_lb --health-check: unexpected '" + args[1] + "' after the URL; usage: --health-check [URL]");
+            return Main.EXIT_CONFIG;
+        }
         URI url;
         // Set but empty is the default, as the balancer reads it (Compose's ${UNSET}): it exited 2 here.
         String admin = env.get("ADMIN_BIND_ADDRESS");

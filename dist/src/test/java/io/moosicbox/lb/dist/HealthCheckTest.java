@@ -92,6 +92,13 @@ class HealthCheckTest {
     }
 
     @Test
+    void anArgumentAfterTheUrlIsAnError() {
+        String url = "http://127.0.0.1:" + admin.getAddress().getPort() + "/health";
+        assertEquals(2, HealthCheck.run(new String[] {url, "--verbose"}, Map.of(), new PrintStream(out, true), new PrintStream(err, true)));
+        assertEquals("moosicbox_lb --health-check: unexpected '--verbose' after the URL; usage: --health-check [URL]", err.toString().strip());
+    }
+
+    @Test
     void wildcardListenAddressesMeanThisHost() {
         assertEquals("http://127.0.0.1:9090/health", HealthCheck.healthUrl("0.0.0.0:9090").toString());
         assertEquals("http://[::1]:9090/health", HealthCheck.healthUrl("[::]:9090").toString());
