@@ -235,16 +235,24 @@ final class LbMetrics implements ExchangeListener {
                 }
             }
         });
-        // Every listed backend's cut series start at 0: a series born at 1 shows no increase() in
-        // Prometheus, so the README's alert on by="backend" missed each backend's first cut stream.
+        // Every listed backend's cut and ended-session series start at 0: a series born at 1 shows no
+        // increase() in Prometheus, so the README's alerts on by="backend" and end="backend" missed
+        // each backend's first.
         listed.forEach((cluster, b) -> {
             for (Exchange.End end : CUT_ENDS) {
                 cut.labelValues(cluster, b.address(), end.label());
             }
+            for (Exchange.End end : Exchange.End.values()) {
+                sessionsEnded.labelValues(cluster, b.address(), end.label());
+            }
+            sessionDuration.labelValues(cluster, b.address());
         });
         // Those of a backend that left before any request of it ended (no series above to remove them with).
-        cut.removeIf(l -> !keep.contains(ListedBackends.key(l.get(0), l.get(1)))
-                && (series.get(l.get(0)) == null || series.get(l.get(0)).get(l.get(1)) == null));
+        java.util.function.Function<List<String>, Boolean> unbound = l -> !keep.contains(ListedBackends.key(l.get(0), l.get(1)))
+                && (series.get(l.get(0)) == null || series.get(l.get(0)).get(l.get(1)) == null);
+        cut.removeIf(unbound);
+        sessionsEnded.removeIf(unbound);
+        sessionDuration.removeIf(unbound);
     }
 
     private static final List<Exchange.End> CUT_ENDS =

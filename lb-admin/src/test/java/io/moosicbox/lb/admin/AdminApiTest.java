@@ -627,6 +627,10 @@ class AdminApiTest {
                 assertTrue(m.contains("moosicbox_lb_requests_cut_total{backend=\"" + b.address() + "\",by=\"" + by
                         + "\",cluster=\"default\"} 0.0"), m);
             }
+            for (String end : List.of("complete", "client", "backend", "shutdown")) {
+                assertTrue(m.contains("moosicbox_lb_websocket_sessions_ended_total{backend=\"" + b.address() + "\",cluster=\"default\",end=\""
+                        + end + "\"} 0.0"), m);
+            }
         }
         // A backend that leaves before it served a request takes them along.
         reloadWithoutTheFirstBackend();
