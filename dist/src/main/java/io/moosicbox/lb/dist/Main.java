@@ -83,7 +83,13 @@ public final class Main {
             try {
                 config = ConfigLoader.load(file, env);
             } catch (ConfigException e) {
-                problems.addAll(e.problems());
+                // A file that LB_CONFIG names (an export left in the shell, a unit's Environment=) says so.
+                String unread = file + ": cannot read the configuration file";
+                boolean fromVariable = cli.configFile() == null && file != null;
+                for (String p : e.problems()) {
+                    problems.add(fromVariable && p.startsWith(unread)
+                            ? "LB_CONFIG=\"" + env.get("LB_CONFIG") + "\"" + p.substring(unread.indexOf(": cannot read")) : p);
+                }
             }
             try {
                 limits = ListenerLimits.fromEnv(env);

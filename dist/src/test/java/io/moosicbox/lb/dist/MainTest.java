@@ -114,6 +114,18 @@ class MainTest {
                 out.toString(StandardCharsets.UTF_8));
     }
 
+    /** A file that cannot be read names LB_CONFIG when the variable gave it: an export left in a shell is easy to forget. */
+    @Test
+    void aConfigurationFileThatCannotBeReadNamesTheVariableThatGaveIt() {
+        assertEquals(2, run(Map.of("LB_CONFIG", "/nonexistent/lb.yaml"), "--check"));
+        assertEquals("moosicbox_lb: configuration error: LB_CONFIG=\"/nonexistent/lb.yaml\": cannot read the configuration file: "
+                + "no folder /nonexistent", err.toString(StandardCharsets.UTF_8).strip());
+        err.reset();
+        assertEquals(2, run(Map.of(), "--check", "--config", "/nonexistent/lb.yaml"));
+        assertEquals("moosicbox_lb: configuration error: /nonexistent/lb.yaml: cannot read the configuration file: "
+                + "no folder /nonexistent", err.toString(StandardCharsets.UTF_8).strip());
+    }
+
     @Test
     void anAccessLogThatCannotBeOpenedIsAConfigurationErrorThatSaysWhy() {
         String bad = "/nonexistent/folder/access.log";
