@@ -23,7 +23,7 @@ final class BackendCounters {
 
     static final List<Counter> ALL = List.of(
             new Counter("requests", "Requests sent to the backend, retries included", Backend::requests),
-            new Counter("failures", "Exchanges that failed on the backend's side: connect error, timeout, reset before the response", Backend::failures),
+            new Counter("failures", "Exchanges that failed on the backend's side: connect error, timeout, reset before the response, connection ended mid-body", Backend::failures),
             new Counter("retries", "Requests that failed on this backend and were sent again to another one", Backend::retries),
             new Counter("ejections", "Times passive health took the backend out of rotation", Backend::ejections),
             new Counter("health_checks_passed", "Active health checks that passed", Backend::healthChecksPassed),

@@ -307,7 +307,7 @@ public final class Backend {
         return requests.sum();
     }
 
-    /** Exchanges that failed on the backend's side (connect error, timeout, reset before an answer). */
+    /** Exchanges that failed on the backend's side (connect error, timeout, reset before an answer, connection ended mid-body). */
     /** Failures since the last success: what passive health ejects on. */
     public int consecutiveFailures() {
         return consecutiveFailures.get();

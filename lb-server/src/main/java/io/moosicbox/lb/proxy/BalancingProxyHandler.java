@@ -671,6 +671,10 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         if (response.isCommitted()) {
             exchange.backendCut = !exchange.clientFailure && !exchange.waitingForClient;
+            if (exchange.backendCut && backendResponse.getStatus() != 0 && !(failure instanceof HttpResponseException) && !isLocal(failure)) {
+                // Recorded above when nothing had come back yet; the admin API shows a crash mid-stream too.
+                exchange.attempt.lease.backend().recordError(describe(failure));
+            }
             if (client.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
                 // The connection closes on this failure (HTTP/2 resets the stream only).
                 ResetOnClose.arm(client.getConnectionMetaData().getConnection().getEndPoint());
@@ -793,8 +797,11 @@ public class BalancingProxyHandler extends ProxyHandler {
             return false;
         }
         // HttpResponseException: a response Jetty could not parse (a status of 2000, a TLS port spoken to in clear).
-        return f instanceof TimeoutException || f instanceof HttpResponseException || result.getResponse() == null
-                || result.getResponse().getStatus() == 0;
+        // EOFException: the backend's connection ended before the response did, also in the middle of
+        // the body (a crash mid-stream; the caller has ruled out a client that left). Counted as a
+        // success, such a crash cleared the backend's run of failures.
+        return f instanceof TimeoutException || f instanceof HttpResponseException || f instanceof java.io.EOFException
+                || result.getResponse() == null || result.getResponse().getStatus() == 0;
     }
 
     /**

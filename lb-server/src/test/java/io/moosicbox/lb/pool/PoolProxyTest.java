@@ -473,6 +473,8 @@ class PoolProxyTest {
             assertEquals(502, r.getStatus(), "a cut backend answer ended cleanly for the client");
         }
         awaitIdle(lb);
+        assertEquals(liveFailures + 2, live.failures(), "each cut in the middle of a body is the backend's failure, once");
+        liveFailures = live.failures();
 
         awaitIdle(lb);
         // The client hangs up mid-download, and while waiting for the answer.

@@ -1,6 +1,7 @@
 package io.moosicbox.lb.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.PoolSettings;
@@ -44,6 +45,14 @@ class CutResponseTest {
                         continue; // a TCP health check
                     }
                     OutputStream out = s.getOutputStream();
+                    if (head.startsWith("GET /range")) {
+                        // A Range answer far beyond 4 GiB, with its length, and then a crash (kill -9) after 1000 bytes.
+                        out.write(("HTTP/1.1 206 Partial Content\r\nContent-Type: audio/flac\r\n"
+                                + "Content-Range: bytes 5000000000-5000099999/6442450944\r\nContent-Length: 100000\r\n\r\n"
+                                + "x".repeat(1000)).getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        continue;
+                    }
                     out.write(("HTTP/1.1 200 OK\r\nContent-Type: audio/flac\r\nTransfer-Encoding: chunked\r\n\r\n"
                             + "3e8\r\n" + "x".repeat(1000) + "\r\n").getBytes(StandardCharsets.US_ASCII));
                     out.flush();
@@ -91,6 +100,48 @@ class CutResponseTest {
         TestBalancer.await("the exchange's report", Duration.ofSeconds(5), () -> !exchanges.isEmpty());
         assertEquals(Exchange.End.BACKEND, exchanges.getFirst().end(), "the log and metrics say who cut it: " + exchanges);
         assertEquals(200, exchanges.getFirst().status());
+    }
+
+    /**
+     * A backend killed in the middle of a Range answer: the client sees a reset before the announced
+     * length, and the backend has one failure against it (passive health, last_error, the access
+     * log's backend_failure), as it has when it dies before answering. It counted as a success, so
+     * that a backend crashing mid-stream also cleared its run of failures.
+     */
+    @Test
+    void aBackendThatDiesMidBodyCountsOnceAgainstIt() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", lb.proxyPort())) {
+            socket.setSoTimeout(5000);
+            socket.getOutputStream().write("GET /range HTTP/1.1\r\nHost: music.example.com\r\nRange: bytes=5000000000-5000099999\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            InputStream in = socket.getInputStream();
+            boolean cut = false;
+            try {
+                byte[] buffer = new byte[8192];
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    received.write(buffer, 0, n);
+                }
+                cut = true; // an orderly end before the announced length is a visible cut too
+            } catch (SocketException e) {
+                cut = true;
+            }
+            String answer = received.toString(StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.1 206"), answer);
+            assertTrue(answer.contains("Content-Range: bytes 5000000000-5000099999/6442450944"), answer);
+            assertTrue(answer.contains("Content-Length: 100000"), answer);
+            assertTrue(cut && answer.length() < 100000, "the client did not see the body end short");
+        }
+        TestBalancer.awaitIdle(lb);
+        TestBalancer.await("the exchange's report", Duration.ofSeconds(5), () -> !exchanges.isEmpty());
+        Exchange e = exchanges.getFirst();
+        assertEquals(Exchange.End.BACKEND, e.end(), e.toString());
+        assertEquals(206, e.status());
+        io.moosicbox.lb.pool.Backend b = TestBalancer.only(lb).backends().getFirst();
+        assertEquals(1, b.failures(), "the crash counted against the backend once");
+        assertEquals(1, b.consecutiveFailures(), "the crash did not count as a success");
+        assertTrue(e.backendFailure(), "the access log's backend_failure: " + e);
+        assertNotNull(b.lastError(), "the admin API's last_error");
     }
 
     /** A stream still running when the shutdown's timeout (1 s here) ends is cut the same way. */
