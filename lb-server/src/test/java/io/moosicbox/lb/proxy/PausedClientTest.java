@@ -214,6 +214,8 @@ class PausedClientTest {
         Backend server = TestBalancer.only(lb).backends().getFirst();
         assertEquals(java.util.Collections.nCopies(3, Exchange.End.BACKEND), ends(3));
         assertEquals(3, server.failures(), "the silent backend's failures");
+        assertTrue(server.lastError() != null && server.lastError().startsWith("TimeoutException"),
+                "the admin API's last_error says why: " + server.lastError());
     }
 
     /**
