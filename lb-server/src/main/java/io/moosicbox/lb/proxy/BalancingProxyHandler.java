@@ -521,6 +521,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             }
             exchange.waitingForClient = true;
             response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING, () -> {
+                exchange.clientTookNanos = System.nanoTime();
                 exchange.waitingForClient = false;
                 resume.run();
             }, failure -> {
@@ -528,6 +529,19 @@ public class BalancingProxyHandler extends ProxyHandler {
                 proxyRequest.abort(failure);
             }));
             return true;
+        }
+
+        /**
+         * Only an HTTP/1 client's connection decides for the backend's: its idle timeout tells a slow
+         * reader from a paused one (Http1ConnectionFactory). An HTTP/2 stream's write waits for
+         * its window, while the connection may stay busy with other streams. A write the client
+         * took within the timeout counts too: the backend's connection is read right after it, and
+         * the two timeouts, started together, fire together.
+         */
+        @Override
+        public boolean heldByClient(long idleTimeoutMillis) {
+            return exchange.request.getConnectionMetaData().getHttpVersion().getVersion() < 20 && (exchange.waitingForClient
+                    || System.nanoTime() - exchange.clientTookNanos < TimeUnit.MILLISECONDS.toNanos(idleTimeoutMillis));
         }
 
         @Override
@@ -578,6 +592,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             response.write(last, chunk.getByteBuffer(), new Callback() {
                 @Override
                 public void succeeded() {
+                    exchange.clientTookNanos = System.nanoTime();
                     exchange.waitingForClient = false;
                     chunk.release();
                     if (last) {

@@ -2,6 +2,7 @@ package io.moosicbox.lb.proxy;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.client.transport.HttpClientConnectionFactory;
 import org.eclipse.jetty.client.transport.HttpExchange;
 import org.eclipse.jetty.client.transport.internal.HttpChannelOverHTTP;
@@ -32,6 +33,16 @@ public final class Http11BackendConnections extends ClientConnectionFactory.Info
          * @return whether this took {@code resume} over; when false the connection waits at once
          */
         boolean beforeWait(Runnable resume);
+
+        /**
+         * Whether the response is waiting for its client to take what was written last (or took it
+         * within the timeout): the backend connection is not read meanwhile, so its silence is the
+         * client's, whose own connection's idle timeout decides (a slow reader is not cut while it
+         * reads, a paused one is).
+         */
+        default boolean heldByClient(long idleTimeoutMillis) {
+            return false;
+        }
     }
 
     public Http11BackendConnections() {
@@ -62,6 +73,17 @@ public final class Http11BackendConnections extends ClientConnectionFactory.Info
     private static final class WaitingConnection extends HttpConnectionOverHTTP {
         WaitingConnection(EndPoint endPoint, Map<String, Object> context) {
             super(endPoint, context);
+        }
+
+        @Override
+        public boolean onIdleExpired(TimeoutException timeout) {
+            HttpExchange exchange = getHttpChannel().getHttpExchange();
+            if (exchange != null && exchange.getRequest().getAttributes().get(BodyWait.ATTRIBUTE) instanceof BodyWait wait
+                    && wait.heldByClient(getEndPoint().getIdleTimeout())) {
+                // Not read because the client has not taken the last write yet: not this connection's silence.
+                return false;
+            }
+            return super.onIdleExpired(timeout);
         }
 
         @Override

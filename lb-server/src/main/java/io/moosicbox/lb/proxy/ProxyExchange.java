@@ -37,6 +37,8 @@ final class ProxyExchange implements Callback {
      * completes: a timeout on the backend's side then is the client's (a paused player), not the backend's.
      */
     volatile boolean waitingForClient;
+    /** When the client last took a write whole (System.nanoTime()); the backend's connection is read again right after. */
+    volatile long clientTookNanos = startNanos;
     /** The backend failed after the response had begun, and the client's response was cut for it. */
     volatile boolean backendCut;
     /**

@@ -2,12 +2,15 @@ package io.moosicbox.lb.server;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.io.AbstractEndPoint;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.IdleTimeout;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -20,6 +23,8 @@ import org.eclipse.jetty.server.internal.HttpConnection;
  * Invalid h2c upgrade headers}, whatever protocol it named. The header is dropped, not passed on:
  * it is hop-by-hop, and the WebSocket path must not take it for a handshake. {@code HTTP2-Settings}
  * is kept only when {@code Connection} names it too, so that it never reaches a backend.
+ *
+ * <p>And a client that reads slowly is not taken for a silent one: see {@link #stillReading}.
  */
 public final class Http1ConnectionFactory extends HttpConnectionFactory {
     public Http1ConnectionFactory(HttpConfiguration config) {
@@ -33,9 +38,50 @@ public final class Http1ConnectionFactory extends HttpConnectionFactory {
         return configure(connection, connector, endPoint);
     }
 
+    /**
+     * Whether a connection whose idle timeout expired with a response write pending has a client
+     * that still reads: the write is tried again, and any byte it gets out is progress. The kernel
+     * wakes a blocked writer only once about a third of the socket's send buffer (up to 4 MiB) has
+     * drained, so a player reading at 200 KB/s let no byte move, as the endpoint sees it, for about
+     * 7 s, and was cut at an idle timeout shorter than that although it never stopped reading.
+     * A client that has stopped reading (a paused player) frees no room, and is cut as before.
+     */
+    static boolean stillReading(EndPoint endPoint) {
+        // The socket's own endpoint (below TLS) is the one whose idle time a write that got out
+        // resets, and under TLS the write that waits for the socket is its own (the encrypted bytes).
+        AbstractEndPoint writer = endPoint instanceof AbstractEndPoint e && e.getWriteFlusher().isPending() ? e : null;
+        EndPoint network = endPoint;
+        while (network instanceof EndPoint.Wrapper wrapper) {
+            network = wrapper.unwrap();
+            if (writer != null && network instanceof AbstractEndPoint below && below.getWriteFlusher().isPending()) {
+                writer = below;
+            }
+        }
+        if (!(network instanceof IdleTimeout socket)) {
+            return false;
+        }
+        long idleBefore = socket.getIdleFor();
+        if (idleBefore < socket.getIdleTimeout()) {
+            // A write got out on another thread since this timeout's check began: not idle.
+            return true;
+        }
+        if (writer == null) {
+            return false;
+        }
+        // What the selector runs when the socket becomes writable; a no-op when it just did so itself.
+        writer.getWriteFlusher().completeWrite();
+        return socket.getIdleFor() < idleBefore;
+    }
+
     private static final class UpgradeOptionConnection extends HttpConnection {
         UpgradeOptionConnection(HttpConfiguration config, Connector connector, EndPoint endPoint) {
             super(config, connector, endPoint);
+        }
+
+        @Override
+        public boolean onIdleExpired(TimeoutException timeout) {
+            // Not expired while the client takes bytes: the idle time starts again from this write.
+            return !stillReading(getEndPoint()) && super.onIdleExpired(timeout);
         }
 
         @Override

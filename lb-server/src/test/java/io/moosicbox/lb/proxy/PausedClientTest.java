@@ -155,6 +155,36 @@ class PausedClientTest {
         assertNotTheBackends();
     }
 
+    /**
+     * A player that reads at its playback rate never stops, but the kernel wakes the balancer's
+     * blocked write only once a third of the send buffer (up to 4 MiB) has drained: at 300 KB/s
+     * that is seconds of no progress as Jetty sees it, longer than IDLE_TIMEOUT (1 s here), and such
+     * a player was cut after a second. It reads on for four times IDLE_TIMEOUT here.
+     */
+    @Test
+    void anHttp11ClientThatReadsSlowlyButSteadilyIsNotCut() throws Exception {
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(64 * 1024);
+            s.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()));
+            s.setSoTimeout(5000);
+            s.getOutputStream().write("GET /track.flac HTTP/1.1\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            byte[] buffer = new byte[15_000];
+            long read = 0;
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while (System.nanoTime() < end) {
+                // 15 kB every 50 ms: 300 kB/s, the rate of a lossless stream.
+                int n = in.readNBytes(buffer, 0, buffer.length);
+                assertEquals(buffer.length, n, "the stream ended after " + read + " bytes");
+                read += n;
+                Thread.sleep(50);
+            }
+            assertTrue(read > 1_000_000, "read " + read);
+        }
+        assertEquals(List.of(Exchange.End.CLIENT), ends(1), "cut only when the client hung up");
+        assertEquals(0, TestBalancer.only(lb).backends().getFirst().failures());
+    }
+
     @Test
     void anHttp2StreamThatStopsReadingIsNotTheBackendsFailure() throws Exception {
         for (int n = 0; n < 3; n++) {
