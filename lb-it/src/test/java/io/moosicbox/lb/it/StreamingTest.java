@@ -131,6 +131,20 @@ class StreamingTest {
         assertEquals(206, tail.getStatus());
         assertEquals(-1, BytePattern.firstMismatch(tail.getContent(), GIB - 10, 10));
 
+        // Past 2^31 and 2^32 of a 6 GiB file: no int anywhere on the way.
+        long big = 6L << 30;
+        for (long from : new long[] {(1L << 31) - 10, (1L << 32) - 10, big - 20}) {
+            ContentResponse far = client.newRequest(lb.proxyUrl() + "/bytes/" + big)
+                    .headers(h -> h.put(HttpHeader.RANGE, "bytes=" + from + "-" + (from + 19))).send();
+            assertEquals(206, far.getStatus());
+            assertEquals("bytes " + from + "-" + (from + 19) + "/" + big, far.getHeaders().get(HttpHeader.CONTENT_RANGE));
+            assertEquals(20, far.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH));
+            assertEquals(-1, BytePattern.firstMismatch(far.getContent(), from, 20));
+        }
+        ContentResponse head = client.newRequest(lb.proxyUrl() + "/bytes/" + big).method("HEAD").send();
+        assertEquals(200, head.getStatus());
+        assertEquals(big, head.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH));
+
         ContentResponse ifRangeMatches = client.newRequest(lb.proxyUrl() + "/bytes/100000")
                 .headers(h -> h.put(HttpHeader.RANGE, "bytes=500-599").put(HttpHeader.IF_RANGE, PatternBackend.ETAG)).send();
         assertEquals(206, ifRangeMatches.getStatus());
@@ -140,6 +154,74 @@ class StreamingTest {
                 .headers(h -> h.put(HttpHeader.RANGE, "bytes=500-599").put(HttpHeader.IF_RANGE, "\"old\"")).send();
         assertEquals(200, ifRangeStale.getStatus(), "a changed resource comes whole");
         assertEquals(100000, ifRangeStale.getContent().length);
+    }
+
+    /**
+     * A backend that dies in the middle of a Range download far past 4 GiB: the client sees the
+     * body break off (never a complete-looking answer), the dead backend has exactly one failure
+     * against it, and the player's resuming Range request is served by the other backend.
+     */
+    @Test
+    void aBackendThatDiesMidDownloadIsOneFailureAndTheResumeGoesElsewhere() throws Exception {
+        long size = 6L << 30;
+        long start = 5_000_000_000L;
+        try (PatternBackend one = new PatternBackend(); PatternBackend two = new PatternBackend();
+             LbProcess twoBackends = LbProcess.start(Map.of("BACKEND_SERVERS", one.url() + "," + two.url(),
+                     "HEALTH_CHECK_INTERVAL", "1h"))) {
+            InputStreamResponseListener listener = new InputStreamResponseListener();
+            client.newRequest(twoBackends.proxyUrl() + "/bytes/" + size)
+                    .headers(h -> h.put(HttpHeader.RANGE, "bytes=" + start + "-")).send(listener);
+            Response response = listener.get(30, TimeUnit.SECONDS);
+            assertEquals(206, response.getStatus());
+            assertEquals("bytes " + start + "-" + (size - 1) + "/" + size, response.getHeaders().get(HttpHeader.CONTENT_RANGE));
+            assertEquals(size - start, response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH));
+            byte[] buffer = new byte[64 * 1024];
+            long received = 0;
+            boolean broke = false;
+            String dead = null;
+            try (InputStream in = listener.getInputStream()) {
+                received += in.readNBytes(buffer, 0, buffer.length);
+                assertEquals(-1, BytePattern.firstMismatch(buffer, start, (int) received));
+                PatternBackend serving = one.served.get() > 0 ? one : two;
+                dead = serving.url().substring("http://".length());
+                serving.server.stop(); // its connections close in the middle of the body, as with kill -9
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    assertEquals(-1, BytePattern.firstMismatch(buffer, start + received, n));
+                    received += n;
+                }
+            } catch (java.io.IOException cut) {
+                broke = true;
+            }
+            assertTrue(broke, "the body ended in order after " + received + " of " + (size - start) + " bytes");
+            String address = dead;
+            Await.until("the cut stream out of the dead backend's in-flight count",
+                    () -> backend(twoBackends, address).path("inflight").asInt(-1) == 0);
+            assertEquals(1, backend(twoBackends, address).path("counters").path("failures").asInt(),
+                    "the crash counted once: " + backend(twoBackends, address));
+
+            long resume = start + received;
+            ContentResponse rest = client.newRequest(twoBackends.proxyUrl() + "/bytes/" + size)
+                    .headers(h -> h.put(HttpHeader.RANGE, "bytes=" + resume + "-" + (resume + (1 << 20) - 1))).send();
+            assertEquals(206, rest.getStatus());
+            assertEquals(1 << 20, rest.getContent().length);
+            assertEquals(-1, BytePattern.firstMismatch(rest.getContent(), resume, 1 << 20));
+            assertTrue(twoBackends.process().isAlive());
+        }
+    }
+
+    /** The backend's entry in /api/backends; missing when it is not listed or the API did not answer. */
+    private static com.fasterxml.jackson.databind.JsonNode backend(LbProcess lb, String address) {
+        try {
+            for (com.fasterxml.jackson.databind.JsonNode b : new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(Curl.run(lb.adminUrl() + "/api/backends").body())) {
+                if (address.equals(b.path("address").asText())) {
+                    return b;
+                }
+            }
+        } catch (Exception e) {
+            // not answered yet
+        }
+        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
     }
 
     @Test
