@@ -498,6 +498,8 @@ public class BalancingProxyHandler extends ProxyHandler {
         private final ProxyExchange exchange;
         private final org.eclipse.jetty.client.Request proxyRequest;
         private final Response response;
+        /** Read when the exchange begins: the backend connection's idle check may come after the client's request ended. */
+        private final boolean http1Client;
         /** Body bytes the backend has still to send; -1 when it did not say (chunked, or up to the close). */
         private long remaining = -1;
         private boolean lastWritten;
@@ -507,6 +509,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             this.exchange = (ProxyExchange) callback;
             this.proxyRequest = proxyRequest;
             this.response = response;
+            this.http1Client = client.getConnectionMetaData().getHttpVersion().getVersion() < 20;
         }
 
         /**
@@ -540,7 +543,7 @@ public class BalancingProxyHandler extends ProxyHandler {
          */
         @Override
         public boolean heldByClient(long idleTimeoutMillis) {
-            return exchange.request.getConnectionMetaData().getHttpVersion().getVersion() < 20 && (exchange.waitingForClient
+            return http1Client && (exchange.waitingForClient
                     || System.nanoTime() - exchange.clientTookNanos < TimeUnit.MILLISECONDS.toNanos(idleTimeoutMillis));
         }
 
