@@ -68,8 +68,13 @@ public final class Http1ConnectionFactory extends HttpConnectionFactory {
         if (writer == null) {
             return false;
         }
-        // What the selector runs when the socket becomes writable; a no-op when it just did so itself.
-        writer.getWriteFlusher().completeWrite();
+        try {
+            // What the selector runs when the socket becomes writable; a no-op when it just did so itself.
+            writer.getWriteFlusher().completeWrite();
+        } catch (RuntimeException e) {
+            // Whatever the write's callback threw: the timeout goes on as Jetty's (it must not stop the idle checks).
+            return false;
+        }
         return socket.getIdleFor() < idleBefore;
     }
 
