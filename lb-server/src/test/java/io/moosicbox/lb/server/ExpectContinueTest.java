@@ -141,10 +141,11 @@ class ExpectContinueTest {
                 s.setSoTimeout(20_000);
                 InputStream in = s.getInputStream();
                 String head = readHead(in);
-                if (!head.isEmpty()) {
-                    // not a health check's bare connect
-                    backendHead = head;
+                if (head.isEmpty()) {
+                    // A health check's bare connect: it must not overwrite what the upload's connection saw.
+                    continue;
                 }
+                backendHead = head;
                 if (continueAfterMs >= 0) {
                     Thread.sleep(continueAfterMs);
                     s.getOutputStream().write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
