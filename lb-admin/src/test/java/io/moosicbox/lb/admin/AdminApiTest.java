@@ -518,6 +518,43 @@ class AdminApiTest {
         assertTrue(m.contains("moosicbox_lb_config_reloads_total{result=\"refused\"} 1"), m);
     }
 
+    /**
+     * A refused reload (SIGHUP or the file watch, whose answer nobody reads) stays visible until one
+     * is applied, as Prometheus' own {@code prometheus_config_last_reload_successful}: the counter's
+     * increase fades while the broken file stays on disk for the next restart.
+     */
+    @Test
+    void theLastReloadsOutcomeStaysVisibleUntilTheNextOneIsApplied() throws Exception {
+        start(Map.of());
+        String m = get("/metrics").body();
+        assertTrue(m.contains("moosicbox_lb_config_last_reload_successful 1.0"), m);
+        double startedAt = lastReloadSuccess(m);
+        assertTrue(Math.abs(startedAt - System.currentTimeMillis() / 1000.0) < 120, m);
+
+        lb.setConfigSource(() -> {
+            throw new ConfigException(List.of("clusters[0].backends: missing"));
+        });
+        assertEquals(422, post("/api/reload", null).statusCode());
+        assertEquals(422, post("/api/reload", null).statusCode());
+        m = get("/metrics").body();
+        assertTrue(m.contains("moosicbox_lb_config_last_reload_successful 0.0"), m);
+        assertEquals(startedAt, lastReloadSuccess(m), m);
+
+        Thread.sleep(20);
+        lb.setConfigSource(null);
+        assertEquals(200, post("/api/reload", null).statusCode());
+        m = get("/metrics").body();
+        assertTrue(m.contains("moosicbox_lb_config_last_reload_successful 1.0"), m);
+        assertTrue(lastReloadSuccess(m) > startedAt, m);
+    }
+
+    private static double lastReloadSuccess(String metrics) {
+        java.util.regex.Matcher t = java.util.regex.Pattern
+                .compile("(?m)^moosicbox_lb_config_last_reload_success_timestamp_seconds (\\S+)$").matcher(metrics);
+        assertTrue(t.find(), metrics);
+        return Double.parseDouble(t.group(1));
+    }
+
     @Test
     void metricsCountRequestsByBackendMethodAndStatus() throws Exception {
         start(Map.of());

@@ -80,6 +80,9 @@ public final class LoadBalancer {
     private final Topology topology;
     private final LongAdder reloadsSucceeded = new LongAdder();
     private final LongAdder reloadsFailed = new LongAdder();
+    /** Whether the last reload was applied (the configuration read at start counts as one), and when the last applied one was. */
+    private volatile boolean lastReloadSucceeded = true;
+    private volatile long lastReloadSuccessMillis = System.currentTimeMillis();
     private final HealthChecker healthChecker = new HealthChecker(this::clusters);
     private final List<Runnable> drainStartListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile ConfigSource configSource;
@@ -229,6 +232,25 @@ public final class LoadBalancer {
         return reloadsFailed.sum();
     }
 
+    /**
+     * False from a refused reload until the next applied one: the file on disk is not the running
+     * configuration, and a restart would read it (and exit 2). True at start.
+     */
+    public boolean lastReloadSucceeded() {
+        return lastReloadSucceeded;
+    }
+
+    /** When the configuration last loaded: the start, or the last applied reload (milliseconds since the epoch). */
+    public long lastReloadSuccessMillis() {
+        return lastReloadSuccessMillis;
+    }
+
+    private void reloadApplied() {
+        reloadsSucceeded.increment();
+        lastReloadSuccessMillis = System.currentTimeMillis();
+        lastReloadSucceeded = true;
+    }
+
     /** Metrics and access logs subscribe here; one listener, set before {@link #start()}. */
     public void setExchangeListener(io.moosicbox.lb.proxy.ExchangeListener listener) {
         proxyHandler.setExchangeListener(listener);
@@ -343,7 +365,7 @@ public final class LoadBalancer {
             // Renewed certificates are read again even without a file: they change on disk, not in the config.
             String variablesOnly = "no configuration file, the variables are read at start only";
             if (tls == null) {
-                reloadsSucceeded.increment();
+                reloadApplied();
                 LOG.info("{}: nothing to re-read ({}, no certificates)", by, variablesOnly);
                 return ReloadResult.ok(List.of());
             }
@@ -352,7 +374,7 @@ public final class LoadBalancer {
             if (!problems.isEmpty()) {
                 return refuse(by, problems);
             }
-            reloadsSucceeded.increment();
+            reloadApplied();
             LOG.info("{}: certificates re-read, {} ({})", by, before.equals(tls.certificates()) ? "unchanged" : "new ones serve", variablesOnly);
             return ReloadResult.ok(List.of());
         }
@@ -389,7 +411,7 @@ public final class LoadBalancer {
         boolean unchanged = next.equals(config);
         // Kept whole, so that settings added later are never dropped here; needsRestart says what is not in effect yet.
         config = next;
-        reloadsSucceeded.increment();
+        reloadApplied();
         int backends = topology.clusters().stream().mapToInt(c -> c.backends().size()).sum();
         boolean newCertificates = !certificatesBefore.equals(certificates());
         String outcome = !unchanged ? "applied" : newCertificates ? "certificates re-read" : "nothing changed";
@@ -444,6 +466,7 @@ public final class LoadBalancer {
 
     private ReloadResult refuse(String by, List<String> problems) {
         reloadsFailed.increment();
+        lastReloadSucceeded = false;
         LOG.warn("{}: refused, the running configuration stays: {}", by, String.join("; ", problems));
         return ReloadResult.refused(problems);
     }
