@@ -227,8 +227,18 @@ public final class Main {
                 Runtime.getRuntime().halt(EXIT_FAILURE);
             }
         };
-        Signal.handle(new Signal("TERM"), onStop);
-        Signal.handle(new Signal("INT"), onStop);
+        // The JVM keeps a stop signal ignored that was ignored when it started: a shell script's
+        // background job (moosicbox_lb &) starts with SIGINT ignored, and kill -INT did nothing, silently.
+        boolean termIgnored = Signal.handle(new Signal("TERM"), onStop) == sun.misc.SignalHandler.SIG_IGN;
+        boolean intIgnored = Signal.handle(new Signal("INT"), onStop) == sun.misc.SignalHandler.SIG_IGN;
+        if (termIgnored) {
+            log.warn("SIGTERM was ignored by whatever started the balancer and will not stop it: use {}",
+                    intIgnored ? "SIGKILL (no graceful shutdown is possible)" : "SIGINT");
+        }
+        if (intIgnored) {
+            log.warn("SIGINT was ignored by whatever started the balancer (a background job of a shell script?) and will not stop it: use {}",
+                    termIgnored ? "SIGKILL (no graceful shutdown is possible)" : "SIGTERM");
+        }
         // SIGHUP re-reads the file (without one, the certificates); reload() logs the signal and the outcome.
         if (Signal.handle(new Signal("HUP"), signal -> lb.reload("SIGHUP")) == sun.misc.SignalHandler.SIG_IGN) {
             // The JVM keeps a signal ignored that was ignored when it started (nohup): say so rather than drop reloads.

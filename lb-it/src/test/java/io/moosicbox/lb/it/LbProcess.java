@@ -54,7 +54,15 @@ final class LbProcess implements AutoCloseable {
 
     /** Starts the process and returns at once. */
     static LbProcess launch(Map<String, String> env, String... args) throws IOException {
-        List<String> command = new ArrayList<>();
+        return launch(List.of(), env, args);
+    }
+
+    /**
+     * Starts the process through {@code prefix}, a command that ends by running its arguments
+     * (such as {@code sh -c 'trap "" INT; exec "$@"' sh}), and returns at once.
+     */
+    static LbProcess launch(List<String> prefix, Map<String, String> env, String... args) throws IOException {
+        List<String> command = new ArrayList<>(prefix);
         command.add(launcher().toString());
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command);

@@ -1,6 +1,7 @@
 package io.moosicbox.lb.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -130,6 +131,27 @@ class ShutdownTest {
             assertThrows(ExecutionException.class, () -> slow.get(10, TimeUnit.SECONDS), "the cut request fails at the client");
         } finally {
             client.stop();
+        }
+    }
+
+    /**
+     * A shell script's background job ({@code moosicbox_lb &}) starts with SIGINT ignored, and the
+     * JVM keeps it so: {@code kill -INT} did nothing, and nothing said so. The start warns, and
+     * SIGTERM still stops it gracefully.
+     */
+    @Test
+    void aStopSignalIgnoredAtStartIsWarnedAbout() throws Exception {
+        try (LbProcess lb = LbProcess.launch(List.of("sh", "-c", "trap '' INT; exec \"$@\"", "sh"), Map.of("BACKEND_SERVERS", a.url()))) {
+            lb.awaitListening(Duration.ofSeconds(30));
+            // Logged before the listeners start.
+            String log = lb.stderr() + lb.stdout();
+            assertTrue(log.contains("SIGINT was ignored by whatever started the balancer (a background job of a shell script?)"
+                    + " and will not stop it: use SIGTERM"), log);
+            assertFalse(log.contains("SIGTERM was ignored"), log);
+            lb.signal("INT");
+            Thread.sleep(500);
+            assertTrue(lb.process().isAlive(), "SIGINT is ignored, as warned");
+            assertEquals(0, lb.terminate(Duration.ofSeconds(20)), lb.stderr());
         }
     }
 
