@@ -214,7 +214,7 @@ public final class Main {
         Logger log = LoggerFactory.getLogger(Main.class);
         LoadBalancer lb = new LoadBalancer(config, HostResolver.system(), limits);
         lb.setConfigSource(source);
-        AdminApi.install(lb);
+        AdminApi.install(lb, version());
 
         CountDownLatch stopRequested = new CountDownLatch(1);
         AtomicInteger signals = new AtomicInteger();

@@ -2,6 +2,7 @@ package io.moosicbox.lb.admin;
 
 import io.moosicbox.lb.proxy.ExchangeListener;
 import io.moosicbox.lb.server.LoadBalancer;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import jakarta.servlet.DispatcherType;
@@ -21,7 +22,20 @@ public final class AdminApi {
     private AdminApi() {}
 
     public static void install(LoadBalancer lb) {
+        install(lb, "unknown");
+    }
+
+    /** @param version the distribution's version, for {@code moosicbox_lb_build_info} */
+    public static void install(LoadBalancer lb, String version) {
         PrometheusRegistry registry = new PrometheusRegistry();
+        // As Prometheus' *_build_info and HAProxy's haproxy_process_build_info: which version each
+        // replica runs, during and after a rollout.
+        GaugeWithCallback.builder()
+                .name("moosicbox_lb_build_info")
+                .help("Always 1; the labels say which version of moosicbox-lb runs, on which Java runtime")
+                .labelNames("version", "java")
+                .callback(cb -> cb.call(1, version, Runtime.version().toString()))
+                .register(registry);
         ListedBackends listed = new ListedBackends(lb::clusters, lb::retiredBackends);
         LbMetrics metrics = new LbMetrics(registry, listed);
         ConnectionMetrics.register(registry, lb.server());

@@ -49,6 +49,13 @@ class AdminCurlTest {
             assertTrue(m.contains("moosicbox_lb_backend_up{backend=\"" + address(one) + "\",cluster=\"default\"} 0"), m);
             assertTrue(m.contains("moosicbox_lb_requests_total{backend=\"" + address(two) + "\",cluster=\"default\",code=\"2xx\",method=\"GET\"} 6"), m);
             assertTrue(m.contains("moosicbox_lb_requests_total{backend=\"" + address(one) + "\",cluster=\"default\",code=\"2xx\",method=\"GET\"} 2"), m);
+            // The version bin/moosicbox_lb --version prints: which one each replica runs after a rollout.
+            Process v = new ProcessBuilder(LbProcess.launcher().toString(), "--version").redirectErrorStream(true).start();
+            String version = new String(v.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip()
+                    .replace("moosicbox_lb ", "");
+            assertTrue(v.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && v.exitValue() == 0, version);
+            assertTrue(version.matches("\\d+\\.\\d+\\.\\d+.*"), version);
+            assertTrue(m.matches("(?s).*\nmoosicbox_lb_build_info\\{java=\"\\d[^\"]*\",version=\"" + java.util.regex.Pattern.quote(version) + "\"} 1(\\.0)?\n.*"), m);
 
             Curl.Reply enable = Curl.run("-X", "POST", lb.adminUrl() + "/api/backends/" + address(one) + "/enable");
             assertEquals(200, enable.status(), enable.body());
