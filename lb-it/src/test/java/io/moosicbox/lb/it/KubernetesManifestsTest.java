@@ -163,6 +163,13 @@ class KubernetesManifestsTest {
         assertTrue(get("ConfigMap/" + configMap).path("data").has(configFile.getFileName().toString()),
                 "the ConfigMap holds " + configFile.getFileName());
 
+        // A ConfigMap change is applied by each pod itself (the folder is mounted whole, so the file
+        // follows it), not by a rollout restart that closes every WebSocket session.
+        Map<String, String> env = new HashMap<>();
+        container.path("env").forEach(e -> env.put(text(e, "name"), e.path("value").asText(null)));
+        assertEquals("true", env.get("LB_CONFIG_WATCH"), "env: " + env);
+        assertFalse(container.path("volumeMounts").toString().contains("subPath"), "a subPath mount is never refreshed");
+
         String secret = text(get("Certificate/moosicbox-lb").path("spec"), "secretName");
         assertFalse(lbConfig().path("tls").path("certificates").isEmpty(), "lb.yaml names the certificate files");
         for (JsonNode certificate : lbConfig().path("tls").path("certificates")) {
