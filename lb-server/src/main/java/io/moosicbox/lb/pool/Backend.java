@@ -447,11 +447,6 @@ public final class Backend {
             return;
         }
         String cause = lastError;
-        if (!swap(BackendState.UP, BackendState.DOWN)) {
-            return;
-        }
-        STATE_CHANGES.incrementAndGet();
-        ejections.increment();
         long now = System.nanoTime();
         synchronized (this) {
             // Counted from its return, not from the ejection's end: it only returns after rise passing checks.
@@ -459,11 +454,21 @@ public final class Backend {
             // passes TCP checks and fails only at RESPONSE_HEADERS_TIMEOUT, longer than its ejection,
             // and was let back in for ever at the first backoff.
             boolean failingAgain = lastBackoffNanos > 0 && (now - upSinceNanos < lastBackoffNanos || !servedSinceUp);
-            ejectionStreak = failingAgain ? Math.min(ejectionStreak + 1, MAX_BACKOFF_DOUBLINGS) : 0;
-            long backoff = settings.ejectTime().toNanos() << ejectionStreak;
-            lastBackoffNanos = backoff;
+            int streak = failingAgain ? Math.min(ejectionStreak + 1, MAX_BACKOFF_DOUBLINGS) : 0;
+            long backoff = settings.ejectTime().toNanos() << streak;
+            // Before the state: a check that sees DOWN must see the ejection's end too, or its first
+            // verdict after a start (which needs no rise) let the backend straight back in.
+            long before = ejectedUntilNanos;
             ejectedUntilNanos = now + backoff;
+            if (!swap(BackendState.UP, BackendState.DOWN)) {
+                ejectedUntilNanos = before;
+                return;
+            }
+            ejectionStreak = streak;
+            lastBackoffNanos = backoff;
         }
+        STATE_CHANGES.incrementAndGet();
+        ejections.increment();
         lastError = "ejected after " + failuresInARow + " consecutive failures";
         LOG.warn("backend {} is DOWN: ejected for {} ms after {} consecutive failures (last error: {})",
                 address, lastBackoffNanos / 1_000_000, failuresInARow, cause);
