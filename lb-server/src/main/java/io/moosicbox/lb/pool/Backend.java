@@ -195,15 +195,19 @@ public final class Backend {
     /**
      * An operator's enable, most often of a new server after a deploy: the back-off that the old
      * one's failures built up is forgotten, so that a crash soon after does not eject it for twice
-     * as long; and so is the old one's last error, which an enable's answer showed next to UP.
+     * as long; and so is the old one's last error, which an enable's answer showed next to UP. The
+     * ejection it ends is over too: a failed check soon after left the backend out until the old
+     * ejection's end, however many checks it passed. Under the lock that ejects, so that an
+     * ejection cannot fall between the two.
      */
     public void enable() {
+        lastError = null;
         synchronized (this) {
             lastBackoffNanos = 0;
             ejectionStreak = 0;
+            ejectedUntilNanos = System.nanoTime();
+            setState(BackendState.UP);
         }
-        lastError = null;
-        setState(BackendState.UP);
     }
 
     /** Sets the state; a drain that finds nothing in flight is DRAINED at once. */

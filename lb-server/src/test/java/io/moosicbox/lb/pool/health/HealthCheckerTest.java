@@ -174,6 +174,31 @@ class HealthCheckerTest {
         assertTrue(second < Duration.ofMillis(200).toNanos(), "the first ejection's 150 ms, not 300: " + second / 1_000_000);
     }
 
+    /**
+     * An operator enables a backend in the middle of a long ejection (a new server after a deploy);
+     * when it then fails a check and passes again, it comes back after rise, not at the end of the
+     * old server's ejection: the enable ended that ejection.
+     */
+    @Test
+    void anOperatorsEnableEndsTheEjection() throws Exception {
+        live = TestBackend.start("live");
+        HealthCheckConfig fast = new HealthCheckConfig("/health", Duration.ofMillis(50), Duration.ofMillis(500), 1, 1);
+        PoolSettings longEjection = new PoolSettings(2, 100, Duration.ofSeconds(5), Duration.ZERO, "client_ip",
+                1, Duration.ofSeconds(30), false, false);
+        Cluster c = cluster(fast, longEjection, live.url(), companion().url());
+        Backend b = c.backends().get(0);
+        clusters.set(List.of(c));
+        checker.start();
+        b.acquire().release(true);
+        assertEquals(BackendState.DOWN, b.state(), "ejected for 30 s");
+        b.enable();
+        assertEquals(BackendState.UP, b.state());
+        live.healthStatus.set(503);
+        await("DOWN on a failed check", Duration.ofSeconds(5), () -> b.state() == BackendState.DOWN);
+        live.healthStatus.set(200);
+        await("UP at its next passing check, not 30 s later", Duration.ofSeconds(3), () -> b.state() == BackendState.UP);
+    }
+
     @Test
     void aHealthyAnswerWithALargeBodyIsHealthy() throws Exception {
         org.eclipse.jetty.server.Server big = TestBalancer.serve(new org.eclipse.jetty.server.Handler.Abstract() {
