@@ -1,0 +1,192 @@
+package io.moosicbox.lb.tls;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.moosicbox.lb.config.EnvConfig;
+import io.moosicbox.lb.pool.TestBalancer;
+import io.moosicbox.lb.proxy.Exchange;
+import io.moosicbox.lb.server.LoadBalancer;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.util.Blocker;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The slow-reader second look (Http1ConnectionFactory.stillReading) on both HTTP/1.1 listeners,
+ * plain and TLS, with IDLE_TIMEOUT=1s: a client that reads slowly but steadily keeps its
+ * download, and one that stops reading (its socket buffers full) is still cut at IDLE_TIMEOUT,
+ * not later and not never. PausedClientTest closes its paused clients itself, so it would not see
+ * a paused client kept for ever.
+ */
+class SlowAndPausedReadersTest {
+    private static final int BLOCK = 64 * 1024;
+    private static final int BLOCKS = 1024;
+
+    @TempDir
+    static Path dir;
+    private static TestCerts.Pair cert;
+    private Server backend;
+    private LoadBalancer lb;
+    private final List<Exchange> exchanges = new CopyOnWriteArrayList<>();
+
+    @BeforeAll
+    static void certificate() throws Exception {
+        Tools.require("openssl");
+        cert = TestCerts.selfSigned(dir, "music.example.com", TestCerts.KeyForm.EC_PKCS8);
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        // 64 MiB, written as fast as the balancer takes it: far more than the socket buffers hold.
+        backend = TestBalancer.serve(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                response.getHeaders().put("Content-Length", (long) BLOCK * BLOCKS);
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        for (int i = 0; i < BLOCKS; i++) {
+                            try (Blocker.Callback written = Blocker.callback()) {
+                                response.write(i == BLOCKS - 1, ByteBuffer.allocate(BLOCK), written);
+                                written.block();
+                            }
+                        }
+                        callback.succeeded();
+                    } catch (Throwable t) {
+                        callback.failed(t);
+                    }
+                });
+                return true;
+            }
+        });
+        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
+                "BIND_ADDRESS", "127.0.0.1:0",
+                "SSL_BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0",
+                "BACKEND_SERVERS", TestBalancer.url(backend),
+                "IDLE_TIMEOUT", "1s",
+                "SSL_CERT_PATH", cert.cert().toString(),
+                "SSL_KEY_PATH", cert.key().toString())));
+        lb.start();
+        lb.setExchangeListener(exchanges::add);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (lb != null) {
+            lb.stop();
+        }
+        if (backend != null) {
+            backend.stop();
+        }
+    }
+
+    @Test
+    void aPausedPlainClientIsCutAtIdleTimeout() throws Exception {
+        assertPausedClientIsCut(false);
+    }
+
+    @Test
+    void aPausedTlsClientIsCutAtIdleTimeout() throws Exception {
+        assertPausedClientIsCut(true);
+    }
+
+    @Test
+    void aSlowButSteadyTlsClientIsNotCut() throws Exception {
+        try (Socket s = open(true)) {
+            InputStream in = s.getInputStream();
+            byte[] buffer = new byte[15_000];
+            long read = 0;
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while (System.nanoTime() < end) {
+                // 15 kB every 50 ms: 300 kB/s, the rate of a lossless stream; four times IDLE_TIMEOUT.
+                int n = in.readNBytes(buffer, 0, buffer.length);
+                assertEquals(buffer.length, n, "the stream ended after " + read + " bytes");
+                read += n;
+                Thread.sleep(50);
+            }
+            assertTrue(read > 1_000_000, "read " + read);
+            assertTrue(exchanges.isEmpty(), "cut while reading: " + exchanges);
+        }
+        assertEquals(List.of(Exchange.End.CLIENT), ends(1));
+        assertEquals(0, TestBalancer.only(lb).backends().getFirst().failures());
+    }
+
+    /**
+     * Reads the start of the download and then nothing, keeping the connection open: the balancer
+     * must end the exchange itself, about IDLE_TIMEOUT after the socket buffers filled (at once on
+     * loopback). Without a cut it would wait for ever, and a retried write that took a paused
+     * client for a reader would push the cut a whole IDLE_TIMEOUT or more later.
+     */
+    private void assertPausedClientIsCut(boolean tls) throws Exception {
+        try (Socket s = open(tls)) {
+            InputStream in = s.getInputStream();
+            assertTrue(in.read(new byte[4096]) > 0, "the stream began");
+            long paused = System.nanoTime();
+            TestBalancer.await("the paused client cut", Duration.ofSeconds(6), () -> !exchanges.isEmpty());
+            long ms = (System.nanoTime() - paused) / 1_000_000;
+            assertTrue(ms >= 900 && ms < 1900, "cut " + ms + " ms after the pause, IDLE_TIMEOUT is 1000");
+        }
+        assertEquals(List.of(Exchange.End.CLIENT), ends(1));
+        assertEquals(0, TestBalancer.only(lb).backends().getFirst().failures(), "a paused client is not the backend's failure");
+    }
+
+    private Socket open(boolean tls) throws Exception {
+        Socket plain = new Socket();
+        plain.setReceiveBufferSize(64 * 1024);
+        plain.connect(new InetSocketAddress("127.0.0.1", tls ? lb.tlsPort() : lb.proxyPort()));
+        plain.setSoTimeout(5000);
+        Socket s = plain;
+        if (tls) {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, new TrustManager[] {new X509TrustManager() {
+                @Override
+                public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+                @Override
+                public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+                @Override
+                public X509Certificate[] getAcceptedIssuers() {
+                    return new X509Certificate[0];
+                }
+            }}, new SecureRandom());
+            SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(plain, "music.example.com", plain.getPort(), true);
+            ssl.startHandshake();
+            s = ssl;
+        }
+        s.getOutputStream().write("GET /track.flac HTTP/1.1\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    private List<Exchange.End> ends(int count) throws InterruptedException {
+        TestBalancer.awaitIdle(lb);
+        TestBalancer.await(count + " reports", Duration.ofSeconds(5), () -> exchanges.size() >= count);
+        return exchanges.stream().map(Exchange::end).toList();
+    }
+}
