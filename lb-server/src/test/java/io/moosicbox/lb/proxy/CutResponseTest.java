@@ -45,6 +45,13 @@ class CutResponseTest {
                         continue; // a TCP health check
                     }
                     OutputStream out = s.getOutputStream();
+                    if (head.startsWith("GET /close")) {
+                        // A body of no announced length, ended by the backend's orderly close (RFC 9112 6.3, point 8).
+                        out.write(("HTTP/1.1 200 OK\r\nContent-Type: audio/flac\r\nConnection: close\r\n\r\n"
+                                + "y".repeat(100_000)).getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        continue;
+                    }
                     if (head.startsWith("GET /range")) {
                         // A Range answer far beyond 4 GiB, with its length, and then a crash (kill -9) after 1000 bytes.
                         out.write(("HTTP/1.1 206 Partial Content\r\nContent-Type: audio/flac\r\n"
@@ -142,6 +149,34 @@ class CutResponseTest {
         assertEquals(1, b.consecutiveFailures(), "the crash did not count as a success");
         assertTrue(e.backendFailure(), "the access log's backend_failure: " + e);
         assertNotNull(b.lastError(), "the admin API's last_error");
+    }
+
+    /**
+     * The other side of counting a closed connection mid-body against the backend: a body that
+     * ends with the connection, as its backend announced with Connection: close and no length, is
+     * complete and a success (three times: more than passive health takes to eject).
+     */
+    @Test
+    void aBodyThatEndsWithTheBackendsCloseIsASuccess() throws Exception {
+        for (int n = 0; n < 3; n++) {
+            try (Socket socket = new Socket("127.0.0.1", lb.proxyPort())) {
+                socket.setSoTimeout(5000);
+                socket.getOutputStream().write("GET /close HTTP/1.0\r\nHost: music.example.com\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertTrue(answer.startsWith("HTTP/1.0 200") || answer.startsWith("HTTP/1.1 200"), answer);
+                assertTrue(answer.endsWith("\r\n\r\n" + "y".repeat(100_000)), "the whole body, then an orderly end");
+            }
+        }
+        TestBalancer.awaitIdle(lb);
+        TestBalancer.await("the exchanges' reports", Duration.ofSeconds(5), () -> exchanges.size() >= 3);
+        for (Exchange e : exchanges) {
+            assertEquals(Exchange.End.COMPLETE, e.end(), e.toString());
+            assertTrue(!e.backendFailure(), "the access log's backend_failure: " + e);
+        }
+        io.moosicbox.lb.pool.Backend b = TestBalancer.only(lb).backends().getFirst();
+        assertEquals(0, b.failures(), "a close that ends the body is not a failure: " + b.lastError());
+        assertEquals(null, b.lastError());
+        assertEquals(io.moosicbox.lb.pool.BackendState.UP, b.state());
     }
 
     /** A stream still running when the shutdown's timeout (1 s here) ends is cut the same way. */

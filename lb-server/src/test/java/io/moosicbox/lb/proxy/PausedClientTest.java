@@ -222,6 +222,58 @@ class PausedClientTest {
     }
 
     /**
+     * A player that seeks over HTTP/2 cancels its stream (RST_STREAM) in the middle of the body:
+     * the balancer closes the backend's connection for it, which must not come back as the
+     * backend's failure (an EOF in the middle of a body counts against the backend).
+     */
+    @Test
+    void anHttp2StreamCancelledMidBodyIsNotTheBackendsFailure() throws Exception {
+        HTTP2Client h2 = new HTTP2Client();
+        h2.start();
+        try {
+            for (int n = 0; n < 3; n++) {
+                Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
+                        .get(5, TimeUnit.SECONDS);
+                CompletableFuture<Stream> midBody = new CompletableFuture<>();
+                MetaData.Request request = new MetaData.Request("GET",
+                        HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/track.flac"), HttpVersion.HTTP_2, HttpFields.EMPTY);
+                session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                    private long bytes;
+
+                    @Override
+                    public void onHeaders(Stream stream, HeadersFrame frame) {
+                        stream.demand();
+                    }
+
+                    @Override
+                    public void onDataAvailable(Stream stream) {
+                        Stream.Data data = stream.readData();
+                        if (data != null) {
+                            bytes += data.frame().remaining();
+                            data.release();
+                        }
+                        if (bytes > 1_000_000) {
+                            midBody.complete(stream);
+                        } else {
+                            stream.demand();
+                        }
+                    }
+                });
+                Stream stream = midBody.get(5, TimeUnit.SECONDS);
+                stream.reset(new org.eclipse.jetty.http2.frames.ResetFrame(stream.getId(),
+                        org.eclipse.jetty.http2.ErrorCode.CANCEL_STREAM_ERROR.code), Callback.NOOP);
+                int reported = n + 1;
+                TestBalancer.await("the cancelled stream reported", Duration.ofSeconds(5), () -> exchanges.size() >= reported);
+                session.close(0, "done", Callback.NOOP);
+            }
+        } finally {
+            h2.stop();
+        }
+        assertNotTheBackends();
+        assertEquals(null, TestBalancer.only(lb).backends().getFirst().lastError());
+    }
+
+    /**
      * The other way round: the client reads, the backend goes silent. The client's connection is
      * idle for as long as the backend's, and whichever timeout fires first, it is the backend's failure.
      */
