@@ -366,8 +366,13 @@ public final class Backend {
         retries.increment();
     }
 
-    /** {@link System#nanoTime()} until which an ejected backend stays out even if its checks pass. */
-    public long ejectedUntilNanos() {
+    /**
+     * {@link System#nanoTime()} until which an ejected backend stays out even if its checks pass.
+     * Read under the lock that ejects: {@link #eject()} writes the end before it swaps the state and
+     * puts the old one back when the swap fails, and a check that read such an end in between threw
+     * its passing checks away (a backend its checks took DOWN, with failing requests still ending).
+     */
+    public synchronized long ejectedUntilNanos() {
         return ejectedUntilNanos;
     }
 
