@@ -209,6 +209,9 @@ class CutResponseTest {
         }
         TestBalancer.await("the exchange's report", Duration.ofSeconds(5), () -> !exchanges.isEmpty());
         assertEquals(Exchange.End.SHUTDOWN, exchanges.getFirst().end(), exchanges.toString());
+        io.moosicbox.lb.pool.Backend b = TestBalancer.only(lb).backends().getFirst();
+        assertEquals(0, b.failures(), "the balancer's own stop is not the backend's failure: " + b.lastError());
+        assertTrue(!exchanges.getFirst().backendFailure(), exchanges.toString());
     }
 
     /** @return the request's head; empty when the connection closed first */
