@@ -206,6 +206,9 @@ public final class Backend {
             lastBackoffNanos = 0;
             ejectionStreak = 0;
             ejectedUntilNanos = System.nanoTime();
+            // And the old server's run of failures (requests still failing on it after its ejection):
+            // the new one's first failure ejected it, as the checks' rise (compareAndSetState) does not.
+            consecutiveFailures.set(0);
             setState(BackendState.UP);
         }
     }
