@@ -81,9 +81,9 @@ public record Exchange(
      * A request the listener refused before any route was looked at (a limit, the rate limiter):
      * no cluster, no backend, timed from the request's arrival as Jetty saw it.
      */
-    public static Exchange refused(Request request, String clientAddress, int status, long responseBytes) {
+    public static Exchange refused(Request request, String clientAddress, int status, long responseBytes, String requestId) {
         return of(request, clientAddress, status, responseBytes, null, null, request.getBeginNanoTime(), -1, 0, false, End.COMPLETE,
-                RequestId.of(request));
+                requestId);
     }
 
     /** What a finished client request tells metrics and the access log. */

@@ -3,6 +3,7 @@ package io.moosicbox.lb.server;
 import io.moosicbox.lb.proxy.ClientAddress;
 import io.moosicbox.lb.proxy.Exchange;
 import io.moosicbox.lb.proxy.ExchangeListener;
+import io.moosicbox.lb.proxy.RequestId;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -30,25 +31,30 @@ final class Refusals {
         this.listener = listener;
     }
 
-    /** Writes the error and reports it once written (or failed), before Jetty may recycle the request. */
+    /**
+     * Writes the error, with the request's {@link RequestId} for the user to quote (the access log
+     * line has the same), and reports it once written (or failed), before Jetty may recycle the request.
+     */
     boolean refuse(Request request, Response response, Callback callback, int status, String reason) {
-        Response.writeError(request, response, callback(request, response, callback), status, reason);
+        String requestId = RequestId.of(request);
+        response.getHeaders().put(RequestId.HEADER, requestId);
+        Response.writeError(request, response, callback(request, response, callback, requestId), status, reason);
         return true;
     }
 
-    /** For a handler that writes its refusal itself (Jetty's rate limiter): the callback reports it. */
-    Callback callback(Request request, Response response, Callback callback) {
+    /** The callback reports the refusal once it is written. */
+    private Callback callback(Request request, Response response, Callback callback, String requestId) {
         ExchangeListener l = listener;
         if (l == ExchangeListener.NONE) {
             return callback;
         }
-        return Callback.from(() -> report(l, request, response), callback);
+        return Callback.from(() -> report(l, request, response, requestId), callback);
     }
 
-    private void report(ExchangeListener l, Request request, Response response) {
+    private void report(ExchangeListener l, Request request, Response response, String requestId) {
         try {
             l.onComplete(Exchange.refused(request, ClientAddress.of(request, trustedProxies), response.getStatus(),
-                    Response.getContentBytesWritten(response)));
+                    Response.getContentBytesWritten(response), requestId));
         } catch (RuntimeException e) {
             LOG.warn("exchange listener failed", e);
         }

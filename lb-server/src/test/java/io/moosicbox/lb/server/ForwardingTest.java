@@ -141,6 +141,36 @@ class ForwardingTest {
         assertTrue(answer.contains("\r\nX-Request-Id: quote-me\r\n"), "the user can quote it: " + answer);
     }
 
+    /**
+     * The listener's own refusals (400, 414, 431, 501, and 413 and 429 the same way) carry the id
+     * their access log line has, as the proxy's errors do: a user who quotes it finds the line.
+     */
+    @Test
+    void theListenersRefusalsCarryTheRequestIdOfTheirAccessLogLine() throws Exception {
+        start(List.of());
+        List<Exchange> reported = new CopyOnWriteArrayList<>();
+        lb.setExchangeListener(reported::add);
+        StringBuilder manyHeaders = new StringBuilder();
+        for (int i = 0; i < 120; i++) {
+            manyHeaders.append("X-H").append(i).append(": v\r\n");
+        }
+        List<String> answers = List.of(
+                ask("POST /a HTTP/1.0\r\nHost: h\r\nX-Request-Id: quote-me\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                ask("GET /" + "u".repeat(8300) + " HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+                ask("GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n" + manyHeaders + "\r\n"));
+        TestBalancer.await("the refusals are reported", Duration.ofSeconds(5), () -> reported.size() == answers.size());
+        for (int i = 0; i < answers.size(); i++) {
+            String answer = answers.get(i);
+            assertTrue(answer.matches("(?s)HTTP/1\\.1 4\\d\\d .*"), answer);
+            String id = answer.lines().filter(l -> l.toLowerCase(Locale.ROOT).startsWith("x-request-id:"))
+                    .map(l -> l.substring(13).trim()).findFirst().orElse(null);
+            Exchange logged = reported.stream().filter(e -> answer.startsWith("HTTP/1.1 " + e.status() + " ")).findFirst().orElseThrow();
+            assertEquals(logged.requestId(), id, "the answer's id is its access log line's: " + answer);
+        }
+        assertTrue(answers.getFirst().contains("\r\nX-Request-Id: quote-me\r\n"), answers.getFirst());
+        assertTrue(heads.isEmpty(), "nothing reached the backend: " + heads);
+    }
+
     @Test
     void anAbsoluteFormHttpsTargetDoesNotMakeAPlainConnectionSecure() throws Exception {
         start(List.of());
