@@ -26,6 +26,8 @@ final class RawHandshakeBackend implements AutoCloseable {
 
     /** Each handshake request's head, as received. */
     final BlockingQueue<String> requests = new LinkedBlockingQueue<>();
+    /** How long each 101 waits after its request arrived. */
+    volatile long answerDelayMillis;
     private final ServerSocket server;
     private final List<Socket> accepted = new CopyOnWriteArrayList<>();
 
@@ -71,6 +73,9 @@ final class RawHandshakeBackend implements AutoCloseable {
         try {
             String head = readHead(s.getInputStream());
             requests.add(head);
+            if (answerDelayMillis > 0) {
+                Thread.sleep(answerDelayMillis);
+            }
             String key = null;
             for (String line : head.split("\r\n")) {
                 if (line.toLowerCase(Locale.ROOT).startsWith("sec-websocket-key:")) {
@@ -87,7 +92,7 @@ final class RawHandshakeBackend implements AutoCloseable {
                 return;
             }
             s.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
-        } catch (IOException closed) {
+        } catch (IOException | InterruptedException closed) {
             // The test is over with this connection.
         }
     }

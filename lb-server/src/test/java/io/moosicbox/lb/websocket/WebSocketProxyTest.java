@@ -124,6 +124,24 @@ class WebSocketProxyTest {
         return lb;
     }
 
+    private void startLbWith(String backendUrl) throws Exception {
+        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of("BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl, "SHUTDOWN_TIMEOUT", "5s")),
+                HostResolver.system(), ListenerLimits.defaults());
+        lb.setExchangeListener(new ExchangeListener() {
+            @Override
+            public void onComplete(Exchange exchange) {
+                exchanges.add(exchange);
+            }
+
+            @Override
+            public void onSessionEnd(Exchange session) {
+                sessionEnds.add(session);
+            }
+        });
+        lb.start();
+    }
+
     private Backend theBackend() {
         return lb.clusters().getFirst().backends().getFirst();
     }
@@ -225,6 +243,34 @@ class WebSocketProxyTest {
         awaitNoneInFlight();
         assertNull(sessionEnds.poll(200, TimeUnit.MILLISECONDS), "each session is reported once");
         assertEquals(2, exchanges.stream().filter(e -> e.status() == 101).count(), "the other two handshakes, once each: " + exchanges);
+    }
+
+    /**
+     * A client that resets its connection before the 101 reaches it is never opened on the
+     * balancer: its session still ends (lease, registry), and is reported once.
+     */
+    @Test
+    void aClientGoneBeforeTheUpgradeIsAnsweredEndsItsSessionAndIsReportedOnce() throws Exception {
+        try (RawHandshakeBackend slow = new RawHandshakeBackend("")) {
+            slow.answerDelayMillis = 300;
+            backend.close();
+            startLbWith(slow.url());
+            for (int i = 0; i < 3; i++) {
+                Socket s = new Socket("127.0.0.1", lb.proxyPort());
+                s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+                        + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertTrue(slow.requests.poll(10, TimeUnit.SECONDS) != null, "the backend got the handshake");
+                // Reset while the balancer waits for the backend's 101: the client's 101 cannot be written.
+                s.setSoLinger(true, 0);
+                s.close();
+            }
+            awaitNoneInFlight();
+            Thread.sleep(300);
+            long upgraded = exchanges.stream().filter(e -> e.status() == 101).count();
+            assertEquals(3, exchanges.size() + sessionEnds.size() - upgraded, "each handshake once: " + exchanges + " " + sessionEnds);
+            assertEquals(upgraded, sessionEnds.size(), "each upgraded one ends once: " + exchanges + " " + sessionEnds);
+        }
     }
 
     @Test
