@@ -1,6 +1,7 @@
 package io.moosicbox.lb.dist;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.jetty.server.Handler;
@@ -28,8 +29,12 @@ final class DemoBackends implements AutoCloseable {
             connector.setPort(0);
             server.addConnector(connector);
             String name = "demo-backend-" + i;
-            WebSocketUpgradeHandler webSockets = WebSocketUpgradeHandler.from(server,
-                    container -> container.addMapping("/ws", (upgradeRequest, upgradeResponse, callback) -> new DemoWebSocket(name)));
+            WebSocketUpgradeHandler webSockets = WebSocketUpgradeHandler.from(server, container -> {
+                // As a MoosicBox server's, a quiet session stays: the balancer's WEBSOCKET_IDLE_TIMEOUT
+                // (1h) judges silence. Jetty's default of 30 s closed a session tried through the demo.
+                container.setIdleTimeout(Duration.ZERO);
+                container.addMapping("/ws", (upgradeRequest, upgradeResponse, callback) -> new DemoWebSocket(name));
+            });
             webSockets.setHandler(new Hello(name));
             server.setHandler(webSockets);
             server.start();
