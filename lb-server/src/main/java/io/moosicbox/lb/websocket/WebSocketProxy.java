@@ -35,6 +35,7 @@ import org.eclipse.jetty.ee10.websocket.server.JettyWebSocketServerContainer;
 import org.eclipse.jetty.ee10.websocket.server.config.JettyWebSocketServletContainerInitializer;
 import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
@@ -215,6 +216,12 @@ public final class WebSocketProxy extends ContainerLifeCycle implements Graceful
             upgraded = container.upgrade(handshake::create, request, response);
         } catch (IOException | RuntimeException e) {
             handshake.abandon();
+            if (e instanceof HttpException refused && refused.getCode() >= 400 && refused.getCode() < 500) {
+                // What Jetty's container cannot parse (a malformed Sec-WebSocket-Extensions): thrown, it
+                // was answered by Jetty, without the request id, and reached neither the log nor the metrics.
+                refuse(response, refused.getCode(), "not a valid WebSocket handshake", Map.of(), forwarded);
+                return new Upgrade(handshake.lease(), handshake.retries, handshake.upstreamNanos, null);
+            }
             throw e;
         }
         if (!upgraded) {

@@ -273,6 +273,43 @@ class WebSocketProxyTest {
         }
     }
 
+    /**
+     * A handshake whose Sec-WebSocket-Extensions Jetty cannot parse is refused as the other invalid
+     * ones are: in the access log and the metrics, with the request id it would have had.
+     */
+    @Test
+    void aHandshakeWithExtensionsJettyCannotParseIsAnsweredAndReportedOnce() throws Exception {
+        startLb();
+        String raw;
+        try (Socket s = new Socket("127.0.0.1", lb.proxyPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Extensions: x=\"\r\nX-Request-Id: quote-me\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            java.io.InputStream in = s.getInputStream();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int c = in.read();
+                if (c < 0) {
+                    break;
+                }
+                head.append((char) c);
+            }
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)\r\ncontent-length: *(\\d+)").matcher(head);
+            raw = head + (length.find() ? new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.ISO_8859_1) : "");
+        }
+        assertTrue(raw.startsWith("HTTP/1.1 400 ") && raw.endsWith("\r\n\r\n400 not a valid WebSocket handshake\n"), raw);
+        assertTrue(raw.contains("\r\nConnection: close\r\n"), "a client that got no upgrade starts over: " + raw);
+        assertTrue(raw.contains("\r\nX-Request-Id: quote-me\r\n"), raw);
+        Exchange refused = exchanges.poll(10, TimeUnit.SECONDS);
+        assertEquals(400, refused == null ? 0 : refused.status(), "reported: " + refused);
+        assertEquals("quote-me", refused.requestId());
+        assertTrue(backend.sessions.isEmpty(), "no session was opened on the backend");
+        awaitNoneInFlight();
+        assertNull(exchanges.poll(200, TimeUnit.MILLISECONDS), "once");
+        assertTrue(sessionEnds.isEmpty(), sessionEnds.toString());
+    }
+
     @Test
     void negotiatesTheSubprotocolWithTheBackend() throws Exception {
         startLb();
