@@ -49,6 +49,10 @@ class ForwardingTest {
     private LoadBalancer lb;
 
     private void start(List<String> trustedProxies) throws Exception {
+        start(new ListenerLimits(0, 100, 0, trustedProxies));
+    }
+
+    private void start(ListenerLimits limits) throws Exception {
         backend = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         backendThread = Thread.ofVirtual().start(() -> {
             while (!backend.isClosed()) {
@@ -65,7 +69,7 @@ class ForwardingTest {
         LbConfig d = EnvConfig.defaults();
         LbConfig config = new LbConfig(new LbConfig.Listeners(new HostPort("127.0.0.1", 0), null, new HostPort("127.0.0.1", 0)),
                 d.tls(), List.of(all), d.timeouts(), d.shutdown(), d.admin(), "info");
-        lb = new LoadBalancer(config, HostResolver.system(), new ListenerLimits(0, 100, 0, trustedProxies));
+        lb = new LoadBalancer(config, HostResolver.system(), limits);
         lb.adminContext().addServlet(new ServletHolder(new HttpServlet() {
             @Override
             protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
@@ -169,6 +173,29 @@ class ForwardingTest {
         }
         assertTrue(answers.getFirst().contains("\r\nX-Request-Id: quote-me\r\n"), answers.getFirst());
         assertTrue(heads.isEmpty(), "nothing reached the backend: " + heads);
+    }
+
+    /** The rate limiter's 429 and a declared body over MAX_BODY_SIZE (413) carry their id too. */
+    @Test
+    void theRateLimitersAndTheBodyLimitsRefusalsCarryTheRequestId() throws Exception {
+        start(new ListenerLimits(10, 100, 1, List.of(), 1));
+        List<Exchange> reported = new CopyOnWriteArrayList<>();
+        lb.setExchangeListener(reported::add);
+        String tooLarge = ask("POST /a HTTP/1.1\r\nHost: h\r\nX-Request-Id: big-1\r\nContent-Length: 11\r\nConnection: close\r\n\r\n");
+        assertTrue(tooLarge.startsWith("HTTP/1.1 413 "), tooLarge);
+        assertTrue(tooLarge.contains("\r\nX-Request-Id: big-1\r\n"), tooLarge);
+        String limited = null;
+        for (int i = 0; i < 5 && limited == null; i++) {
+            String answer = ask("GET /b HTTP/1.1\r\nHost: h\r\nX-Request-Id: fast-" + i + "\r\nConnection: close\r\n\r\n");
+            if (answer.startsWith("HTTP/1.1 429 ")) {
+                limited = answer;
+                assertTrue(answer.contains("\r\nX-Request-Id: fast-" + i + "\r\n"), answer);
+            }
+        }
+        assertTrue(limited != null, "the rate limiter refused one");
+        TestBalancer.await("the refusals are reported", Duration.ofSeconds(5),
+                () -> reported.stream().filter(e -> e.status() == 413 || e.status() == 429).count() == 2);
+        assertTrue(reported.stream().anyMatch(e -> e.status() == 413 && "big-1".equals(e.requestId())), reported.toString());
     }
 
     @Test
