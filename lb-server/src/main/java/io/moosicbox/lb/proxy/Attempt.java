@@ -81,8 +81,9 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
     @Override
     public void onComplete(Result result) {
         endDeadline();
-        // A client that hung up, stopped reading or sent a broken body says nothing about the backend.
-        boolean failed = !exchange.clientFailure && !exchange.waitingForClient && BalancingProxyHandler.isBackendFailure(result);
+        // A client that hung up, stopped reading or sent a broken body says nothing about the backend,
+        // nor does a backend silent while the client had not taken the last write.
+        boolean failed = !exchange.excusesBackend(result.getFailure()) && BalancingProxyHandler.isBackendFailure(result);
         backendFailure = failed;
         lease.release(failed || isCounted5xx(result));
     }

@@ -688,7 +688,7 @@ public class BalancingProxyHandler extends ProxyHandler {
             return;
         }
         if (response.isCommitted()) {
-            exchange.backendCut = !exchange.clientFailure && !exchange.waitingForClient;
+            exchange.backendCut = !exchange.excusesBackend(failure);
             if (exchange.backendCut && backendResponse.getStatus() != 0 && !(failure instanceof HttpResponseException) && !isLocal(failure)) {
                 // Recorded above when nothing had come back yet; the admin API shows a crash mid-stream too.
                 exchange.attempt.lease.backend().recordError(describe(failure));

@@ -39,6 +39,30 @@ final class ProxyExchange implements Callback {
     volatile boolean waitingForClient;
     /** When the client last took a write whole (System.nanoTime()); the backend's connection is read again right after. */
     volatile long clientTookNanos = startNanos;
+    /**
+     * Whether a failure on the backend's side says nothing about the backend: the client hung up,
+     * stopped reading or sent a broken body, or the backend went silent only because its connection
+     * was not read while a write to the client waited (a paused player). A reset or a close that
+     * comes while such a write waits is still the backend's: under load the write of a response's
+     * first bytes can wait when a crashing backend's reset is read.
+     */
+    boolean excusesBackend(Throwable failure) {
+        return excusesBackend(clientFailure, waitingForClient, failure);
+    }
+
+    static boolean excusesBackend(boolean clientFailure, boolean waitingForClient, Throwable failure) {
+        return clientFailure || (waitingForClient && isTimeout(failure));
+    }
+
+    private static boolean isTimeout(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.util.concurrent.TimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The backend failed after the response had begun, and the client's response was cut for it. */
     volatile boolean backendCut;
     /**

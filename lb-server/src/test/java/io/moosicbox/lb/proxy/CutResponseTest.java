@@ -1,6 +1,7 @@
 package io.moosicbox.lb.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,6 +80,21 @@ class CutResponseTest {
     void stop() throws Exception {
         lb.stop();
         backend.close();
+    }
+
+    /**
+     * Waiting for the client to take a write excuses a backend that went silent (its connection is
+     * not read meanwhile), not one that crashed: AdminApiTest once saw a backend's reset, read while
+     * the write of the response's first bytes still waited under load, counted as the client's cut.
+     */
+    @Test
+    void waitingForTheClientExcusesASilentBackendNotACrashedOne() {
+        assertTrue(ProxyExchange.excusesBackend(false, true, new java.util.concurrent.TimeoutException("Idle timeout expired")));
+        assertTrue(ProxyExchange.excusesBackend(false, true, new IOException("wrapped", new java.util.concurrent.TimeoutException())));
+        assertFalse(ProxyExchange.excusesBackend(false, true, new java.io.EOFException("reset")));
+        assertFalse(ProxyExchange.excusesBackend(false, true, new SocketException("Connection reset")));
+        assertFalse(ProxyExchange.excusesBackend(false, false, new java.util.concurrent.TimeoutException()));
+        assertTrue(ProxyExchange.excusesBackend(true, false, new java.io.EOFException()), "a client that left excuses anything");
     }
 
     @Test
