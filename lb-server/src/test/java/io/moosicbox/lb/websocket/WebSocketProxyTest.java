@@ -52,6 +52,18 @@ class WebSocketProxyTest {
     private LoadBalancer lb;
     private final java.util.concurrent.BlockingQueue<Exchange> exchanges = new java.util.concurrent.LinkedBlockingQueue<>();
     private final java.util.concurrent.BlockingQueue<Exchange> sessionEnds = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** Handshakes and refusals into {@link #exchanges}, ended sessions into {@link #sessionEnds}. */
+    private final ExchangeListener recorder = new ExchangeListener() {
+        @Override
+        public void onComplete(Exchange exchange) {
+            exchanges.add(exchange);
+        }
+
+        @Override
+        public void onSessionEnd(Exchange session) {
+            sessionEnds.add(session);
+        }
+    };
 
     @BeforeAll
     static void startClient() throws Exception {
@@ -109,37 +121,9 @@ class WebSocketProxyTest {
             vars.put(env[i], env[i + 1]);
         }
         lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), vars), HostResolver.system(), limits);
-        lb.setExchangeListener(new ExchangeListener() {
-            @Override
-            public void onComplete(Exchange exchange) {
-                exchanges.add(exchange);
-            }
-
-            @Override
-            public void onSessionEnd(Exchange session) {
-                sessionEnds.add(session);
-            }
-        });
+        lb.setExchangeListener(recorder);
         lb.start();
         return lb;
-    }
-
-    private void startLbWith(String backendUrl) throws Exception {
-        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of("BIND_ADDRESS", "127.0.0.1:0",
-                "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl, "SHUTDOWN_TIMEOUT", "5s")),
-                HostResolver.system(), ListenerLimits.defaults());
-        lb.setExchangeListener(new ExchangeListener() {
-            @Override
-            public void onComplete(Exchange exchange) {
-                exchanges.add(exchange);
-            }
-
-            @Override
-            public void onSessionEnd(Exchange session) {
-                sessionEnds.add(session);
-            }
-        });
-        lb.start();
     }
 
     private Backend theBackend() {
@@ -254,7 +238,7 @@ class WebSocketProxyTest {
         try (RawHandshakeBackend slow = new RawHandshakeBackend("")) {
             slow.answerDelayMillis = 300;
             backend.close();
-            startLbWith(slow.url());
+            startLbOn(slow.url());
             for (int i = 0; i < 3; i++) {
                 Socket s = new Socket("127.0.0.1", lb.proxyPort());
                 s.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
@@ -785,9 +769,9 @@ class WebSocketProxyTest {
     }
 
     private void startLbOn(String backendUrl) throws Exception {
-        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of(
-                "BIND_ADDRESS", "127.0.0.1:0", "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl)));
-        lb.setExchangeListener(exchanges::add);
+        lb = new LoadBalancer(EnvConfig.load(EnvConfig.defaults(), Map.of("BIND_ADDRESS", "127.0.0.1:0",
+                "ADMIN_BIND_ADDRESS", "127.0.0.1:0", "BACKEND_SERVERS", backendUrl, "SHUTDOWN_TIMEOUT", "5s")));
+        lb.setExchangeListener(recorder);
         lb.start();
     }
 
