@@ -193,6 +193,16 @@ class PausedClientTest {
         assertNotTheBackends();
     }
 
+    /** A new HTTP/2 connection to the proxy with one GET of {@code path}, answered to {@code listener}. */
+    private Session get(HTTP2Client h2, String path, Stream.Listener listener) throws Exception {
+        Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
+                .get(5, TimeUnit.SECONDS);
+        MetaData.Request request = new MetaData.Request("GET",
+                HttpURI.from("http://music.example.com:" + lb.proxyPort() + path), HttpVersion.HTTP_2, HttpFields.EMPTY);
+        session.newStream(new HeadersFrame(request, null, true), listener);
+        return session;
+    }
+
     /**
      * An HTTP/2 stream that never reads its data: no WINDOW_UPDATE, so the balancer's writes stop
      * when the stream's window (65,535 bytes) is full; closed after longer than IDLE_TIMEOUT.
@@ -202,12 +212,8 @@ class PausedClientTest {
         h2.setInitialStreamRecvWindow(65_535);
         h2.start();
         try {
-            Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
-                    .get(5, TimeUnit.SECONDS);
             CompletableFuture<Integer> status = new CompletableFuture<>();
-            MetaData.Request request = new MetaData.Request("GET",
-                    HttpURI.from("http://music.example.com:" + lb.proxyPort() + path), HttpVersion.HTTP_2, HttpFields.EMPTY);
-            session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+            Session session = get(h2, path, new Stream.Listener() {
                 @Override
                 public void onHeaders(Stream stream, HeadersFrame frame) {
                     status.complete(((MetaData.Response) frame.getMetaData()).getStatus());
@@ -232,12 +238,8 @@ class PausedClientTest {
         h2.start();
         try {
             for (int n = 0; n < 3; n++) {
-                Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
-                        .get(5, TimeUnit.SECONDS);
                 CompletableFuture<Stream> midBody = new CompletableFuture<>();
-                MetaData.Request request = new MetaData.Request("GET",
-                        HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/track.flac"), HttpVersion.HTTP_2, HttpFields.EMPTY);
-                session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                Session session = get(h2, "/track.flac", new Stream.Listener() {
                     private long bytes;
 
                     @Override
@@ -335,12 +337,8 @@ class PausedClientTest {
         int streams = 30;
         try {
             for (int n = 0; n < streams; n++) {
-                Session session = h2.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()), new Session.Listener() {})
-                        .get(5, TimeUnit.SECONDS);
                 CompletableFuture<Long> received = new CompletableFuture<>();
-                MetaData.Request request = new MetaData.Request("GET",
-                        HttpURI.from("http://music.example.com:" + lb.proxyPort() + "/small"), HttpVersion.HTTP_2, HttpFields.EMPTY);
-                session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                get(h2, "/small", new Stream.Listener() {
                     private long bytes;
 
                     @Override
@@ -360,7 +358,7 @@ class PausedClientTest {
                         data.release();
                         if (end) {
                             // Gone at once, as curl does.
-                            ((org.eclipse.jetty.http2.HTTP2Session) session).getEndPoint().close();
+                            ((org.eclipse.jetty.http2.HTTP2Session) stream.getSession()).getEndPoint().close();
                             received.complete(bytes);
                         } else {
                             stream.demand();
