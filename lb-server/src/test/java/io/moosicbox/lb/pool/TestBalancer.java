@@ -68,6 +68,27 @@ public final class TestBalancer {
     }
 
     /** The base URL of a server made by {@link #serve}. */
+    /**
+     * A body of {@code blocks} zero blocks of {@code size} bytes with its Content-Length, written
+     * as fast as the proxy takes it (on a virtual thread, each write waited for), as a large file is served.
+     */
+    public static void writeBlocks(org.eclipse.jetty.server.Response response, org.eclipse.jetty.util.Callback callback, int blocks, int size) {
+        response.getHeaders().put("Content-Length", (long) blocks * size);
+        Thread.ofVirtual().start(() -> {
+            try {
+                for (int i = 0; i < blocks; i++) {
+                    try (org.eclipse.jetty.util.Blocker.Callback written = org.eclipse.jetty.util.Blocker.callback()) {
+                        response.write(i == blocks - 1, java.nio.ByteBuffer.allocate(size), written);
+                        written.block();
+                    }
+                }
+                callback.succeeded();
+            } catch (Throwable t) {
+                callback.failed(t);
+            }
+        });
+    }
+
     public static String url(Server server) {
         return "http://127.0.0.1:" + ((ServerConnector) server.getConnectors()[0]).getLocalPort();
     }

@@ -109,20 +109,7 @@ class PausedClientTest {
                     });
                     return true;
                 }
-                response.getHeaders().put("Content-Length", (long) BLOCK * BLOCKS);
-                Thread.ofVirtual().start(() -> {
-                    try {
-                        for (int i = 0; i < BLOCKS; i++) {
-                            try (Blocker.Callback written = Blocker.callback()) {
-                                response.write(i == BLOCKS - 1, ByteBuffer.allocate(BLOCK), written);
-                                written.block();
-                            }
-                        }
-                        callback.succeeded();
-                    } catch (Throwable t) {
-                        callback.failed(t);
-                    }
-                });
+                TestBalancer.writeBlocks(response, callback, BLOCKS, BLOCK);
                 return true;
             }
         });

@@ -10,11 +10,8 @@ import io.moosicbox.lb.server.LoadBalancer;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -22,13 +19,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.util.Blocker;
 import org.eclipse.jetty.util.Callback;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,20 +60,7 @@ class SlowAndPausedReadersTest {
         backend = TestBalancer.serve(new Handler.Abstract() {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
-                response.getHeaders().put("Content-Length", (long) BLOCK * BLOCKS);
-                Thread.ofVirtual().start(() -> {
-                    try {
-                        for (int i = 0; i < BLOCKS; i++) {
-                            try (Blocker.Callback written = Blocker.callback()) {
-                                response.write(i == BLOCKS - 1, ByteBuffer.allocate(BLOCK), written);
-                                written.block();
-                            }
-                        }
-                        callback.succeeded();
-                    } catch (Throwable t) {
-                        callback.failed(t);
-                    }
-                });
+                TestBalancer.writeBlocks(response, callback, BLOCKS, BLOCK);
                 return true;
             }
         });
@@ -165,19 +146,7 @@ class SlowAndPausedReadersTest {
         plain.setSoTimeout(5000);
         Socket s = plain;
         if (tls) {
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, new TrustManager[] {new X509TrustManager() {
-                @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-                @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-                @Override
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, new SecureRandom());
+            SSLContext context = TestCerts.trustAll();
             SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(plain, "music.example.com", plain.getPort(), true);
             ssl.startHandshake();
             s = ssl;

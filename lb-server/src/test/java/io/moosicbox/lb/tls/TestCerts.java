@@ -124,4 +124,22 @@ final class TestCerts {
         System.arraycopy(b, 0, all, a.length, b.length);
         return all;
     }
+
+    /** A client context that accepts any certificate: the tests' own are self-signed. */
+    static javax.net.ssl.SSLContext trustAll() throws Exception {
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+            @Override
+            public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+            @Override
+            public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+            @Override
+            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                return new java.security.cert.X509Certificate[0];
+            }
+        }}, new java.security.SecureRandom());
+        return context;
+    }
 }
