@@ -9,14 +9,20 @@ import org.eclipse.jetty.client.Result;
 /**
  * One try of a client request on one backend: its timing, its lease (released once, when the
  * try ends) and its response-headers deadline. One object registered for every event of the
- * backend request, rather than a closure per event.
+ * backend request, rather than a closure per event. The try goes through Jetty's client
+ * ({@link #request}) or through a {@link DirectConnection} ({@link #direct}), which reports the
+ * same events by calling {@link #began()}, {@link #sentWhole()}, {@link #responseBegan()} and
+ * {@link #ended}.
  */
 final class Attempt implements Request.BeginListener, Request.SuccessListener, Response.BeginListener, Response.CompleteListener {
     private static final Object ENDED = new Object();
 
     final ProxyExchange exchange;
     final Lease lease;
+    /** Jetty's request of this try; null for a direct one. */
     final Request request;
+    /** The direct try's abort; null when the try goes through Jetty's client. */
+    private final java.util.function.Consumer<Throwable> direct;
     private final HeadersDeadlines deadlines;
     /** Null until the request is sent whole, then its deadline; {@link #ENDED} once the response began or the try ended. */
     private final AtomicReference<Object> deadline = new AtomicReference<>();
@@ -33,7 +39,26 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
         this.exchange = exchange;
         this.lease = lease;
         this.request = request;
+        this.direct = null;
         this.deadlines = deadlines;
+    }
+
+    /** A direct try: its events come from the caller, and {@code abort} ends it. */
+    Attempt(ProxyExchange exchange, Lease lease, java.util.function.Consumer<Throwable> abort, HeadersDeadlines deadlines) {
+        this.exchange = exchange;
+        this.lease = lease;
+        this.request = null;
+        this.direct = abort;
+        this.deadlines = deadlines;
+    }
+
+    /** Ends the try with this failure (the client left, or a deadline passed). */
+    void abort(Throwable failure) {
+        if (request != null) {
+            request.abort(failure);
+        } else {
+            direct.accept(failure);
+        }
     }
 
     /** Registers the attempt for the events of its backend request; before it is sent. */
@@ -52,15 +77,23 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
 
     @Override
     public void onBegin(Request request) {
+        began();
+    }
+
+    void began() {
         sentNanos = System.nanoTime();
     }
 
     /** Sent whole: the backend now has the timeout to begin its answer (a long upload is not a slow backend). */
     @Override
     public void onSuccess(Request request) {
+        sentWhole();
+    }
+
+    void sentWhole() {
         sentWhole = true;
         if (deadlines != null) {
-            HeadersDeadlines.Pending p = deadlines.start(request);
+            HeadersDeadlines.Pending p = deadlines.start(this::abort);
             // The response may have begun already: then the deadline is dropped at once.
             if (!deadline.compareAndSet(null, p)) {
                 deadlines.cancel(p);
@@ -70,6 +103,10 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
 
     @Override
     public void onBegin(Response response) {
+        responseBegan();
+    }
+
+    void responseBegan() {
         endDeadline();
         long sent = sentNanos;
         if (sent != 0) {
@@ -85,7 +122,21 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
         // nor does a backend silent while the client had not taken the last write.
         boolean failed = !exchange.excusesBackend(result.getFailure()) && BalancingProxyHandler.isBackendFailure(result);
         backendFailure = failed;
-        lease.release(failed || isCounted5xx(result));
+        lease.release(failed || isCounted5xx(result.getResponse() == null ? 0 : result.getResponse().getStatus()));
+    }
+
+    /**
+     * A direct try ended, once.
+     *
+     * @param failure why it failed; null when the whole response came back
+     * @param status the backend's status; 0 when none came
+     * @param backendsFault whether the failure, when there is one, is of a kind that counts against a backend
+     */
+    void ended(Throwable failure, int status, boolean backendsFault) {
+        endDeadline();
+        boolean failed = failure != null && backendsFault && !exchange.excusesBackend(failure);
+        backendFailure = failed;
+        lease.release(failed || isCounted5xx(status));
     }
 
     private void endDeadline() {
@@ -95,8 +146,7 @@ final class Attempt implements Request.BeginListener, Request.SuccessListener, R
     }
 
     /** Whether the cluster counts this 5xx answer against the backend's passive health. */
-    private boolean isCounted5xx(Result result) {
-        return result.getResponse() != null && result.getResponse().getStatus() >= 500
-                && exchange.cluster.config().pool().ejectOn5xx();
+    private boolean isCounted5xx(int status) {
+        return status >= 500 && exchange.cluster.config().pool().ejectOn5xx();
     }
 }

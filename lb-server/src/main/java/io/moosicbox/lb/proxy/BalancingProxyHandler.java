@@ -9,8 +9,16 @@ import io.moosicbox.lb.route.Router;
 import io.moosicbox.lb.tls.BackendTls;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.net.UnknownHostException;
+import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +34,7 @@ import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.client.transport.HttpExchange;
 import org.eclipse.jetty.client.transport.HttpRequest;
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
@@ -74,6 +83,15 @@ public class BalancingProxyHandler extends ProxyHandler {
     // Methods are case-sensitive (RFC 9110 9.1): "options" is another method, which Max-Forwards does not concern.
     private static final String OPTIONS = HttpMethod.OPTIONS.asString();
     private static final String TRACE = HttpMethod.TRACE.asString();
+    /** Jetty's ProxyHandler.HOP_HEADERS: never passed on in either direction (RFC 9110 7.6.1). */
+    private static final Set<HttpHeader> HOP_HEADERS = EnumSet.of(HttpHeader.CONNECTION, HttpHeader.KEEP_ALIVE,
+            HttpHeader.PROXY_AUTHORIZATION, HttpHeader.PROXY_AUTHENTICATE, HttpHeader.PROXY_CONNECTION,
+            HttpHeader.TRANSFER_ENCODING, HttpHeader.TE, HttpHeader.TRAILER, HttpHeader.UPGRADE);
+    /**
+     * Whether GET and HEAD requests to clear-text HTTP/1.1 backends go through {@link DirectConnection}s
+     * rather than Jetty's client; {@code -Dmoosicbox.lb.direct=false} (in JAVA_OPTS) sends every request through Jetty's client.
+     */
+    static final boolean DIRECT = !"false".equals(System.getProperty("moosicbox.lb.direct"));
 
     /**
      * Marks this process's Via entries (a Via comment, RFC 9110 7.6.3), so that a request that
@@ -89,6 +107,8 @@ public class BalancingProxyHandler extends ProxyHandler {
     private volatile InetAddressSet trustedProxies = new InetAddressSet();
     private HeadersDeadlines headersDeadlines;
     private int selectors = 1;
+    /** Requests without a body to clear-text HTTP/1.1 backends; null when off. */
+    private DirectBackends direct;
 
     /** @param waiting runs the requests that wait for room in a full cluster (virtual threads) */
     public BalancingProxyHandler(Supplier<Router> router, LbConfig.Timeouts timeouts, Executor waiting) {
@@ -132,6 +152,15 @@ public class BalancingProxyHandler extends ProxyHandler {
             }
             setViaHost(host + " " + loopMark);
         }
+        if (DIRECT && !backendTls.http2()) {
+            // Clear-text backends get HTTP/2 with prior knowledge when it is on: then every request goes through Jetty's client.
+            direct = new DirectBackends();
+            direct.setExecutor(getServer().getThreadPool());
+            direct.setSelectors(selectors);
+            direct.setConnectTimeout(Duration.ofMillis(timeouts.connect().toMillis()));
+            direct.setIdleTimeout(Duration.ofMillis(timeouts.idle().toMillis()));
+            addBean(direct, true);
+        }
         super.doStart();
         long headersTimeout = timeouts.responseHeaders().toMillis();
         if (headersTimeout > 0) {
@@ -147,6 +176,10 @@ public class BalancingProxyHandler extends ProxyHandler {
             headersDeadlines = null;
         }
         super.doStop();
+        if (direct != null) {
+            removeBean(direct);
+            direct = null;
+        }
     }
 
     @Override
@@ -222,7 +255,7 @@ public class BalancingProxyHandler extends ProxyHandler {
                 exchange.clientFailure = true;
             }
             if (attempt != null) {
-                attempt.request.abort(failure);
+                attempt.abort(failure);
             } else {
                 // A stream cancelled while it waits for room gives up its place in the line now.
                 cluster.wakeWaiters();
@@ -336,27 +369,41 @@ public class BalancingProxyHandler extends ProxyHandler {
     /** Starts an attempt of the exchange on the lease's backend. */
     private void send(ProxyExchange exchange, Lease lease) {
         Request client = exchange.request;
+        // path() keeps a target that java.net.URI cannot parse (a query with | { } or ^) as it is;
+        // given whole to newRequest, such a target was refused with 400.
+        String target = RequestTarget.forBackend(client.getHttpURI().getPathQuery());
+        if (target == null) {
+            // a % not followed by two hex digits
+            lease.abandon();
+            refuse(exchange, HttpStatus.BAD_REQUEST_400, "the request URI is not valid");
+            return;
+        }
+        URI url;
+        try {
+            url = lease.backend().connectUrl();
+        } catch (UncheckedIOException e) {
+            // A backend name with '_', looked up by connectUrl(), does not resolve.
+            lease.release(true);
+            refuse(exchange, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve");
+            return;
+        }
+        DirectBackends directBackends = direct;
+        if (directBackends != null && goesDirect(exchange, url)) {
+            DirectRelay relay = new DirectRelay(exchange, lease, target);
+            exchange.attempt = relay.attempt;
+            directBackends.send(directBackends.pool(url), relay);
+            return;
+        }
         org.eclipse.jetty.client.Request proxyRequest;
         try {
-            // path() keeps a target that java.net.URI cannot parse (a query with | { } or ^) as it is;
-            // given whole to newRequest, such a target was refused with 400.
-            String target = RequestTarget.forBackend(client.getHttpURI().getPathQuery());
-            if (target == null) {
-                throw new IllegalArgumentException("a % not followed by two hex digits");
-            }
             // The backend's URL is scheme://host:port only (BackendSpec): path() sets the whole target.
-            proxyRequest = getHttpClient().newRequest(lease.backend().connectUrl())
+            proxyRequest = getHttpClient().newRequest(url)
                     .path(target)
                     .method(client.getMethod())
                     .idleTimeout(timeouts.idle().toMillis(), TimeUnit.MILLISECONDS);
         } catch (IllegalArgumentException e) {
             lease.abandon();
             refuse(exchange, HttpStatus.BAD_REQUEST_400, "the request URI is not valid");
-            return;
-        } catch (UncheckedIOException e) {
-            // A backend name with '_', looked up by connectUrl(), does not resolve.
-            lease.release(true);
-            refuse(exchange, HttpStatus.BAD_GATEWAY_502, "the backend's host name does not resolve");
             return;
         }
         proxyRequest.attribute(CLIENT_REQUEST, client).attribute(CLIENT_RESPONSE, exchange.response);
@@ -375,6 +422,16 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         exchange.attempt = new Attempt(exchange, lease, proxyRequest, headersDeadlines).listen();
         sendProxyToServerRequest(client, proxyRequest, exchange.response, exchange);
+    }
+
+    /**
+     * Whether the attempt can skip Jetty's client: a GET or HEAD without a body, to a clear-text
+     * backend, not an ACME challenge (whose 404 asks another solver, through Jetty's listener).
+     */
+    private static boolean goesDirect(ProxyExchange exchange, URI url) {
+        String method = exchange.request.getMethod();
+        return !exchange.hasBody && (HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method))
+                && "http".equals(url.getScheme()) && !Router.SOLVER.equals(exchange.cluster.name());
     }
 
     /**
@@ -455,12 +512,93 @@ public class BalancingProxyHandler extends ProxyHandler {
 
     @Override
     protected void addProxyHeaders(Request client, org.eclipse.jetty.client.Request proxyRequest) {
-        addViaHeader(client, proxyRequest);
         boolean trusted = ForwardedHeaders.fromTrustedProxy(client, trustedProxies);
-        proxyRequest.headers(h -> ForwardedHeaders.set(client, h, trusted));
+        proxyRequest.headers(h -> {
+            addVia(client, h);
+            ForwardedHeaders.set(client, h, trusted);
+        });
     }
 
-    /** RFC 9110 15.2: no 1xx answer to an HTTP/1.0 client, which would take it for the final one. */
+    /** As Jetty's ProxyHandler.addViaHeader: this hop appended to the Via the request came with, in one field. */
+    private void addVia(Request client, HttpFields.Mutable headers) {
+        String protocol = client.getConnectionMetaData().getProtocol();
+        String[] parts = protocol.split("/", 2);
+        String hop = (parts.length == 2 && "HTTP".equalsIgnoreCase(parts[0]) ? parts[1] : protocol) + " " + getViaHost();
+        headers.computeField(HttpHeader.VIA, (header, fields) -> {
+            if (fields == null || fields.isEmpty()) {
+                return new HttpField(header, hop);
+            }
+            StringBuilder value = new StringBuilder();
+            for (HttpField field : fields) {
+                for (String v : field.getValues()) {
+                    if (!v.isBlank()) {
+                        value.append(v).append(", ");
+                    }
+                }
+            }
+            return new HttpField(HttpHeader.VIA, value.append(hop).toString());
+        });
+    }
+
+    /**
+     * The head of a direct attempt's request: what {@link #copyRequestHeaders} and
+     * {@link #addProxyHeaders} give Jetty's client, written as HTTP/1.1. Values are written as
+     * Jetty's generator writes them: a control character becomes a space, a character beyond
+     * Latin-1 a '?'.
+     */
+    private ByteBuffer directHead(ProxyExchange exchange, String target) {
+        Request client = exchange.request;
+        HttpFields clientHeaders = client.getHeaders();
+        Set<String> named = null;
+        if (clientHeaders.contains(HttpHeader.CONNECTION)) {
+            named = new HashSet<>();
+            for (String value : clientHeaders.getValuesList(HttpHeader.CONNECTION)) {
+                for (String name : value.split(",")) {
+                    named.add(name.trim().toLowerCase(Locale.ENGLISH));
+                }
+            }
+        }
+        HttpFields.Mutable h = HttpFields.build(clientHeaders.size() + 8);
+        for (HttpField field : clientHeaders) {
+            if (!HOP_HEADERS.contains(field.getHeader()) && (named == null || !named.contains(field.getLowerCaseName()))) {
+                h.add(field);
+            }
+        }
+        h.put(HttpHeader.HOST, ForwardedHeaders.hostOf(client));
+        if (client.getConnectionMetaData().getHttpVersion().getVersion() >= 20) {
+            List<String> cookies = h.getValuesList(HttpHeader.COOKIE);
+            if (cookies.size() > 1) {
+                h.put(HttpHeader.COOKIE, String.join("; ", cookies));
+            }
+        }
+        addVia(client, h);
+        ForwardedHeaders.set(client, h, ForwardedHeaders.fromTrustedProxy(client, trustedProxies));
+        h.put(RequestId.HEADER, exchange.requestId);
+        if (exchange.maxForwards >= 0) {
+            h.put(HttpHeader.MAX_FORWARDS, exchange.maxForwards);
+        }
+        StringBuilder head = new StringBuilder(256 + 32 * h.size());
+        head.append(client.getMethod()).append(' ').append(target).append(" HTTP/1.1\r\n");
+        for (HttpField field : h) {
+            head.append(field.getName()).append(": ");
+            String value = field.getValue();
+            if (value != null) {
+                for (int i = 0; i < value.length(); i++) {
+                    char c = value.charAt(i);
+                    head.append(c < 0x20 && c != '\t' ? ' ' : c);
+                }
+            }
+            head.append("\r\n");
+        }
+        head.append("\r\n");
+        byte[] bytes = new byte[head.length()];
+        for (int i = 0; i < bytes.length; i++) {
+            char c = head.charAt(i);
+            bytes[i] = (byte) (c > 0xFF ? '?' : c);
+        }
+        return ByteBuffer.wrap(bytes);
+    }
+
     @Override
     protected void onServerToProxyResponse102Processing(Request client, org.eclipse.jetty.client.Request proxyRequest,
                                                         HttpFields headers, Response response) {
@@ -662,6 +800,207 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     /**
+     * One direct attempt: {@link BackendResponseListener}'s work (status, headers and body to the
+     * client, the headers before a body that is slow to come, the last chunk written as the last)
+     * and {@link Attempt}'s events, for a {@link DirectConnection}.
+     */
+    private final class DirectRelay implements DirectConnection.Call {
+        private final ProxyExchange exchange;
+        private final Response response;
+        private final boolean http1Client;
+        private final ByteBuffer head;
+        final Attempt attempt;
+        private final AtomicBoolean ended = new AtomicBoolean();
+        private volatile DirectConnection connection;
+        private volatile Throwable aborted;
+        private int status;
+        private boolean answered;
+        /** Body bytes the backend has still to send; -1 when it did not say (chunked, or up to the close). */
+        private long remaining = -1;
+        private boolean lastWritten;
+
+        DirectRelay(ProxyExchange exchange, Lease lease, String target) {
+            this.exchange = exchange;
+            this.response = exchange.response;
+            this.http1Client = exchange.request.getConnectionMetaData().getHttpVersion().getVersion() < 20;
+            this.head = directHead(exchange, target);
+            this.attempt = new Attempt(exchange, lease, this::abort, headersDeadlines);
+        }
+
+        /** The client left, or the response headers' deadline passed. */
+        private void abort(Throwable failure) {
+            aborted = failure;
+            DirectConnection c = connection;
+            if (c != null) {
+                c.abort(this, failure);
+            }
+        }
+
+        @Override
+        public void attached(DirectConnection c) {
+            connection = c;
+            attempt.began();
+            Throwable failure = aborted;
+            if (failure != null) {
+                c.abort(this, failure);
+            }
+        }
+
+        @Override
+        public ByteBuffer requestHead() {
+            return head;
+        }
+
+        @Override
+        public boolean headRequest() {
+            return HttpMethod.HEAD.is(exchange.request.getMethod());
+        }
+
+        @Override
+        public void sent() {
+            attempt.sentWhole();
+        }
+
+        @Override
+        public void interim(int interimStatus, HttpFields headers) {
+            // 100 answers an Expect the request had no body for; 102 and 103 go on, never to an HTTP/1.0 client (RFC 9110 15.2).
+            if ((interimStatus == HttpStatus.PROCESSING_102 || interimStatus == HttpStatus.EARLY_HINTS_103)
+                    && exchange.request.getConnectionMetaData().getHttpVersion() != HttpVersion.HTTP_1_0) {
+                response.writeInterim(interimStatus, headers);
+            }
+        }
+
+        @Override
+        public void headers(int backendStatus, HttpFields backendHeaders) {
+            status = backendStatus;
+            answered = true;
+            attempt.responseBegan();
+            if (backendStatus == HttpStatus.SWITCHING_PROTOCOLS_101) {
+                // Upgrade is hop-by-hop and never reaches a backend from here (WebSocket has its own
+                // path): a 101 is the backend's error. Passed on, the client would take its connection as switched.
+                connection.abort(this, new DirectConnection.BadResponse("101 to a request that asked for no upgrade", null));
+                return;
+            }
+            response.setStatus(backendStatus);
+            HttpFields.Mutable out = response.getHeaders();
+            for (HttpField field : backendHeaders) {
+                if (!HOP_HEADERS.contains(field.getHeader())) {
+                    out.add(field);
+                }
+            }
+            if (backendHeaders.contains(HttpHeader.CONNECTION)) {
+                for (String name : HeaderLists.of(backendHeaders, HttpHeader.CONNECTION)) {
+                    out.remove(name);
+                }
+            }
+            if (backendStatus == HttpStatus.NO_CONTENT_204) {
+                // A 204 has no body whatever length it names (RFC 9110 8.6).
+                out.remove(HttpHeader.CONTENT_LENGTH);
+                return;
+            }
+            try {
+                remaining = backendHeaders.getLongField(HttpHeader.CONTENT_LENGTH);
+            } catch (NumberFormatException e) {
+                remaining = -1;
+            }
+        }
+
+        @Override
+        public void content(ByteBuffer content, Callback taken) {
+            int size = content.remaining();
+            boolean last = remaining > 0 && size == remaining;
+            if (remaining > 0) {
+                remaining -= size;
+            }
+            if (last) {
+                lastWritten = true;
+                exchange.responseWritten = true;
+            }
+            exchange.waitingForClient = true;
+            response.write(last, content, new Callback() {
+                @Override
+                public void succeeded() {
+                    exchange.clientTookNanos = System.nanoTime();
+                    exchange.waitingForClient = false;
+                    taken.succeeded();
+                }
+
+                @Override
+                public void failed(Throwable failure) {
+                    // The client hung up, or stopped reading for IDLE_TIMEOUT (a paused player): its side, not the backend's.
+                    exchange.clientFailure = true;
+                    taken.failed(failure);
+                }
+
+                @Override
+                public InvocationType getInvocationType() {
+                    return InvocationType.NON_BLOCKING;
+                }
+            });
+        }
+
+        @Override
+        public boolean beforeWait(Runnable resume) {
+            if (response.isCommitted()) {
+                return false;
+            }
+            exchange.waitingForClient = true;
+            response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING, () -> {
+                exchange.clientTookNanos = System.nanoTime();
+                exchange.waitingForClient = false;
+                resume.run();
+            }, failure -> {
+                exchange.clientFailure = true;
+                connection.abort(this, failure);
+            }));
+            return true;
+        }
+
+        @Override
+        public boolean heldByClient(long idleTimeoutMillis) {
+            return http1Client && (exchange.waitingForClient
+                    || System.nanoTime() - exchange.clientTookNanos < TimeUnit.MILLISECONDS.toNanos(idleTimeoutMillis));
+        }
+
+        @Override
+        public void completed(int backendStatus) {
+            if (!ended.compareAndSet(false, true)) {
+                return;
+            }
+            attempt.ended(null, backendStatus, false);
+            if (lastWritten) {
+                exchange.succeeded();
+                return;
+            }
+            exchange.responseWritten = true;
+            boolean bodiless = HttpMethod.HEAD.is(exchange.request.getMethod()) || backendStatus == HttpStatus.NO_CONTENT_204
+                    || backendStatus == HttpStatus.NOT_MODIFIED_304;
+            if (!response.isCommitted() && !response.getHeaders().contains(HttpHeader.CONTENT_LENGTH) && bodiless) {
+                // Jetty gives a response whose one write is its last the length of that write: a HEAD of a
+                // transcode (no length) would tell the client "content-length: 0". Headers first, as they came.
+                response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING,
+                        () -> response.write(true, BufferUtil.EMPTY_BUFFER, exchange),
+                        failure -> response.write(true, BufferUtil.EMPTY_BUFFER, exchange)));
+                return;
+            }
+            response.write(true, BufferUtil.EMPTY_BUFFER, exchange);
+        }
+
+        @Override
+        public void failed(Throwable failure, boolean backendAnswered) {
+            if (!ended.compareAndSet(false, true)) {
+                return;
+            }
+            boolean bad = failure instanceof DirectConnection.BadResponse;
+            // As isBackendFailure: nothing (or nothing valid) came back, it ended early, or it was too slow.
+            boolean backendsFault = !isLocal(failure) && (!backendAnswered || bad || failure instanceof TimeoutException
+                    || failure instanceof java.io.EOFException);
+            attempt.ended(failure, backendAnswered ? status : 0, backendsFault);
+            attemptFailed(exchange, failure, !backendAnswered, bad);
+        }
+    }
+
+    /**
      * A failed attempt goes to another backend when {@link RetryPolicy} allows; otherwise the
      * client gets 502 (or 504 after a timeout), or its connection is cut when the response had
      * already begun, so that a truncated body is never taken for a complete one.
@@ -670,12 +1009,24 @@ public class BalancingProxyHandler extends ProxyHandler {
     protected void onServerToProxyResponseFailure(Request client, org.eclipse.jetty.client.Request proxyRequest,
                                                   org.eclipse.jetty.client.Response backendResponse, Response response,
                                                   Callback callback, Throwable failure) {
-        ProxyExchange exchange = (ProxyExchange) callback;
+        attemptFailed((ProxyExchange) callback, failure, backendResponse.getStatus() == 0, failure instanceof HttpResponseException);
+    }
+
+    /**
+     * An attempt failed, through Jetty's client or direct.
+     *
+     * @param nothingBack whether no status line and headers had come from the backend
+     * @param badResponse whether the backend's answer could not be parsed or passed on
+     */
+    private void attemptFailed(ProxyExchange exchange, Throwable failure, boolean nothingBack, boolean badResponse) {
+        Request client = exchange.request;
+        Response response = exchange.response;
+        Callback callback = exchange;
         // The client's body was badly framed or too large: its fault, and its answer (400, or 413
         // over MAX_BODY_SIZE). Not every client-side failure is that: a backend that fails also
         // fails the body it was reading, and a shutdown cuts the request.
         HttpException badBody = exchange.clientFailure && !clientLeft(client) ? clientCause(failure) : null;
-        if ((backendResponse.getStatus() == 0 || failure instanceof HttpResponseException) && !isLocal(failure) && !exchange.clientFailure) {
+        if ((nothingBack || badResponse) && !isLocal(failure) && !exchange.clientFailure) {
             exchange.attempt.lease.backend().recordError(describe(failure));
         }
         if (badBody != null && !response.isCommitted()) {
@@ -689,7 +1040,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         if (response.isCommitted()) {
             exchange.backendCut = !exchange.excusesBackend(failure);
-            if (exchange.backendCut && backendResponse.getStatus() != 0 && !(failure instanceof HttpResponseException) && !isLocal(failure)) {
+            if (exchange.backendCut && !nothingBack && !badResponse && !isLocal(failure)) {
                 // Recorded above when nothing had come back yet; the admin API shows a crash mid-stream too.
                 exchange.attempt.lease.backend().recordError(describe(failure));
             }
@@ -886,7 +1237,8 @@ public class BalancingProxyHandler extends ProxyHandler {
 
     private static HttpException clientCause(Throwable failure) {
         // Below a response that could not be parsed is the parser's own 400: the backend's fault, not the client's.
-        for (Throwable t = failure; t != null && !(t instanceof HttpResponseException); t = t.getCause()) {
+        for (Throwable t = failure; t != null && !(t instanceof HttpResponseException) && !(t instanceof DirectConnection.BadResponse);
+                t = t.getCause()) {
             if (t instanceof HttpException e && e.getCode() >= 400 && e.getCode() < 500) {
                 return e;
             }

@@ -4,7 +4,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.eclipse.jetty.client.Request;
+import java.util.function.Consumer;
 import org.eclipse.jetty.util.component.AbstractLifeCycle;
 import org.eclipse.jetty.util.thread.Scheduler;
 
@@ -22,11 +22,11 @@ final class HeadersDeadlines extends AbstractLifeCycle {
 
     /** One attempt waiting for its response headers. */
     static final class Pending {
-        private final Request request;
+        private final Consumer<Throwable> abort;
         private final long deadlineNanos;
 
-        private Pending(Request request, long deadlineNanos) {
-            this.request = request;
+        private Pending(Consumer<Throwable> abort, long deadlineNanos) {
+            this.abort = abort;
             this.deadlineNanos = deadlineNanos;
         }
     }
@@ -37,9 +37,13 @@ final class HeadersDeadlines extends AbstractLifeCycle {
         this.scheduler = scheduler;
     }
 
-    /** The request was sent whole: its backend now has the timeout to begin the response. */
-    Pending start(Request request) {
-        Pending p = new Pending(request, System.nanoTime() + timeoutNanos);
+    /**
+     * The request was sent whole: its backend now has the timeout to begin the response.
+     *
+     * @param abort ends the attempt with the timeout when it passes
+     */
+    Pending start(Consumer<Throwable> abort) {
+        Pending p = new Pending(abort, System.nanoTime() + timeoutNanos);
         pending.add(p);
         return p;
     }
@@ -69,7 +73,7 @@ final class HeadersDeadlines extends AbstractLifeCycle {
             long now = System.nanoTime();
             for (Pending p : pending) {
                 if (now - p.deadlineNanos >= 0 && pending.remove(p)) {
-                    p.request.abort(new TimeoutException("no response headers within "
+                    p.abort.accept(new TimeoutException("no response headers within "
                             + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"));
                 }
             }

@@ -336,7 +336,7 @@ class ForwardingTest {
         var backend = lb.router().cluster("all").backends().getFirst();
         assertEquals(3, backend.failures(), "last error: " + backend.lastError());
         // What the admin API shows: the cause, not Jetty's connection objects.
-        assertTrue(backend.lastError().startsWith("HttpResponseException: HTTP protocol violation: bad response")
+        assertTrue(backend.lastError().startsWith("BadResponse: the backend's response is not valid HTTP: ")
                 && !backend.lastError().contains("@"), backend.lastError());
     }
 
