@@ -121,7 +121,13 @@ enum AccessLogFormat {
             b.append('-');
             return;
         }
-        for (int i = 0; i < s.length(); i++) {
+        // Most values need no escape: copied whole up to the first that does.
+        int clean = 0;
+        for (char c; clean < s.length() && (c = s.charAt(clean)) >= 0x20 && c < 0x7f && c != '"' && c != '\\'; clean++) {
+            // scanning
+        }
+        b.append(s, 0, clean);
+        for (int i = clean; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c == '"' || c == '\\') {
                 b.append('\\').append(c);

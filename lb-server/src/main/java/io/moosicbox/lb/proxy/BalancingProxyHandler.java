@@ -577,13 +577,18 @@ public class BalancingProxyHandler extends ProxyHandler {
         if (exchange.maxForwards >= 0) {
             h.put(HttpHeader.MAX_FORWARDS, exchange.maxForwards);
         }
-        StringBuilder head = new StringBuilder(256 + 32 * h.size());
+        StringBuilder head = new StringBuilder(1024 + 64 * h.size());
         head.append(client.getMethod()).append(' ').append(target).append(" HTTP/1.1\r\n");
         for (HttpField field : h) {
             head.append(field.getName()).append(": ");
             String value = field.getValue();
             if (value != null) {
-                for (int i = 0; i < value.length(); i++) {
+                int clean = 0;
+                for (char c; clean < value.length() && ((c = value.charAt(clean)) >= 0x20 || c == '\t'); clean++) {
+                    // scanning: most values have no control character and are copied whole
+                }
+                head.append(value, 0, clean);
+                for (int i = clean; i < value.length(); i++) {
                     char c = value.charAt(i);
                     head.append(c < 0x20 && c != '\t' ? ' ' : c);
                 }
