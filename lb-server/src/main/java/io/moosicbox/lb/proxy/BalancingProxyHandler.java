@@ -629,65 +629,31 @@ public class BalancingProxyHandler extends ProxyHandler {
     }
 
     /**
-     * Jetty's listener, with two changes. The headers the backend names in Connection are dropped
-     * too (Jetty drops only the fixed hop-by-hop list). And the chunk that completes the body the
-     * backend announced with Content-Length is written as the response's last: Jetty writes every
-     * chunk as not the last, then an empty last write, which to an HTTP/2 client is an empty DATA
-     * frame with END_STREAM in a write of its own (a third of the writes to such clients,
-     * docs/benchmarks.md). And the headers go to the client as soon as the backend's connection
-     * has to wait for the body, not with its first bytes (a transcode starting showed nothing).
+     * Jetty's listener, writing through a {@link ClientAnswer}: the headers the backend names in
+     * Connection dropped too (Jetty drops only the fixed hop-by-hop list), the chunk that completes
+     * an announced length written as the last, and the headers sent first when the body is slow to come.
      */
     private final class BackendResponseListener extends ProxyResponseListener implements Http11BackendConnections.BodyWait {
         private final ProxyExchange exchange;
         private final org.eclipse.jetty.client.Request proxyRequest;
-        private final Response response;
-        /** Read when the exchange begins: the backend connection's idle check may come after the client's request ended. */
-        private final boolean http1Client;
-        /** Body bytes the backend has still to send; -1 when it did not say (chunked, or up to the close). */
-        private long remaining = -1;
-        private boolean lastWritten;
+        private final ClientAnswer answer;
 
         BackendResponseListener(Request client, org.eclipse.jetty.client.Request proxyRequest, Response response, Callback callback) {
             super(client, proxyRequest, response, callback);
             this.exchange = (ProxyExchange) callback;
             this.proxyRequest = proxyRequest;
-            this.response = response;
-            this.http1Client = client.getConnectionMetaData().getHttpVersion().getVersion() < 20;
+            this.answer = new ClientAnswer(exchange);
         }
 
-        /**
-         * Runs between body chunks, when no write to the client is in flight (Jetty asks for more of
-         * the body only once the last write completed), so this write cannot overlap another. The
-         * connection reads on once the headers are out: a client that cannot take them holds the backend back.
-         */
+        /** Runs between body chunks, when no write to the client is in flight (Jetty asks for more of the body only once the last write completed). */
         @Override
         public boolean beforeWait(Runnable resume) {
-            if (response.isCommitted()) {
-                return false;
-            }
-            exchange.waitingForClient = true;
-            response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING, () -> {
-                exchange.clientTookNanos = System.nanoTime();
-                exchange.waitingForClient = false;
-                resume.run();
-            }, failure -> {
-                exchange.clientFailure = true;
-                proxyRequest.abort(failure);
-            }));
-            return true;
+            return answer.headersFirst(resume, proxyRequest::abort);
         }
 
-        /**
-         * Only an HTTP/1 client's connection decides for the backend's: its idle timeout tells a slow
-         * reader from a paused one (Http1ConnectionFactory). An HTTP/2 stream's write waits for
-         * its window, while the connection may stay busy with other streams. A write the client
-         * took within the timeout counts too: the backend's connection is read right after it, and
-         * the two timeouts, started together, fire together.
-         */
         @Override
         public boolean heldByClient(long idleTimeoutMillis) {
-            return http1Client && (exchange.waitingForClient
-                    || System.nanoTime() - exchange.clientTookNanos < TimeUnit.MILLISECONDS.toNanos(idleTimeoutMillis));
+            return answer.heldByClient(idleTimeoutMillis);
         }
 
         @Override
@@ -703,131 +669,53 @@ public class BalancingProxyHandler extends ProxyHandler {
                 return;
             }
             super.onHeaders(backendResponse);
-            HttpFields backendHeaders = backendResponse.getHeaders();
-            if (backendHeaders.contains(HttpHeader.CONNECTION)) {
-                for (String name : HeaderLists.of(backendHeaders, HttpHeader.CONNECTION)) {
-                    response.getHeaders().remove(name);
-                }
-            }
-            if (backendResponse.getStatus() == HttpStatus.NO_CONTENT_204) {
-                // A 204 has no body whatever length it names (RFC 9110 8.6); passed on, the length
-                // would fail the response when the body it promises never comes.
-                response.getHeaders().remove(HttpHeader.CONTENT_LENGTH);
-                return;
-            }
-            try {
-                remaining = backendHeaders.getLongField(HttpHeader.CONTENT_LENGTH);
-            } catch (NumberFormatException e) {
-                remaining = -1;
-            }
+            answer.headersCopied(backendResponse.getStatus(), backendResponse.getHeaders());
         }
 
         @Override
         public void onContent(org.eclipse.jetty.client.Response backendResponse, Content.Chunk chunk, Runnable demander) {
-            int size = chunk.remaining();
-            boolean last = remaining > 0 && size == remaining;
-            if (remaining > 0) {
-                remaining -= size;
-            }
-            if (last) {
-                lastWritten = true;
-                exchange.responseWritten = true;
-            }
             chunk.retain();
-            exchange.waitingForClient = true;
-            response.write(last, chunk.getByteBuffer(), new Callback() {
-                @Override
-                public void succeeded() {
-                    exchange.clientTookNanos = System.nanoTime();
-                    exchange.waitingForClient = false;
-                    chunk.release();
-                    if (last) {
-                        // What Jetty's own last write completes: onComplete waits for it.
-                        BackendResponseListener.this.succeeded();
-                    }
-                    demander.run();
+            answer.write(chunk.getByteBuffer(), Callback.from(InvocationType.NON_BLOCKING, () -> {
+                chunk.release();
+                if (answer.lastWritten()) {
+                    // What Jetty's own last write completes: onComplete waits for it.
+                    BackendResponseListener.this.succeeded();
                 }
-
-                @Override
-                public void failed(Throwable failure) {
-                    // The client hung up, or stopped reading for IDLE_TIMEOUT (a paused player): its side, not the backend's.
-                    exchange.clientFailure = true;
-                    chunk.release();
-                    // As Jetty's listener does: nothing can reach the client, so stop the backend.
-                    backendResponse.abort(failure);
-                }
-
-                @Override
-                public InvocationType getInvocationType() {
-                    return InvocationType.NON_BLOCKING;
-                }
-            });
+                demander.run();
+            }, failure -> {
+                chunk.release();
+                // As Jetty's listener does: nothing can reach the client, so stop the backend.
+                backendResponse.abort(failure);
+            }));
         }
 
         @Override
         public void onSuccess(org.eclipse.jetty.client.Response backendResponse) {
-            if (lastWritten) {
-                return;
+            if (!answer.lastWritten()) {
+                answer.end(backendResponse.getStatus(), this);
             }
-            exchange.responseWritten = true;
-            if (!response.isCommitted() && !response.getHeaders().contains(HttpHeader.CONTENT_LENGTH) && bodiless(backendResponse)) {
-                // Jetty gives a response whose one write is its last the length of that write: a HEAD
-                // of a transcode (no length) would tell the client "content-length: 0". Its headers go
-                // out first, as they came, and the end after them.
-                response.write(false, BufferUtil.EMPTY_BUFFER, new Callback() {
-                    @Override
-                    public void succeeded() {
-                        BackendResponseListener.super.onSuccess(backendResponse);
-                    }
-
-                    @Override
-                    public void failed(Throwable failure) {
-                        // The last write fails the same way and ends the exchange as usual.
-                        BackendResponseListener.super.onSuccess(backendResponse);
-                    }
-
-                    @Override
-                    public InvocationType getInvocationType() {
-                        return InvocationType.NON_BLOCKING;
-                    }
-                });
-                return;
-            }
-            super.onSuccess(backendResponse);
-        }
-
-        /** An answer that never has a body (RFC 9110 6.4.1), whatever length its headers would name. */
-        private boolean bodiless(org.eclipse.jetty.client.Response backendResponse) {
-            int status = backendResponse.getStatus();
-            return HttpMethod.HEAD.is(exchange.request.getMethod()) || status == HttpStatus.NO_CONTENT_204
-                    || status == HttpStatus.NOT_MODIFIED_304;
         }
     }
 
     /**
-     * One direct attempt: {@link BackendResponseListener}'s work (status, headers and body to the
-     * client, the headers before a body that is slow to come, the last chunk written as the last)
+     * One direct attempt: {@link BackendResponseListener}'s work, through the same {@link ClientAnswer},
      * and {@link Attempt}'s events, for a {@link DirectConnection}.
      */
     private final class DirectRelay implements DirectConnection.Call {
         private final ProxyExchange exchange;
         private final Response response;
-        private final boolean http1Client;
+        private final ClientAnswer answer;
         private final ByteBuffer head;
         final Attempt attempt;
         private final AtomicBoolean ended = new AtomicBoolean();
         private volatile DirectConnection connection;
         private volatile Throwable aborted;
         private int status;
-        private boolean answered;
-        /** Body bytes the backend has still to send; -1 when it did not say (chunked, or up to the close). */
-        private long remaining = -1;
-        private boolean lastWritten;
 
         DirectRelay(ProxyExchange exchange, Lease lease, String target) {
             this.exchange = exchange;
             this.response = exchange.response;
-            this.http1Client = exchange.request.getConnectionMetaData().getHttpVersion().getVersion() < 20;
+            this.answer = new ClientAnswer(exchange);
             this.head = directHead(exchange, target);
             this.attempt = new Attempt(exchange, lease, this::abort, headersDeadlines);
         }
@@ -878,7 +766,6 @@ public class BalancingProxyHandler extends ProxyHandler {
         @Override
         public void headers(int backendStatus, HttpFields backendHeaders) {
             status = backendStatus;
-            answered = true;
             attempt.responseBegan();
             if (backendStatus == HttpStatus.SWITCHING_PROTOCOLS_101) {
                 // Upgrade is hop-by-hop and never reaches a backend from here (WebSocket has its own
@@ -893,78 +780,22 @@ public class BalancingProxyHandler extends ProxyHandler {
                     out.add(field);
                 }
             }
-            if (backendHeaders.contains(HttpHeader.CONNECTION)) {
-                for (String name : HeaderLists.of(backendHeaders, HttpHeader.CONNECTION)) {
-                    out.remove(name);
-                }
-            }
-            if (backendStatus == HttpStatus.NO_CONTENT_204) {
-                // A 204 has no body whatever length it names (RFC 9110 8.6).
-                out.remove(HttpHeader.CONTENT_LENGTH);
-                return;
-            }
-            try {
-                remaining = backendHeaders.getLongField(HttpHeader.CONTENT_LENGTH);
-            } catch (NumberFormatException e) {
-                remaining = -1;
-            }
+            answer.headersCopied(backendStatus, backendHeaders);
         }
 
         @Override
         public void content(ByteBuffer content, Callback taken) {
-            int size = content.remaining();
-            boolean last = remaining > 0 && size == remaining;
-            if (remaining > 0) {
-                remaining -= size;
-            }
-            if (last) {
-                lastWritten = true;
-                exchange.responseWritten = true;
-            }
-            exchange.waitingForClient = true;
-            response.write(last, content, new Callback() {
-                @Override
-                public void succeeded() {
-                    exchange.clientTookNanos = System.nanoTime();
-                    exchange.waitingForClient = false;
-                    taken.succeeded();
-                }
-
-                @Override
-                public void failed(Throwable failure) {
-                    // The client hung up, or stopped reading for IDLE_TIMEOUT (a paused player): its side, not the backend's.
-                    exchange.clientFailure = true;
-                    taken.failed(failure);
-                }
-
-                @Override
-                public InvocationType getInvocationType() {
-                    return InvocationType.NON_BLOCKING;
-                }
-            });
+            answer.write(content, taken);
         }
 
         @Override
         public boolean beforeWait(Runnable resume) {
-            if (response.isCommitted()) {
-                return false;
-            }
-            exchange.waitingForClient = true;
-            response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING, () -> {
-                exchange.clientTookNanos = System.nanoTime();
-                exchange.waitingForClient = false;
-                resume.run();
-            }, failure -> {
-                exchange.clientFailure = true;
-                connection.abort(this, failure);
-            }));
-            return true;
+            return answer.headersFirst(resume, failure -> connection.abort(this, failure));
         }
 
         @Override
         public boolean heldByClient(long idleTimeoutMillis) {
-            return http1Client && (exchange.waitingForClient
-                    || System.nanoTime() - exchange.clientTookNanos < TimeUnit.MILLISECONDS.toNanos(idleTimeoutMillis));
+            return answer.heldByClient(idleTimeoutMillis);
         }
 
         @Override
@@ -973,22 +804,11 @@ public class BalancingProxyHandler extends ProxyHandler {
                 return;
             }
             attempt.ended(null, backendStatus, false);
-            if (lastWritten) {
+            if (answer.lastWritten()) {
                 exchange.succeeded();
-                return;
+            } else {
+                answer.end(backendStatus, exchange);
             }
-            exchange.responseWritten = true;
-            boolean bodiless = HttpMethod.HEAD.is(exchange.request.getMethod()) || backendStatus == HttpStatus.NO_CONTENT_204
-                    || backendStatus == HttpStatus.NOT_MODIFIED_304;
-            if (!response.isCommitted() && !response.getHeaders().contains(HttpHeader.CONTENT_LENGTH) && bodiless) {
-                // Jetty gives a response whose one write is its last the length of that write: a HEAD of a
-                // transcode (no length) would tell the client "content-length: 0". Headers first, as they came.
-                response.write(false, BufferUtil.EMPTY_BUFFER, Callback.from(InvocationType.NON_BLOCKING,
-                        () -> response.write(true, BufferUtil.EMPTY_BUFFER, exchange),
-                        failure -> response.write(true, BufferUtil.EMPTY_BUFFER, exchange)));
-                return;
-            }
-            response.write(true, BufferUtil.EMPTY_BUFFER, exchange);
         }
 
         @Override
