@@ -8,10 +8,15 @@ import io.moosicbox.lb.config.HostPort;
 import io.moosicbox.lb.config.LbConfig;
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.server.LoadBalancer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.eclipse.jetty.http.MetaData;
 import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.api.Stream;
@@ -99,6 +104,25 @@ public final class TestBalancer {
 
     public static Backend backend(LoadBalancer lb, TestBackend b) {
         return only(lb).find("127.0.0.1:" + b.port());
+    }
+
+    /**
+     * A backend on a raw loopback socket, for answers a real server would not give: each accepted
+     * connection is served on a virtual thread of its own until the test closes the socket.
+     */
+    public static ServerSocket rawBackend(Consumer<Socket> serve) throws IOException {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    Thread.ofVirtual().start(() -> serve.accept(s));
+                } catch (IOException e) {
+                    // closed by the test
+                }
+            }
+        });
+        return server;
     }
 
     /** Polls until the condition holds; fails the test after the deadline. */

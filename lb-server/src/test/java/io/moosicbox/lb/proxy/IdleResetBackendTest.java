@@ -9,7 +9,6 @@ import io.moosicbox.lb.server.LoadBalancer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -34,17 +33,7 @@ class IdleResetBackendTest {
 
     @BeforeEach
     void start() throws Exception {
-        backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(() -> {
-            while (!backend.isClosed()) {
-                try {
-                    Socket s = backend.accept();
-                    Thread.ofVirtual().start(() -> serve(s));
-                } catch (IOException e) {
-                    // closed by the test
-                }
-            }
-        });
+        backend = TestBalancer.rawBackend(IdleResetBackendTest::serve);
         lb = TestBalancer.start(Duration.ofSeconds(5), TestBalancer.cluster("round_robin", PoolSettings.defaults(),
                 "http://127.0.0.1:" + backend.getLocalPort()));
         client = new HttpClient();
