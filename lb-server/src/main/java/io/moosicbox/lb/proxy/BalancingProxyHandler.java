@@ -560,7 +560,10 @@ public class BalancingProxyHandler extends ProxyHandler {
         }
         HttpFields.Mutable h = HttpFields.build(clientHeaders.size() + 8);
         for (HttpField field : clientHeaders) {
-            if (!HOP_HEADERS.contains(field.getHeader()) && (named == null || !named.contains(field.getLowerCaseName()))) {
+            // Expect too: a direct request has no body, and a client must not send 100-continue without
+            // one (RFC 9110 10.1.1); Jetty's client drops it too. Any other expectation got a 417 already.
+            if (!HOP_HEADERS.contains(field.getHeader()) && field.getHeader() != HttpHeader.EXPECT
+                    && (named == null || !named.contains(field.getLowerCaseName()))) {
                 h.add(field);
             }
         }
