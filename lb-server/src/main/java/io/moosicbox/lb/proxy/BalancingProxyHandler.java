@@ -583,7 +583,10 @@ public class BalancingProxyHandler extends ProxyHandler {
         StringBuilder head = new StringBuilder(1024 + 64 * h.size());
         head.append(client.getMethod()).append(' ').append(target).append(" HTTP/1.1\r\n");
         for (HttpField field : h) {
-            head.append(field.getName()).append(": ");
+            // A known name as HTTP/1.1 spells it, as Jetty's generator writes it: an HTTP/2 client's
+            // names are all lower case, and a backend that compares them as written missed "user-agent".
+            HttpHeader known = field.getHeader();
+            head.append(known != null ? known.asString() : field.getName()).append(": ");
             String value = field.getValue();
             if (value != null) {
                 int clean = 0;
