@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
@@ -781,9 +782,26 @@ public class BalancingProxyHandler extends ProxyHandler {
             }
             response.setStatus(backendStatus);
             HttpFields.Mutable out = response.getHeaders();
+            // The server's own fields (its Date, and any other set before the handler ran) give way to the
+            // backend's of the same name, as through Jetty's listener: the first field of such a name
+            // replaces (put: the server's Date is a persistent field, which remove leaves), the next
+            // ones add. Added, every backend's Date made a second Date header.
+            List<String> replaced = null;
+            for (HttpField own : out) {
+                if (!HOP_HEADERS.contains(own.getHeader()) && backendHeaders.contains(own.getName())) {
+                    if (replaced == null) {
+                        replaced = new ArrayList<>(2);
+                    }
+                    replaced.add(own.getLowerCaseName());
+                }
+            }
             for (HttpField field : backendHeaders) {
                 if (!HOP_HEADERS.contains(field.getHeader())) {
-                    out.add(field);
+                    if (replaced != null && replaced.remove(field.getLowerCaseName())) {
+                        out.put(field);
+                    } else {
+                        out.add(field);
+                    }
                 }
             }
             answer.headersCopied(backendStatus, backendHeaders);
