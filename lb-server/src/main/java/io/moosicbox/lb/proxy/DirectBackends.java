@@ -43,10 +43,6 @@ final class DirectBackends extends ClientConnector {
         void remove(DirectConnection connection) {
             idle.remove(connection);
         }
-
-        int idle() {
-            return idle.size();
-        }
     }
 
     @Override
