@@ -18,7 +18,9 @@ import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -98,6 +100,8 @@ public class BalancingProxyHandler extends ProxyHandler {
      * comes back (a backend that is the balancer itself) is answered 508 at once instead of
      * forwarding itself until every connection and file descriptor is used.
      */
+    /** This hop's Via element per client protocol (HTTP/1.0, 1.1, 2.0): the same few on every request. */
+    private final Map<String, String> viaHops = new ConcurrentHashMap<>();
     private final String loopMark = "(moosicbox-lb " + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ")";
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
@@ -143,6 +147,7 @@ public class BalancingProxyHandler extends ProxyHandler {
 
     @Override
     protected void doStart() throws Exception {
+        viaHops.clear();
         if (getViaHost() == null) {
             String host;
             try {
@@ -522,11 +527,16 @@ public class BalancingProxyHandler extends ProxyHandler {
     /** As Jetty's ProxyHandler.addViaHeader: this hop appended to the Via the request came with, in one field. */
     private void addVia(Request client, HttpFields.Mutable headers) {
         String protocol = client.getConnectionMetaData().getProtocol();
-        String[] parts = protocol.split("/", 2);
-        String hop = (parts.length == 2 && "HTTP".equalsIgnoreCase(parts[0]) ? parts[1] : protocol) + " " + getViaHost();
+        String hop = viaHops.get(protocol);
+        if (hop == null) {
+            String[] parts = protocol.split("/", 2);
+            hop = (parts.length == 2 && "HTTP".equalsIgnoreCase(parts[0]) ? parts[1] : protocol) + " " + getViaHost();
+            viaHops.put(protocol, hop);
+        }
+        String ownHop = hop;
         headers.computeField(HttpHeader.VIA, (header, fields) -> {
             if (fields == null || fields.isEmpty()) {
-                return new HttpField(header, hop);
+                return new HttpField(header, ownHop);
             }
             StringBuilder value = new StringBuilder();
             for (HttpField field : fields) {
@@ -536,15 +546,13 @@ public class BalancingProxyHandler extends ProxyHandler {
                     }
                 }
             }
-            return new HttpField(HttpHeader.VIA, value.append(hop).toString());
+            return new HttpField(HttpHeader.VIA, value.append(ownHop).toString());
         });
     }
 
     /**
      * The head of a direct attempt's request: what {@link #copyRequestHeaders} and
-     * {@link #addProxyHeaders} give Jetty's client, written as HTTP/1.1. Values are written as
-     * Jetty's generator writes them: a control character becomes a space, a character beyond
-     * Latin-1 a '?'.
+     * {@link #addProxyHeaders} give Jetty's client, written as HTTP/1.1 ({@link RequestHead}).
      */
     private ByteBuffer directHead(ProxyExchange exchange, String target) {
         Request client = exchange.request;
@@ -580,34 +588,7 @@ public class BalancingProxyHandler extends ProxyHandler {
         if (exchange.maxForwards >= 0) {
             h.put(HttpHeader.MAX_FORWARDS, exchange.maxForwards);
         }
-        StringBuilder head = new StringBuilder(1024 + 64 * h.size());
-        head.append(client.getMethod()).append(' ').append(target).append(" HTTP/1.1\r\n");
-        for (HttpField field : h) {
-            // A known name as HTTP/1.1 spells it, as Jetty's generator writes it: an HTTP/2 client's
-            // names are all lower case, and a backend that compares them as written missed "user-agent".
-            HttpHeader known = field.getHeader();
-            head.append(known != null ? known.asString() : field.getName()).append(": ");
-            String value = field.getValue();
-            if (value != null) {
-                int clean = 0;
-                for (char c; clean < value.length() && ((c = value.charAt(clean)) >= 0x20 || c == '\t'); clean++) {
-                    // scanning: most values have no control character and are copied whole
-                }
-                head.append(value, 0, clean);
-                for (int i = clean; i < value.length(); i++) {
-                    char c = value.charAt(i);
-                    head.append(c < 0x20 && c != '\t' ? ' ' : c);
-                }
-            }
-            head.append("\r\n");
-        }
-        head.append("\r\n");
-        byte[] bytes = new byte[head.length()];
-        for (int i = 0; i < bytes.length; i++) {
-            char c = head.charAt(i);
-            bytes[i] = (byte) (c > 0xFF ? '?' : c);
-        }
-        return ByteBuffer.wrap(bytes);
+        return RequestHead.of(client.getMethod(), target, h);
     }
 
     @Override

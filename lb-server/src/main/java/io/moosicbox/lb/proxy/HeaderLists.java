@@ -25,6 +25,14 @@ public final class HeaderLists {
         if (values.isEmpty()) {
             return List.of();
         }
+        if (values.size() == 1) {
+            // The usual case (a backend's "Connection: keep-alive"): one plain element, read without a parser.
+            String value = values.getFirst();
+            if (value.indexOf(',') < 0 && value.indexOf('"') < 0 && value.indexOf(';') < 0) {
+                String element = value.strip();
+                return element.isEmpty() ? List.of() : List.of(element);
+            }
+        }
         try {
             QuotedCSV csv = new QuotedCSV(false);
             values.forEach(csv::addValue);
