@@ -20,6 +20,8 @@ import io.moosicbox.lb.tls.PemException;
 import io.moosicbox.lb.tls.TlsListener;
 import io.moosicbox.lb.websocket.WebSocketProxy;
 import io.moosicbox.lb.websocket.WebSocketUpgradeHeader;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,11 +30,13 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import org.eclipse.jetty.server.Connector;
-import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.io.ManagedSelector;
+import org.eclipse.jetty.io.SocketChannelEndPoint;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -124,7 +128,14 @@ public final class LoadBalancer {
         HTTP2CServerConnectionFactory h2c = new H2cConnectionFactory(http);
         // WebSocket over HTTP/2 (RFC 8441) is not bridged: advertised, browsers would open /ws that way and get 501.
         h2c.setConnectProtocolEnabled(false);
-        proxyConnector = new ServerConnector(server, -1, SELECTORS, new Http1ConnectionFactory(http), h2c);
+        proxyConnector = new ServerConnector(server, -1, SELECTORS, new Http1ConnectionFactory(http), h2c) {
+            @Override
+            protected SocketChannelEndPoint newEndPoint(SocketChannel channel, ManagedSelector selector, SelectionKey key) {
+                ReadKeepingEndPoint endPoint = new ReadKeepingEndPoint(channel, selector, key, getScheduler());
+                endPoint.setIdleTimeout(getIdleTimeout());
+                return endPoint;
+            }
+        };
         proxyConnector.setName(PROXY_CONNECTOR);
         listenOn(proxyConnector, config.listeners().http());
         proxyConnector.setIdleTimeout(config.timeouts().idle().toMillis());
