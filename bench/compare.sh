@@ -14,7 +14,7 @@
 # unpacked tarball, the one ./dev build made when empty). Every variant
 # gets metrics on and the access log to a file unless its ENV says otherwise. Prints each round
 # (req/s, p50, p99, the balancer's CPU per request, the machine's idle share, the ratio to HAProxy) and
-# the mean ratio of each variant.
+# the mean ratio of each variant, and any answer that was not a 2xx (from each variant's access log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,3 +75,14 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 for k in "${!ports[@]}"; do printf "mean ratio to HAProxy, %s: %.3f\n" "${labels[$k]}" "$(echo "${sum[$k]} / $ROUNDS" | bc -l)"; done
+# Zero errors is part of the bar: any answer that was not a 2xx, from the variants' access logs
+# (combined format: the status is the field after the quoted request line).
+for k in "${!ports[@]}"; do
+  log="$work/access-$k.log"
+  [ -f "$log" ] || continue
+  bad=$(awk -F'"' '{split($3, f, " "); if (f[1] !~ /^2/) n++} END {print n + 0}' "$log")
+  if [ "$bad" -gt 0 ]; then
+    echo "${labels[$k]}: $bad answers that were not 2xx in its access log, the first ones:"
+    awk -F'"' '{split($3, f, " "); if (f[1] !~ /^2/) print}' "$log" | head -n 3
+  fi
+done
