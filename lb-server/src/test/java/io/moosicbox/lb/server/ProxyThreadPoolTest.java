@@ -115,7 +115,7 @@ class ProxyThreadPoolTest {
         return socket;
     }
 
-    private static byte[] get(String path) {
+    static byte[] get(String path) {
         return ("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
     }
 
@@ -123,8 +123,8 @@ class ProxyThreadPoolTest {
         return "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
     }
 
-    /** One response with a Content-Length body; returns the body. */
-    private static String readResponse(InputStream in) throws IOException {
+    /** One 200 response with a Content-Length body; returns the body. */
+    static String readResponse(InputStream in) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
             int b = in.read();

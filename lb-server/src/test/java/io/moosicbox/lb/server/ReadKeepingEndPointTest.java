@@ -6,12 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.pool.TestBalancer;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collection;
@@ -50,10 +47,10 @@ class ReadKeepingEndPointTest {
             socket.connect(new InetSocketAddress("127.0.0.1", lb.proxyPort()));
             socket.setSoTimeout(10_000);
             InputStream in = socket.getInputStream();
-            socket.getOutputStream().write(get("/first"));
-            assertEquals("/first", readResponse(in));
+            socket.getOutputStream().write(ProxyThreadPoolTest.get("/first"));
+            assertEquals("/first", ProxyThreadPoolTest.readResponse(in));
 
-            socket.getOutputStream().write(get("/hold"));
+            socket.getOutputStream().write(ProxyThreadPoolTest.get("/hold"));
             assertTrue(arrived.await(10, TimeUnit.SECONDS), "the backend never got /hold");
             EndPoint endPoint = onlyEndPoint(lb);
             assertInstanceOf(ReadKeepingEndPoint.class, endPoint);
@@ -66,15 +63,15 @@ class ReadKeepingEndPointTest {
             }
 
             // A pipelined request while nobody reads: the interest is dropped, not left to wake the selector.
-            socket.getOutputStream().write(get("/after"));
+            socket.getOutputStream().write(ProxyThreadPoolTest.get("/after"));
             TestBalancer.await("the read interest dropped for unread bytes", Duration.ofSeconds(5),
                     () -> endPoint.toString().contains("kio=0"));
             release.countDown();
-            assertEquals("/hold", readResponse(in));
-            assertEquals("/after", readResponse(in));
+            assertEquals("/hold", ProxyThreadPoolTest.readResponse(in));
+            assertEquals("/after", ProxyThreadPoolTest.readResponse(in));
             // And the connection reads on as before.
-            socket.getOutputStream().write(get("/last"));
-            assertEquals("/last", readResponse(in));
+            socket.getOutputStream().write(ProxyThreadPoolTest.get("/last"));
+            assertEquals("/last", ProxyThreadPoolTest.readResponse(in));
         } finally {
             release.countDown();
             lb.stop();
@@ -88,29 +85,5 @@ class ReadKeepingEndPointTest {
         Collection<EndPoint> endPoints = proxy.getConnectedEndPoints();
         assertEquals(1, endPoints.size(), endPoints.toString());
         return endPoints.iterator().next();
-    }
-
-    private static byte[] get(String path) {
-        return ("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
-    }
-
-    /** One 200 response with a Content-Length body; returns the body. */
-    private static String readResponse(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
-            int b = in.read();
-            assertTrue(b >= 0, "connection closed after " + head);
-            head.write(b);
-        }
-        String text = head.toString(StandardCharsets.US_ASCII);
-        assertTrue(text.startsWith("HTTP/1.1 200"), text);
-        int length = -1;
-        for (String line : text.split("\r\n")) {
-            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
-                length = Integer.parseInt(line.substring(15).trim());
-            }
-        }
-        assertTrue(length >= 0, "no Content-Length: " + text);
-        return new String(in.readNBytes(length), StandardCharsets.US_ASCII);
     }
 }
