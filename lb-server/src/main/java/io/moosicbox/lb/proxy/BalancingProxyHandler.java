@@ -95,13 +95,13 @@ public class BalancingProxyHandler extends ProxyHandler {
      */
     static final boolean DIRECT = !"false".equals(System.getProperty("moosicbox.lb.direct"));
 
+    /** This hop's Via element per client protocol (HTTP/1.0, 1.1, 2.0): the same few on every request. */
+    private final Map<String, String> viaHops = new ConcurrentHashMap<>();
     /**
      * Marks this process's Via entries (a Via comment, RFC 9110 7.6.3), so that a request that
      * comes back (a backend that is the balancer itself) is answered 508 at once instead of
      * forwarding itself until every connection and file descriptor is used.
      */
-    /** This hop's Via element per client protocol (HTTP/1.0, 1.1, 2.0): the same few on every request. */
-    private final Map<String, String> viaHops = new ConcurrentHashMap<>();
     private final String loopMark = "(moosicbox-lb " + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ")";
     private final Supplier<Router> router;
     private final LbConfig.Timeouts timeouts;
