@@ -7,7 +7,6 @@ import io.moosicbox.lb.config.PoolSettings;
 import io.moosicbox.lb.pool.TestBalancer;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -41,17 +40,7 @@ class Http2HeaderNamesTest {
 
     @BeforeEach
     void start() throws Exception {
-        backend = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(() -> {
-            while (!backend.isClosed()) {
-                try {
-                    Socket s = backend.accept();
-                    Thread.ofVirtual().start(() -> serve(s));
-                } catch (IOException e) {
-                    // the test ended
-                }
-            }
-        });
+        backend = TestBalancer.rawBackend(this::serve);
         lb = TestBalancer.start(Duration.ofSeconds(10), TestBalancer.cluster("round_robin", PoolSettings.defaults(),
                 "http://127.0.0.1:" + backend.getLocalPort()));
         h2 = new HTTP2Client();
